@@ -1,0 +1,207 @@
+//! The protocol between `cargo perf` and a test binary: environment variables read before
+//! `main`, a JSON answer written atomically to a file, then exit.
+//!
+//! Every `#[perf_test]` expansion registers a constructor that calls `premain`. When
+//! `CARGO_PERF_MODE` is unset it returns at once and libtest (or `main!()`) runs as usual; when
+//! set, the binary lists or runs its perf tests and exits before libtest sees its arguments, so
+//! `cargo perf` never lists or runs a suite's ordinary tests.
+
+use std::any::Any;
+use std::path::PathBuf;
+use std::sync::{Mutex, Once};
+
+use crate::engine::{self, Mode};
+use crate::record::{self, ListedTest, Record, Status, TestId, TestList};
+use crate::registry::{self, PerfTest};
+use crate::stats;
+
+/// `list` or `run`; unset for ordinary `cargo test` runs.
+pub const ENV_MODE: &str = "CARGO_PERF_MODE";
+/// File the binary writes its JSON answer to.
+pub const ENV_OUT: &str = "CARGO_PERF_OUT";
+/// Full name of the test to run (`run` mode).
+pub const ENV_TEST: &str = "CARGO_PERF_TEST";
+/// Cargo package of this binary, copied into records.
+pub const ENV_PACKAGE: &str = "CARGO_PERF_PACKAGE";
+/// Cargo target of this binary, copied into records and used as criterion's group.
+pub const ENV_TARGET: &str = "CARGO_PERF_TARGET";
+/// `1` for `cargo perf --quick`.
+pub const ENV_QUICK: &str = "CARGO_PERF_QUICK";
+/// Criterion's output directory (criterion's own variable).
+pub const ENV_CRITERION_HOME: &str = "CRITERION_HOME";
+
+/// Exit status when the request itself was wrong (unknown test, unwritable output).
+pub const EXIT_PROTOCOL_ERROR: i32 = 3;
+
+/// Answers a `cargo perf` request and exits, or returns when there is none. Idempotent.
+pub fn premain() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let Ok(mode) = std::env::var(ENV_MODE) else {
+            return;
+        };
+        let code = match answer(&mode) {
+            Ok(()) => 0,
+            Err(message) => {
+                eprintln!("perf-harness: {message}");
+                EXIT_PROTOCOL_ERROR
+            }
+        };
+        std::process::exit(code);
+    });
+}
+
+struct Request {
+    out: PathBuf,
+    package: String,
+    target: String,
+}
+
+fn answer(mode: &str) -> Result<(), String> {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let out = std::env::var_os(ENV_OUT)
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("{ENV_MODE} is set but {ENV_OUT} is not"))?;
+    let request = Request {
+        out,
+        package: var(ENV_PACKAGE),
+        target: var(ENV_TARGET),
+    };
+    let name = var(ENV_TEST);
+    // Children of the test (a server it spawns, say) must not answer the request again.
+    for name in [ENV_MODE, ENV_OUT, ENV_TEST] {
+        std::env::remove_var(name);
+    }
+    match mode {
+        "list" => write_json(&request.out, &list(&request)),
+        "run" => {
+            let test = registry::find(&name).ok_or_else(|| {
+                format!("no perf test named `{name}` in this binary; rebuild and list again")
+            })?;
+            let quick = var(ENV_QUICK) == "1";
+            let home = std::env::var_os(ENV_CRITERION_HOME)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("target/criterion"));
+            let record = run_isolated(test, &request, quick, home);
+            write_json(&request.out, &record)
+        }
+        other => Err(format!("unknown {ENV_MODE} `{other}` (expected `list` or `run`)")),
+    }
+}
+
+fn write_json<T: serde::Serialize>(out: &std::path::Path, value: &T) -> Result<(), String> {
+    let bytes = serde_json::to_vec(value).map_err(|e| format!("cannot encode answer: {e}"))?;
+    record::write_atomic(out, &bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))
+}
+
+fn test_id(test: &PerfTest, request: &Request) -> TestId {
+    TestId {
+        package: request.package.clone(),
+        target: request.target.clone(),
+        name: test.full_name(),
+        file: test.file.to_string(),
+        line: test.line,
+    }
+}
+
+fn list(request: &Request) -> TestList {
+    TestList {
+        schema: record::LIST_SCHEMA.into(),
+        tests: registry::all()
+            .into_iter()
+            .map(|t| ListedTest {
+                id: test_id(t, request),
+                spec: t.spec.clone(),
+                is_async: t.is_async,
+            })
+            .collect(),
+    }
+}
+
+/// Runs one test on its own thread, turning a panic into a failed record with its message.
+fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: PathBuf) -> Record {
+    let mode = Mode::Full {
+        quick,
+        criterion_home: home,
+        group: request.target.clone(),
+    };
+    install_panic_capture();
+    let joined = std::thread::Builder::new()
+        .name(test.full_name())
+        .spawn(move || engine::run(test, &mode))
+        .map_err(|e| format!("cannot start the test thread: {e}"))
+        .and_then(|h| h.join().map_err(|payload| panic_report(payload.as_ref())));
+    let mut record = Record {
+        schema: record::RECORD_SCHEMA.into(),
+        test: test_id(test, request),
+        spec: test.spec.clone(),
+        status: Status::Measured,
+        stats: None,
+        criterion: None,
+        histogram: None,
+        samples_ns: Vec::new(),
+        setup_ns: None,
+        elapsed_ns: 0,
+        optimized: !cfg!(debug_assertions),
+        quick,
+    };
+    match joined {
+        Ok(Ok(Some(m))) => {
+            record.histogram = stats::encode_histogram(&m.histogram).ok();
+            record.stats = Some(m.stats);
+            record.criterion = m.criterion;
+            record.samples_ns = m.samples_ns;
+            record.setup_ns = m.setup_ns;
+            record.elapsed_ns = m.elapsed_ns;
+        }
+        Ok(Ok(None)) => {
+            record.status = Status::Failed {
+                message: "the engine produced no measurement".into(),
+            }
+        }
+        Ok(Err(failure)) => {
+            record.status = Status::Failed {
+                message: failure.to_string(),
+            }
+        }
+        Err(message) => record.status = Status::Failed { message },
+    }
+    record
+}
+
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Keeps the default panic output and remembers where the last panic happened.
+fn install_panic_capture() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let text = format!("{}{location}", panic_message(info.payload()));
+        if let Ok(mut slot) = LAST_PANIC.lock() {
+            *slot = Some(text);
+        }
+        previous(info);
+    }));
+}
+
+fn panic_report(payload: &(dyn Any + Send)) -> String {
+    let captured = LAST_PANIC.lock().ok().and_then(|mut s| s.take());
+    format!(
+        "the test panicked: {}",
+        captured.unwrap_or_else(|| panic_message(payload))
+    )
+}
+
+/// The text of a panic payload (`panic!("...")` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_string()
+    }
+}

@@ -1,0 +1,159 @@
+//! The latency engine: one timed call per sample, after untimed warm-up calls.
+//!
+//! The `#[perf_test]` expansion owns the fixture (its type is only known there) and hands the
+//! body to `Sampler::run_sync` or `Sampler::run_async`; the loop, timer and limits live here.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use super::Mode;
+use crate::outcome::{Failure, Outcome};
+use crate::registry::PerfTest;
+use crate::spec::format_ns;
+
+/// Calls a smoke run makes: enough to show the body works, cheap in a debug build.
+const SMOKE_CALLS: u64 = 3;
+
+/// A boxed future borrowing the fixture; what `run_async` bodies return.
+pub type BodyFuture<'a, O> = Pin<Box<dyn Future<Output = O> + 'a>>;
+
+/// Drives a timed perf test: warm-up, samples, per-call timeout, setup timing.
+pub struct Sampler {
+    warmup: u64,
+    samples: u64,
+    timeout: Option<Duration>,
+    runtime: Option<tokio::runtime::Runtime>,
+    samples_ns: Vec<u64>,
+    setup_ns: Option<u64>,
+}
+
+impl Sampler {
+    /// A sampler for `test`; async tests get a multi-threaded tokio runtime of their own.
+    pub fn new(test: &PerfTest, mode: &Mode) -> Result<Sampler, Failure> {
+        let (warmup, samples, timeout) = match mode {
+            Mode::Smoke => (0, test.spec.effective_samples(false).min(SMOKE_CALLS), None),
+            Mode::Full { quick, .. } => (
+                test.spec.effective_warmup(*quick),
+                test.spec.effective_samples(*quick),
+                test.spec.timeout_ns.map(Duration::from_nanos),
+            ),
+        };
+        let runtime = if test.is_async {
+            Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Failure::Harness(format!("cannot start a tokio runtime: {e}")))?,
+            )
+        } else {
+            None
+        };
+        Ok(Sampler {
+            warmup,
+            samples,
+            timeout,
+            runtime,
+            samples_ns: Vec::with_capacity(samples as usize),
+            setup_ns: None,
+        })
+    }
+
+    /// Runs the test's `setup` once, timed apart from the samples, inside the runtime (if any)
+    /// so it may spawn tasks or open async resources.
+    pub fn setup<T>(&mut self, name: &str, setup: impl FnOnce() -> T) -> Result<T, Failure> {
+        let _guard = self.runtime.as_ref().map(|rt| rt.enter());
+        let start = Instant::now();
+        let value = catch_unwind(AssertUnwindSafe(setup)).map_err(|payload| Failure::Setup {
+            name: name.to_string(),
+            message: crate::child::panic_message(payload.as_ref()),
+        })?;
+        self.setup_ns = Some(start.elapsed().as_nanos() as u64);
+        Ok(value)
+    }
+
+    /// Times `body(ctx)` once per call: warm-up calls first, then the samples.
+    pub fn run_sync<T, O: Outcome>(
+        &mut self,
+        ctx: &mut T,
+        mut body: impl FnMut(&mut T) -> O,
+    ) -> Result<(), Failure> {
+        let _guard = self.runtime.as_ref().map(|rt| rt.enter());
+        for call in 1..=self.warmup + self.samples {
+            let start = Instant::now();
+            let outcome = body(ctx);
+            let took = start.elapsed();
+            self.record(call, took, outcome)?;
+        }
+        Ok(())
+    }
+
+    /// Times each awaited call of an async body on the harness's runtime.
+    ///
+    /// The future is created before the clock starts (creating it runs none of the body), and a
+    /// `timeout` cancels a call that overruns instead of waiting for it.
+    pub fn run_async<T, O, F>(&mut self, ctx: &mut T, mut body: F) -> Result<(), Failure>
+    where
+        O: Outcome,
+        F: for<'a> FnMut(&'a mut T) -> BodyFuture<'a, O>,
+    {
+        let Some(runtime) = self.runtime.take() else {
+            return Err(Failure::Harness(
+                "an async perf test was registered as sync; rebuild the test crate".into(),
+            ));
+        };
+        let timeout = self.timeout;
+        let result = runtime.block_on(async {
+            for call in 1..=self.warmup + self.samples {
+                let future = body(ctx);
+                let start = Instant::now();
+                let outcome = match timeout {
+                    Some(limit) => match tokio::time::timeout(limit, future).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => return Err(self.timeout_failure(call, start.elapsed(), limit)),
+                    },
+                    None => future.await,
+                };
+                let took = start.elapsed();
+                self.record(call, took, outcome)?;
+            }
+            Ok(())
+        });
+        self.runtime = Some(runtime);
+        result
+    }
+
+    fn record<O: Outcome>(&mut self, call: u64, took: Duration, outcome: O) -> Result<(), Failure> {
+        outcome
+            .into_result()
+            .map_err(|message| Failure::Body { call, message })?;
+        if let Some(limit) = self.timeout {
+            if took > limit {
+                return Err(self.timeout_failure(call, took, limit));
+            }
+        }
+        if call > self.warmup {
+            self.samples_ns.push(took.as_nanos() as u64);
+        }
+        Ok(())
+    }
+
+    fn timeout_failure(&self, call: u64, took: Duration, limit: Duration) -> Failure {
+        Failure::Timeout {
+            call,
+            took: format_ns(took.as_nanos() as f64),
+            limit: format_ns(limit.as_nanos() as f64),
+        }
+    }
+
+    /// The timed samples (warm-up excluded) and the setup time.
+    pub fn finish(mut self) -> (Vec<u64>, Option<u64>) {
+        if let Some(rt) = self.runtime.take() {
+            // Tasks the body spawned and left running must not keep the process alive.
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+        (self.samples_ns, self.setup_ns)
+    }
+}

@@ -1,0 +1,56 @@
+//! The micro-benchmark engine: criterion measures, we read its estimates back.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::bencher::Bencher;
+use crate::criterion_files::{self, CriterionEstimates};
+use crate::outcome::Failure;
+use crate::registry::PerfTest;
+
+/// What criterion measured for one benchmark.
+pub struct MicroRun {
+    /// Criterion's estimates (from `estimates.json`).
+    pub estimates: CriterionEstimates,
+    /// Per-iteration time of each criterion sample, in nanoseconds.
+    pub samples_ns: Vec<u64>,
+}
+
+/// Benchmarks `body` with criterion under `criterion_home/<group>/<name>`.
+pub fn run(
+    test: &PerfTest,
+    body: fn(&mut Bencher<'_, '_>),
+    criterion_home: &Path,
+    group: &str,
+    quick: bool,
+) -> Result<MicroRun, Failure> {
+    let spec = &test.spec;
+    let (warm_up, measurement, sample_size) = if quick {
+        (Duration::from_millis(300), Duration::from_secs(1), 20)
+    } else {
+        (
+            spec.warmup_ns.map_or(Duration::from_secs(3), Duration::from_nanos),
+            spec.duration_ns.map_or(Duration::from_secs(5), Duration::from_nanos),
+            spec.samples.map_or(100, |n| n.max(10) as usize),
+        )
+    };
+    let mut criterion = criterion::Criterion::default()
+        .output_directory(criterion_home)
+        .warm_up_time(warm_up)
+        .measurement_time(measurement)
+        .sample_size(sample_size)
+        .without_plots();
+    let function = test.full_name();
+    {
+        let mut g = criterion.benchmark_group(group);
+        g.bench_function(function.as_str(), |b| body(&mut Bencher::criterion(b)));
+        g.finish();
+    }
+    let dir = criterion_files::benchmark_dir(criterion_home, group, &function);
+    let estimates = criterion_files::read_estimates(&dir).map_err(Failure::Harness)?;
+    let samples_ns = criterion_files::read_sample_times(&dir).map_err(Failure::Harness)?;
+    Ok(MicroRun {
+        estimates,
+        samples_ns,
+    })
+}

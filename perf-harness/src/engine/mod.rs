@@ -1,0 +1,102 @@
+//! The engines that measure a registered perf test; they return data, never touch terminals.
+
+pub mod latency;
+pub mod micro;
+
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+
+use crate::bencher::Bencher;
+use crate::criterion_files::CriterionEstimates;
+use crate::outcome::Failure;
+use crate::registry::{PerfTest, Routine};
+use crate::stats::{self, Stats};
+
+/// How thoroughly to run a test.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    /// `cargo test`: run the body a few times to prove it works; no timing verdicts.
+    Smoke,
+    /// `cargo perf`: measure in full (or briefly, with `quick`).
+    Full {
+        /// Fewer samples and shorter criterion times (`cargo perf --quick`).
+        quick: bool,
+        /// Where criterion keeps its output (`target/criterion`).
+        criterion_home: std::path::PathBuf,
+        /// Criterion group for micro-benchmarks: the test target's name.
+        group: String,
+    },
+}
+
+/// What a full run measured.
+#[derive(Debug)]
+pub struct Measurement {
+    /// Summary statistics.
+    pub stats: Stats,
+    /// Every timed sample in nanoseconds, in order (criterion: per-iteration time of each sample).
+    pub samples_ns: Vec<u64>,
+    /// The same samples in an HDR histogram.
+    pub histogram: Histogram<u64>,
+    /// Criterion's estimates, for micro-benchmarks.
+    pub criterion: Option<CriterionEstimates>,
+    /// Time spent in `setup`, not counted in any sample.
+    pub setup_ns: Option<u64>,
+    /// Wall time of the whole measurement.
+    pub elapsed_ns: u64,
+}
+
+/// Runs `test` in `mode`; in smoke mode the measurement is `None`.
+pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure> {
+    let started = Instant::now();
+    match (test.routine, mode) {
+        (Routine::Micro(body), Mode::Smoke) => {
+            body(&mut Bencher::smoke());
+            Ok(None)
+        }
+        (
+            Routine::Micro(body),
+            Mode::Full {
+                quick,
+                criterion_home,
+                group,
+            },
+        ) => {
+            let run = micro::run(test, body, criterion_home, group, *quick)?;
+            let histogram = stats::histogram_of(&run.samples_ns);
+            let mut s = Stats::from_samples(&run.samples_ns, &histogram)
+                .ok_or_else(|| Failure::Harness("criterion recorded no samples".into()))?;
+            // Mean and median are criterion's own estimates, so thresholds match `cargo bench`.
+            s.mean_ns = run.estimates.mean.point_estimate;
+            s.p50_ns = run.estimates.median.point_estimate;
+            s.std_dev_ns = run.estimates.std_dev.point_estimate;
+            Ok(Some(Measurement {
+                stats: s,
+                samples_ns: run.samples_ns,
+                histogram,
+                criterion: Some(run.estimates),
+                setup_ns: None,
+                elapsed_ns: started.elapsed().as_nanos() as u64,
+            }))
+        }
+        (Routine::Timed(body), mode) => {
+            let mut sampler = latency::Sampler::new(test, mode)?;
+            body(&mut sampler)?;
+            if matches!(mode, Mode::Smoke) {
+                return Ok(None);
+            }
+            let (samples_ns, setup_ns) = sampler.finish();
+            let histogram = stats::histogram_of(&samples_ns);
+            let stats = Stats::from_samples(&samples_ns, &histogram)
+                .ok_or_else(|| Failure::Harness("the test recorded no samples".into()))?;
+            Ok(Some(Measurement {
+                stats,
+                samples_ns,
+                histogram,
+                criterion: None,
+                setup_ns,
+                elapsed_ns: started.elapsed().as_nanos() as u64,
+            }))
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! perf-harness: performance tests written as `#[perf_test]` functions in ordinary test suites.
+//!
+//! ```ignore
+//! use perf_harness::perf_test;
+//!
+//! #[perf_test(median = "2us")]
+//! fn hash_key(b: &mut perf_harness::Bencher) { b.iter(|| my_hash("key")) }
+//!
+//! #[perf_test(p95 = "50ms", samples = 200)]
+//! fn render_page() { render(&PAGE) }
+//! ```
+//!
+//! `cargo test` runs each as a quick smoke test; `cargo perf` (the `cargo-perf` binary) measures
+//! them, checks thresholds and writes summaries. See the repository README for the reference.
+
+pub mod bencher;
+pub mod child;
+pub mod criterion_files;
+pub mod engine;
+mod harness;
+pub mod outcome;
+pub mod record;
+pub mod registry;
+pub mod spec;
+pub mod stats;
+
+pub use bencher::{BatchSize, Bencher};
+pub use perf_macros::perf_test;
+
+/// Defines `main` for a `harness = false` target whose tests are all `#[perf_test]`s.
+///
+/// `cargo test` runs them as smoke tests through libtest-mimic (filters, `--list`, `--exact`
+/// and `--format terse` work as in libtest); `cargo perf` measures them.
+#[macro_export]
+macro_rules! main {
+    () => {
+        fn main() {
+            $crate::__private::harness_main()
+        }
+    };
+}
+
+/// Items the `#[perf_test]` expansion refers to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::child::premain;
+    pub use crate::engine::latency::{BodyFuture, Sampler};
+    pub use crate::harness::{main as harness_main, smoke_test};
+    pub use crate::outcome::{Failure, Outcome};
+    pub use crate::registry::{PerfTest, Routine, PERF_TESTS};
+    pub use crate::spec::{Kind, Spec, Threshold};
+    pub use linkme;
+    pub use std::borrow::Cow;
+    pub use std::boxed::Box;
+}

@@ -1,0 +1,444 @@
+//! The stable data schema shared by test binaries and `cargo perf`: test lists, per-test records,
+//! threshold verdicts and run summaries, each JSON document tagged `cargo-perf/<kind>/v1`.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::criterion_files::CriterionEstimates;
+use crate::spec::{Spec, Threshold};
+use crate::stats::Stats;
+
+/// Schema tag of a test binary's list of perf tests.
+pub const LIST_SCHEMA: &str = "cargo-perf/list/v1";
+/// Schema tag of one test's record.
+pub const RECORD_SCHEMA: &str = "cargo-perf/record/v1";
+/// Schema tag of a run summary (`summary.json`, `--format json`).
+pub const SUMMARY_SCHEMA: &str = "cargo-perf/summary/v1";
+
+/// Where a perf test lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestId {
+    /// Cargo package.
+    pub package: String,
+    /// Cargo target (test, bench or lib) whose binary holds the test.
+    pub target: String,
+    /// Full libtest name: module path without the crate, then the function.
+    pub name: String,
+    /// Source file of the attribute.
+    pub file: String,
+    /// Line of the function.
+    pub line: u32,
+}
+
+/// One perf test as a binary lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListedTest {
+    /// Where it is.
+    #[serde(flatten)]
+    pub id: TestId,
+    /// What it asks for.
+    pub spec: Spec,
+    /// Whether the body is async.
+    pub is_async: bool,
+}
+
+/// A test binary's answer to a listing request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestList {
+    /// Always `LIST_SCHEMA`.
+    pub schema: String,
+    /// Every perf test in the binary.
+    pub tests: Vec<ListedTest>,
+}
+
+/// Whether a test produced a measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    /// The test ran to completion and was measured.
+    Measured,
+    /// The body panicked, returned an error, timed out, or the harness failed.
+    Failed {
+        /// What happened, as a user should read it.
+        message: String,
+    },
+}
+
+/// Everything one run of one perf test produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Always `RECORD_SCHEMA`.
+    pub schema: String,
+    /// The test.
+    pub test: TestId,
+    /// Its attribute.
+    pub spec: Spec,
+    /// Measured or failed.
+    #[serde(flatten)]
+    pub status: Status,
+    /// Statistics, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Stats>,
+    /// Criterion's estimates, for micro-benchmarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criterion: Option<CriterionEstimates>,
+    /// The samples' HDR histogram, V2 format, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
+    /// Every timed sample in nanoseconds.
+    #[serde(default)]
+    pub samples_ns: Vec<u64>,
+    /// Time spent in `setup`, never counted in samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_ns: Option<u64>,
+    /// Wall time of the measurement.
+    #[serde(default)]
+    pub elapsed_ns: u64,
+    /// Whether the binary was built without debug assertions (timing verdicts need this).
+    pub optimized: bool,
+    /// Whether `--quick` shortened the run.
+    #[serde(default)]
+    pub quick: bool,
+}
+
+/// The outcome of one threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The threshold from the attribute.
+    pub threshold: Threshold,
+    /// The measured value it was checked against (nanoseconds).
+    #[serde(default)]
+    pub measured_ns: Option<f64>,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+impl Record {
+    /// Checks every threshold of the spec against the statistics; a failed test fails them all.
+    pub fn verdicts(&self) -> Vec<Verdict> {
+        self.spec
+            .thresholds
+            .iter()
+            .map(|&threshold| {
+                let measured_ns = self.stats.as_ref().and_then(|s| measured(s, &threshold));
+                Verdict {
+                    threshold,
+                    measured_ns,
+                    passed: measured_ns.is_some_and(|m| m <= threshold.limit_ns() as f64),
+                }
+            })
+            .collect()
+    }
+}
+
+fn measured(stats: &Stats, threshold: &Threshold) -> Option<f64> {
+    match threshold {
+        Threshold::Mean { .. } => Some(stats.mean_ns),
+        Threshold::Median { .. } => Some(stats.p50_ns),
+        Threshold::Max { .. } => Some(stats.max_ns),
+        Threshold::Percentile { percentile, .. } => stats.percentile(*percentile),
+    }
+}
+
+/// How one test ended in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestOutcome {
+    /// Measured, and every threshold held.
+    Pass,
+    /// Measured, and a threshold failed.
+    Fail,
+    /// Not measured: the body panicked or errored, or the binary crashed.
+    Error,
+}
+
+/// One test's record with its verdicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestResult {
+    /// Pass, fail or error.
+    pub outcome: TestOutcome,
+    /// Each threshold's verdict.
+    pub verdicts: Vec<Verdict>,
+    /// The measurement.
+    pub record: Record,
+}
+
+impl TestResult {
+    /// Judges a record against its thresholds.
+    pub fn judge(record: Record) -> TestResult {
+        let verdicts = record.verdicts();
+        let outcome = match record.status {
+            Status::Failed { .. } => TestOutcome::Error,
+            Status::Measured if verdicts.iter().all(|v| v.passed) => TestOutcome::Pass,
+            Status::Measured => TestOutcome::Fail,
+        };
+        TestResult {
+            outcome,
+            verdicts,
+            record,
+        }
+    }
+}
+
+/// Counts over a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Tests run.
+    pub tests: usize,
+    /// Tests whose thresholds all held.
+    pub passed: usize,
+    /// Tests with a failed threshold.
+    pub failed: usize,
+    /// Tests that could not be measured.
+    pub errors: usize,
+}
+
+/// A whole `cargo perf` run: `summary.json` and `--format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Always `SUMMARY_SCHEMA`.
+    pub schema: String,
+    /// cargo-perf's version.
+    pub tool_version: String,
+    /// Unix time the run started, in seconds.
+    pub started_at: u64,
+    /// Wall time of the run, seconds.
+    pub duration_s: f64,
+    /// Cargo profile the tests were built with.
+    pub profile: String,
+    /// Counts.
+    pub totals: Totals,
+    /// Every test in run order.
+    pub results: Vec<TestResult>,
+}
+
+impl Summary {
+    /// Builds a summary, counting outcomes.
+    pub fn new(started_at: u64, duration_s: f64, profile: String, results: Vec<TestResult>) -> Self {
+        let count = |o: TestOutcome| results.iter().filter(|r| r.outcome == o).count();
+        Summary {
+            schema: SUMMARY_SCHEMA.into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            started_at,
+            duration_s,
+            profile,
+            totals: Totals {
+                tests: results.len(),
+                passed: count(TestOutcome::Pass),
+                failed: count(TestOutcome::Fail),
+                errors: count(TestOutcome::Error),
+            },
+            results,
+        }
+    }
+}
+
+/// A JSON document that could not be read as the expected schema.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// Not JSON, or not the expected shape.
+    #[error("{what} is not valid JSON for {expected}: {source}")]
+    Malformed {
+        /// What was being read (a file path or a description).
+        what: String,
+        /// The schema tag expected.
+        expected: &'static str,
+        /// The parser's complaint.
+        source: serde_json::Error,
+    },
+    /// JSON with another schema tag (another kind, or a version this build cannot read).
+    #[error("{what} has schema `{found}`, but this cargo-perf reads `{expected}`; rerun with the cargo-perf and perf-harness versions that match, or delete the file")]
+    Version {
+        /// What was being read.
+        what: String,
+        /// The tag found (or `none`).
+        found: String,
+        /// The schema tag expected.
+        expected: &'static str,
+    },
+}
+
+/// Parses `text` as a document tagged `expected`, refusing other kinds and versions.
+pub fn parse_versioned<T: DeserializeOwned>(
+    text: &str,
+    expected: &'static str,
+    what: &str,
+) -> Result<T, SchemaError> {
+    let malformed = |source| SchemaError::Malformed {
+        what: what.to_string(),
+        expected,
+        source,
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(malformed)?;
+    let found = value.get("schema").and_then(|s| s.as_str()).unwrap_or("none");
+    if found != expected {
+        return Err(SchemaError::Version {
+            what: what.to_string(),
+            found: found.to_string(),
+            expected,
+        });
+    }
+    serde_json::from_value(value).map_err(malformed)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename,
+/// so a reader never sees half a file and an interrupted run never destroys the old one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other(format!("{} is not a file path", path.display())))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Kind;
+    use std::borrow::Cow;
+
+    fn record(stats: Option<Stats>, thresholds: &'static [Threshold]) -> Record {
+        Record {
+            schema: RECORD_SCHEMA.into(),
+            test: TestId {
+                package: "p".into(),
+                target: "t".into(),
+                name: "m::f".into(),
+                file: "tests/a.rs".into(),
+                line: 3,
+            },
+            spec: Spec {
+                kind: Kind::Latency,
+                thresholds: Cow::Borrowed(thresholds),
+                samples: Some(10),
+                ..Spec::MICRO
+            },
+            status: if stats.is_some() {
+                Status::Measured
+            } else {
+                Status::Failed {
+                    message: "boom".into(),
+                }
+            },
+            stats,
+            criterion: None,
+            histogram: None,
+            samples_ns: vec![],
+            setup_ns: None,
+            elapsed_ns: 0,
+            optimized: true,
+            quick: false,
+        }
+    }
+
+    fn stats(p95: f64) -> Stats {
+        Stats {
+            samples: 10,
+            mean_ns: 10.0,
+            std_dev_ns: 1.0,
+            min_ns: 1.0,
+            p50_ns: 10.0,
+            p75_ns: 12.0,
+            p90_ns: 14.0,
+            p95_ns: p95,
+            p99_ns: 30.0,
+            p999_ns: 40.0,
+            max_ns: 50.0,
+            throughput_per_s: None,
+        }
+    }
+
+    const P95_20: &[Threshold] = &[
+        Threshold::Percentile {
+            percentile: 95.0,
+            limit_ns: 20,
+        },
+        Threshold::Max { limit_ns: 50 },
+    ];
+
+    #[test]
+    fn thresholds_are_inclusive_upper_bounds() {
+        let pass = TestResult::judge(record(Some(stats(20.0)), P95_20));
+        assert_eq!(pass.outcome, TestOutcome::Pass);
+        assert!(pass.verdicts.iter().all(|v| v.passed));
+        let fail = TestResult::judge(record(Some(stats(20.5)), P95_20));
+        assert_eq!(fail.outcome, TestOutcome::Fail);
+        assert_eq!(fail.verdicts[0].measured_ns, Some(20.5));
+        assert!(!fail.verdicts[0].passed);
+        assert!(fail.verdicts[1].passed);
+    }
+
+    #[test]
+    fn a_failed_test_is_an_error_and_fails_every_threshold() {
+        let r = TestResult::judge(record(None, P95_20));
+        assert_eq!(r.outcome, TestOutcome::Error);
+        assert!(r.verdicts.iter().all(|v| !v.passed && v.measured_ns.is_none()));
+    }
+
+    #[test]
+    fn records_round_trip_and_foreign_versions_are_refused() {
+        let r = record(Some(stats(20.0)), P95_20);
+        let text = serde_json::to_string(&r).expect("serializes");
+        let back: Record = parse_versioned(&text, RECORD_SCHEMA, "r.json").expect("reads");
+        assert_eq!(back, r);
+        let v2 = text.replace("cargo-perf/record/v1", "cargo-perf/record/v2");
+        let err = parse_versioned::<Record>(&v2, RECORD_SCHEMA, "r.json").expect_err("v2");
+        assert!(err.to_string().contains("`cargo-perf/record/v2`"), "{err}");
+        let err = parse_versioned::<Record>("{", RECORD_SCHEMA, "r.json").expect_err("junk");
+        assert!(err.to_string().starts_with("r.json is not valid JSON"), "{err}");
+    }
+
+    #[test]
+    fn summary_counts_outcomes() {
+        let s = Summary::new(
+            0,
+            1.0,
+            "bench".into(),
+            vec![
+                TestResult::judge(record(Some(stats(1.0)), P95_20)),
+                TestResult::judge(record(Some(stats(99.0)), P95_20)),
+                TestResult::judge(record(None, P95_20)),
+            ],
+        );
+        assert_eq!(
+            s.totals,
+            Totals {
+                tests: 3,
+                passed: 1,
+                failed: 1,
+                errors: 1
+            }
+        );
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_whole_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a/b/summary.json");
+        write_atomic(&path, b"first").expect("write");
+        write_atomic(&path, b"second").expect("write");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "second");
+        let leftovers = std::fs::read_dir(path.parent().expect("dir")).expect("ls").count();
+        assert_eq!(leftovers, 1);
+    }
+}

@@ -1,0 +1,206 @@
+//! Summary statistics of timed samples, from exact sums and an HDR histogram (3 significant digits).
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Significant digits kept by every latency histogram: relative error at most 0.1 %.
+pub const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// An empty auto-resizing nanosecond histogram with the project's precision.
+pub fn new_histogram() -> Histogram<u64> {
+    // 1ns..1h with auto-resize: construction with these bounds cannot fail.
+    let mut h = Histogram::new_with_bounds(1, 3_600_000_000_000, SIGNIFICANT_DIGITS)
+        .unwrap_or_else(|_| unreachable!("static histogram bounds are valid"));
+    h.auto(true);
+    h
+}
+
+/// Statistics of one test's samples, all times in nanoseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Number of timed samples.
+    pub samples: u64,
+    /// Arithmetic mean (exact).
+    pub mean_ns: f64,
+    /// Sample standard deviation (exact, n-1).
+    pub std_dev_ns: f64,
+    /// Fastest sample (exact).
+    pub min_ns: f64,
+    /// Median, from the histogram.
+    pub p50_ns: f64,
+    /// 75th percentile, from the histogram.
+    pub p75_ns: f64,
+    /// 90th percentile, from the histogram.
+    pub p90_ns: f64,
+    /// 95th percentile, from the histogram.
+    pub p95_ns: f64,
+    /// 99th percentile, from the histogram.
+    pub p99_ns: f64,
+    /// 99.9th percentile, from the histogram.
+    pub p999_ns: f64,
+    /// Slowest sample (exact).
+    pub max_ns: f64,
+    /// Completed calls per second, where the test measures throughput.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_per_s: Option<f64>,
+}
+
+impl Stats {
+    /// Statistics of `samples_ns` and the histogram they were recorded into.
+    ///
+    /// Percentiles come from the histogram (HdrHistogram's definition: the highest value
+    /// equivalent to the sample at that rank); mean, deviation, min and max are exact.
+    pub fn from_samples(samples_ns: &[u64], histogram: &Histogram<u64>) -> Option<Stats> {
+        let n = samples_ns.len();
+        if n == 0 {
+            return None;
+        }
+        let sum: f64 = samples_ns.iter().map(|&v| v as f64).sum();
+        let mean = sum / n as f64;
+        let var = if n > 1 {
+            samples_ns
+                .iter()
+                .map(|&v| (v as f64 - mean).powi(2))
+                .sum::<f64>()
+                / (n - 1) as f64
+        } else {
+            0.0
+        };
+        let q = |p: f64| histogram.value_at_quantile(p) as f64;
+        Some(Stats {
+            samples: n as u64,
+            mean_ns: mean,
+            std_dev_ns: var.sqrt(),
+            min_ns: samples_ns.iter().copied().min().unwrap_or(0) as f64,
+            p50_ns: q(0.50),
+            p75_ns: q(0.75),
+            p90_ns: q(0.90),
+            p95_ns: q(0.95),
+            p99_ns: q(0.99),
+            p999_ns: q(0.999),
+            max_ns: samples_ns.iter().copied().max().unwrap_or(0) as f64,
+            throughput_per_s: None,
+        })
+    }
+
+    /// The value for a percentile key the attribute accepts (50, 75, 90, 95, 99, 99.9).
+    pub fn percentile(&self, percentile: f64) -> Option<f64> {
+        const TABLE: [(f64, fn(&Stats) -> f64); 6] = [
+            (50.0, |s| s.p50_ns),
+            (75.0, |s| s.p75_ns),
+            (90.0, |s| s.p90_ns),
+            (95.0, |s| s.p95_ns),
+            (99.0, |s| s.p99_ns),
+            (99.9, |s| s.p999_ns),
+        ];
+        TABLE
+            .iter()
+            .find(|(p, _)| (p - percentile).abs() < 1e-9)
+            .map(|(_, get)| get(self))
+    }
+}
+
+/// Records every sample into a fresh histogram.
+pub fn histogram_of(samples_ns: &[u64]) -> Histogram<u64> {
+    let mut h = new_histogram();
+    for &v in samples_ns {
+        // auto-resize is on, so only a zero could be out of range: clamp to the 1ns floor.
+        h.saturating_record(v.max(1));
+    }
+    h
+}
+
+/// Serializes a histogram in HdrHistogram's V2 format, base64-encoded for JSON.
+pub fn encode_histogram(h: &Histogram<u64>) -> Result<String, String> {
+    let mut buf = Vec::new();
+    V2Serializer::new()
+        .serialize(h, &mut buf)
+        .map_err(|e| format!("cannot serialize histogram: {e:?}"))?;
+    Ok(BASE64.encode(&buf))
+}
+
+/// Reads a histogram written by `encode_histogram`.
+pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
+    let bytes = BASE64
+        .decode(text.trim())
+        .map_err(|e| format!("histogram is not valid base64: {e}"))?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("not an HdrHistogram V2 blob: {e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn within_hdr_precision(actual: f64, expected: f64) -> bool {
+        (actual - expected).abs() <= expected * 10f64.powi(-(SIGNIFICANT_DIGITS as i32))
+    }
+
+    #[test]
+    fn percentiles_of_one_to_ten_thousand_are_exact_within_precision() {
+        let samples: Vec<u64> = (1..=10_000).map(|v| v * 1_000).collect();
+        let h = histogram_of(&samples);
+        let s = Stats::from_samples(&samples, &h).expect("non-empty");
+        assert_eq!(s.samples, 10_000);
+        assert_eq!(s.mean_ns, 5_000_500.0);
+        assert_eq!(s.min_ns, 1_000.0);
+        assert_eq!(s.max_ns, 10_000_000.0);
+        for (got, want) in [
+            (s.p50_ns, 5_000_000.0),
+            (s.p75_ns, 7_500_000.0),
+            (s.p90_ns, 9_000_000.0),
+            (s.p95_ns, 9_500_000.0),
+            (s.p99_ns, 9_900_000.0),
+            (s.p999_ns, 9_990_000.0),
+        ] {
+            assert!(within_hdr_precision(got, want), "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn a_single_slow_outlier_shows_in_p999_and_max_only() {
+        let mut samples = vec![100_000u64; 999];
+        samples.push(50_000_000);
+        let h = histogram_of(&samples);
+        let s = Stats::from_samples(&samples, &h).expect("non-empty");
+        assert!(within_hdr_precision(s.p99_ns, 100_000.0));
+        assert!(within_hdr_precision(s.p999_ns, 100_000.0));
+        assert_eq!(s.max_ns, 50_000_000.0);
+        assert_eq!(s.mean_ns, (999.0 * 100_000.0 + 50_000_000.0) / 1000.0);
+    }
+
+    #[test]
+    fn std_dev_is_the_sample_deviation() {
+        let samples = [2u64, 4, 4, 4, 5, 5, 7, 9];
+        let s = Stats::from_samples(&samples, &histogram_of(&samples)).expect("non-empty");
+        assert_eq!(s.mean_ns, 5.0);
+        assert!((s.std_dev_ns - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
+        assert_eq!(Stats::from_samples(&[], &new_histogram()), None);
+    }
+
+    #[test]
+    fn histograms_round_trip_through_v2_base64() {
+        let samples: Vec<u64> = (1..=5_000).map(|v| v * 37).collect();
+        let h = histogram_of(&samples);
+        let text = encode_histogram(&h).expect("serializes");
+        let back = decode_histogram(&text).expect("deserializes");
+        assert_eq!(back.len(), h.len());
+        assert_eq!(back.value_at_quantile(0.95), h.value_at_quantile(0.95));
+        assert_eq!(back.max(), h.max());
+        assert!(decode_histogram("not base64 !").is_err());
+    }
+
+    #[test]
+    fn percentile_lookup_covers_every_attribute_key() {
+        let samples = [10u64, 20, 30];
+        let s = Stats::from_samples(&samples, &histogram_of(&samples)).expect("non-empty");
+        for p in [50.0, 75.0, 90.0, 95.0, 99.0, 99.9] {
+            assert!(s.percentile(p).is_some());
+        }
+        assert_eq!(s.percentile(42.0), None);
+    }
+}

@@ -1,0 +1,358 @@
+//! `#[perf_test]`: parses and validates the attribute, then emits a registry entry, a pre-main
+//! hook and a `#[test]` shim. All behaviour lives in perf-harness; this crate only expands.
+
+mod attr;
+mod duration;
+mod keys;
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as Tokens};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, Type};
+
+use attr::{Args, Errors};
+
+/// Marks a function as a performance test; see the perf-harness documentation for the keys.
+///
+/// `#[perf_test]` alone is a criterion micro-benchmark; `samples = N` times each call into an
+/// HDR histogram; thresholds (`p95 = "50ms"`, `median = "2us"`, ...) become verdicts under
+/// `cargo perf`. Under `cargo test` the body runs a few times as a smoke test.
+#[proc_macro_attribute]
+pub fn perf_test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(attr.into(), item.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
+    let function: ItemFn = syn::parse2(item.clone()).map_err(|_| {
+        let span = item.clone().into_iter().next().map_or(Span::call_site(), |t| t.span());
+        syn::Error::new(
+            span,
+            "#[perf_test] goes on a free function, e.g. `#[perf_test] fn parse_small_json() { ... }`",
+        )
+    })?;
+    let args = attr::parse(attr)?;
+    let shape = check(&args, &function)?;
+    Ok(emit(&args, function, shape))
+}
+
+/// What the signature says about how to call the body.
+struct Shape {
+    is_async: bool,
+    /// The body takes one `&mut` argument (a `Bencher` or the setup's fixture).
+    takes_arg: bool,
+}
+
+fn check(args: &Args, f: &ItemFn) -> syn::Result<Shape> {
+    let mut errors = Errors::default();
+    let sig = &f.sig;
+    let latency = args.is_latency();
+
+    for attr in &f.attrs {
+        if attr.path().is_ident("test") {
+            errors.push(
+                attr.span(),
+                "remove `#[test]`: #[perf_test] adds its own test so the body runs under `cargo test`",
+            );
+        }
+    }
+    if let Some(c) = &sig.constness {
+        errors.push(c.span(), "a perf test cannot be a `const fn`");
+    }
+    if let Some(u) = &sig.unsafety {
+        errors.push(u.span(), "a perf test cannot be `unsafe`; call unsafe code inside the body");
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(abi.span(), "a perf test cannot declare an ABI");
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.push(
+            sig.generics.span(),
+            "a perf test cannot be generic: write one #[perf_test] per concrete type",
+        );
+    }
+    if let Some(v) = &sig.variadic {
+        errors.push(v.span(), "a perf test cannot be variadic");
+    }
+    let mut inputs = sig.inputs.iter();
+    let first = inputs.next();
+    for extra in inputs {
+        errors.push(
+            extra.span(),
+            "a perf test takes at most one argument: a `&mut Bencher`, or the `setup` value by `&mut`",
+        );
+    }
+    let mut takes_arg = false;
+    match first {
+        Some(FnArg::Receiver(r)) => errors.push(
+            r.span(),
+            "#[perf_test] cannot go on a method: move the body into a free function",
+        ),
+        Some(FnArg::Typed(pt)) => {
+            takes_arg = true;
+            let is_mut_ref = matches!(&*pt.ty, Type::Reference(r) if r.mutability.is_some());
+            if !is_mut_ref {
+                errors.push(
+                    pt.ty.span(),
+                    "the argument must be a `&mut` reference: `b: &mut perf_harness::Bencher`, \
+                     or the `setup` value, e.g. `db: &mut Db`",
+                );
+            } else if latency && args.setup.is_none() {
+                errors.push(
+                    pt.span(),
+                    "this test takes an argument but has no `setup`: add `setup = make_it`, \
+                     naming a function that returns the value",
+                );
+            } else if !latency && !names_bencher(&pt.ty) {
+                errors.push(
+                    pt.ty.span(),
+                    "a micro-benchmark takes no argument or `b: &mut perf_harness::Bencher`; to pass \
+                     a fixture, add `samples = N` and `setup = make_it`",
+                );
+            }
+        }
+        None => {}
+    }
+    if let Some(setup) = &args.setup {
+        if latency && !takes_arg {
+            errors.push(
+                setup.span(),
+                "`setup` passes its value to the test by `&mut`: add a parameter, e.g. \
+                 `fn recent_users(db: &mut Db)`",
+            );
+        }
+    }
+    if latency {
+        if let Some((_, span)) = args.warmup_ns {
+            errors.push(
+                span,
+                "for a test with `samples`, `warmup` is a number of untimed calls, e.g. `warmup = 10`",
+            );
+        }
+        if let Some((_, span)) = args.duration_ns {
+            errors.push(
+                span,
+                "`duration` sets a micro-benchmark's measurement time; a test with `samples` \
+                 runs exactly that many calls",
+            );
+        }
+    } else {
+        for t in &args.thresholds {
+            if t.key != "mean" && t.key != "median" {
+                errors.push(
+                    t.span,
+                    format!(
+                        "`{}` needs one timed call per sample: add `samples = N`; a \
+                         micro-benchmark is checked with `mean` or `median`",
+                        t.key
+                    ),
+                );
+            }
+        }
+        if let Some((_, span)) = args.warmup_calls {
+            errors.push(
+                span,
+                "for a micro-benchmark `warmup` is a time, e.g. `warmup = \"1s\"`; a number of \
+                 calls needs `samples = N`",
+            );
+        }
+        if let Some((_, span)) = args.timeout_ns {
+            errors.push(span, "`timeout` limits each timed call: add `samples = N`");
+        }
+        if let Some(setup) = &args.setup {
+            errors.push(
+                setup.span(),
+                "`setup` needs `samples = N`; a micro-benchmark prepares inputs with \
+                 `b.iter_batched(setup, routine, BatchSize::SmallInput)`",
+            );
+        }
+        if let Some(a) = &sig.asyncness {
+            errors.push(
+                a.span(),
+                "an async perf test is timed one call at a time: add `samples = N`",
+            );
+        }
+    }
+    errors.finish()?;
+    Ok(Shape {
+        is_async: sig.asyncness.is_some(),
+        takes_arg,
+    })
+}
+
+fn names_bencher(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => names_bencher(&r.elem),
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Bencher"),
+        _ => false,
+    }
+}
+
+fn emit(args: &Args, mut f: ItemFn, shape: Shape) -> Tokens {
+    let name = f.sig.ident.clone();
+    let name_str = name.to_string();
+    let vis = f.vis.clone();
+    let span = name.span();
+    let entry = format_ident!("__PERF_TEST_{}", name_str.to_uppercase());
+    let p = quote!(::perf_harness::__private);
+
+    // `#[cfg]` applies to everything we emit; `#[ignore]` to the shim; the rest stays on the body.
+    let cfgs: Vec<_> = f.attrs.iter().filter(|a| a.path().is_ident("cfg")).cloned().collect();
+    let ignores: Vec<_> = f
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("ignore"))
+        .cloned()
+        .collect();
+    f.attrs
+        .retain(|a| !a.path().is_ident("cfg") && !a.path().is_ident("ignore"));
+    f.sig.ident = format_ident!("__perf_body", span = span);
+    f.vis = syn::Visibility::Inherited;
+
+    let routine = if args.is_latency() {
+        let ctx = match &args.setup {
+            Some(setup) => {
+                let setup_name = quote!(#setup).to_string().replace(' ', "");
+                quote_spanned!(setup.span()=> __s.setup(#setup_name, || #setup())?)
+            }
+            None => quote!(()),
+        };
+        let call = if shape.takes_arg {
+            quote!(__perf_body(__c))
+        } else {
+            quote!({
+                let _ = __c;
+                __perf_body()
+            })
+        };
+        let run = if shape.is_async {
+            quote!(__s.run_async(&mut __ctx, |__c| #p::Box::pin(#call)))
+        } else {
+            quote!(__s.run_sync(&mut __ctx, |__c| #call))
+        };
+        quote! {
+            #p::Routine::Timed({
+                fn __perf_timed(__s: &mut #p::Sampler) -> ::core::result::Result<(), #p::Failure> {
+                    #f
+                    #[allow(clippy::let_unit_value)]
+                    let mut __ctx = #ctx;
+                    #run
+                }
+                __perf_timed
+            })
+        }
+    } else if shape.takes_arg {
+        quote! { #p::Routine::Micro({ #f __perf_body }) }
+    } else {
+        quote! {
+            #p::Routine::Micro({
+                fn __perf_micro(b: &mut ::perf_harness::Bencher<'_, '_>) {
+                    #f
+                    b.iter(__perf_body)
+                }
+                __perf_micro
+            })
+        }
+    };
+
+    let spec = spec_tokens(args, &p);
+    let is_async = shape.is_async;
+    quote_spanned! {span=>
+        #(#cfgs)*
+        #[#p::linkme::distributed_slice(#p::PERF_TESTS)]
+        #[linkme(crate = #p::linkme)]
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        static #entry: #p::PerfTest = #p::PerfTest {
+            name: #name_str,
+            module_path: ::core::module_path!(),
+            file: ::core::file!(),
+            line: ::core::line!(),
+            spec: #spec,
+            is_async: #is_async,
+            routine: #routine,
+        };
+
+        #(#cfgs)*
+        const _: () = {
+            // Answers `cargo perf` before libtest's main sees the request (see perf_harness::child).
+            #[used]
+            #[cfg_attr(
+                any(target_os = "linux", target_os = "android", target_os = "freebsd",
+                    target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly",
+                    target_os = "illumos", target_os = "solaris"),
+                unsafe(link_section = ".init_array")
+            )]
+            #[cfg_attr(target_vendor = "apple", unsafe(link_section = "__DATA,__mod_init_func"))]
+            #[cfg_attr(windows, unsafe(link_section = ".CRT$XCU"))]
+            static __PERF_PREMAIN: extern "C" fn() = {
+                extern "C" fn __perf_premain() {
+                    #p::premain()
+                }
+                __perf_premain
+            };
+        };
+
+        #(#cfgs)*
+        #(#ignores)*
+        #[test]
+        #vis fn #name() {
+            #p::smoke_test(&#entry)
+        }
+    }
+}
+
+fn spec_tokens(args: &Args, p: &Tokens) -> Tokens {
+    let kind = if args.is_latency() {
+        quote!(#p::Kind::Latency)
+    } else {
+        quote!(#p::Kind::Micro)
+    };
+    let thresholds = args.thresholds.iter().map(|t| {
+        let limit = t.limit_ns;
+        match t.key.as_str() {
+            "mean" => quote!(#p::Threshold::Mean { limit_ns: #limit }),
+            "median" => quote!(#p::Threshold::Median { limit_ns: #limit }),
+            "max" => quote!(#p::Threshold::Max { limit_ns: #limit }),
+            key => {
+                let percentile = keys::percentile_of(key).unwrap_or(50.0);
+                quote!(#p::Threshold::Percentile { percentile: #percentile, limit_ns: #limit })
+            }
+        }
+    });
+    let opt = |v: Option<(u64, Span)>| match v {
+        Some((n, _)) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    let samples = opt(args.samples);
+    let warmup = opt(args.warmup_calls);
+    let warmup_ns = opt(args.warmup_ns);
+    let duration_ns = opt(args.duration_ns);
+    let timeout_ns = opt(args.timeout_ns);
+    let setup = match &args.setup {
+        Some(path) => {
+            let text = quote!(#path).to_string().replace(' ', "");
+            quote!(::core::option::Option::Some(#p::Cow::Borrowed(#text)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        #p::Spec {
+            kind: #kind,
+            thresholds: #p::Cow::Borrowed(&[#(#thresholds),*]),
+            samples: #samples,
+            warmup: #warmup,
+            warmup_ns: #warmup_ns,
+            duration_ns: #duration_ns,
+            timeout_ns: #timeout_ns,
+            setup: #setup,
+        }
+    }
+}
