@@ -1,1 +1,150 @@
-fn main(){}
+//! `cargo perf`: finds the test targets that depend on perf-harness, builds them optimized, runs
+//! their `#[perf_test]`s one at a time, checks thresholds, writes summaries, sets the exit code.
+
+mod cli;
+mod compile;
+mod discover;
+mod error;
+mod progress;
+mod report;
+mod runner;
+mod select;
+mod workspace;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use clap::Parser;
+use perf_harness::record::{self, Summary, TestOutcome, TestResult, LIST_SCHEMA};
+
+use cli::{Args, Cargo, FailOn, Format};
+use error::PerfError;
+
+/// Every verdict passed.
+const EXIT_PASS: u8 = 0;
+/// A threshold failed or a test could not be measured.
+const EXIT_FAIL: u8 = 1;
+/// Usage, build or infrastructure error.
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    // `cargo perf ...` runs us as `cargo-perf perf ...`; accept `cargo-perf ...` run directly too.
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_none_or(|a| a != "perf") {
+        argv.insert(1, "perf".into());
+    }
+    let Cargo::Perf(args) = Cargo::parse_from(argv);
+    match run(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(args: &Args) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let started_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let project = workspace::load(args)?;
+    let binaries = compile::build(args, &project)?;
+    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+    let all = discover::discover(&binaries, scratch.path())?;
+    if all.is_empty() {
+        let names: Vec<String> = project
+            .packages
+            .iter()
+            .map(|p| format!("`{}`", p.name))
+            .collect();
+        return Err(PerfError::NoTests(names.join(", ")).into());
+    }
+    let selected = select::filter(all, &args.filters, args.exact)?;
+
+    if args.list {
+        match args.format {
+            Format::Human => print!("{}", report::list(&selected)),
+            Format::Json => {
+                let list = record::TestList {
+                    schema: LIST_SCHEMA.into(),
+                    tests: selected.into_iter().map(|f| f.test).collect(),
+                };
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            }
+        }
+        return Ok(EXIT_PASS);
+    }
+
+    let criterion_home = project.target_dir.join("criterion");
+    let config = runner::RunConfig {
+        quick: args.quick,
+        criterion_home: criterion_home.clone(),
+        scratch: scratch.path().to_path_buf(),
+        verbose: args.verbose,
+        binary_args: args.binary_args.clone(),
+    };
+    let progress = progress::Progress::new(selected.len(), args.verbose);
+    let ran = runner::run_all(&selected, &config, &progress);
+    progress.done();
+
+    let infrastructure_error = ran.iter().any(|r| r.infrastructure_error);
+    let results: Vec<TestResult> = ran
+        .into_iter()
+        .map(|r| TestResult::judge(r.record))
+        .collect();
+    let summary = Summary::new(
+        started_at,
+        started.elapsed().as_secs_f64(),
+        args.profile.clone(),
+        results,
+    );
+    let report_dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| criterion_home.join("cargo-perf"));
+    let json_path = write(
+        &report_dir,
+        "summary.json",
+        &serde_json::to_vec_pretty(&summary)?,
+    )?;
+    write(
+        &report_dir,
+        "summary.md",
+        report::markdown(&summary).as_bytes(),
+    )?;
+
+    match args.format {
+        Format::Human => {
+            print!("{}", report::table(&summary));
+            println!("summary: {}", json_path.display());
+        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+    }
+    Ok(exit_code(&summary, args.fail_on, infrastructure_error))
+}
+
+fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PerfError> {
+    let path = dir.join(name);
+    record::write_atomic(&path, bytes).map_err(|source| PerfError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+fn exit_code(summary: &Summary, fail_on: FailOn, infrastructure_error: bool) -> u8 {
+    if infrastructure_error {
+        return EXIT_ERROR;
+    }
+    let any = |o: TestOutcome| summary.results.iter().any(|r| r.outcome == o);
+    let failed =
+        any(TestOutcome::Error) || (fail_on == FailOn::Threshold && any(TestOutcome::Fail));
+    if failed {
+        EXIT_FAIL
+    } else {
+        EXIT_PASS
+    }
+}

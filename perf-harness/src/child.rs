@@ -85,7 +85,9 @@ fn answer(mode: &str) -> Result<(), String> {
             let record = run_isolated(test, &request, quick, home);
             write_json(&request.out, &record)
         }
-        other => Err(format!("unknown {ENV_MODE} `{other}` (expected `list` or `run`)")),
+        other => Err(format!(
+            "unknown {ENV_MODE} `{other}` (expected `list` or `run`)"
+        )),
     }
 }
 
@@ -123,7 +125,8 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
     let mode = Mode::Full {
         quick,
         criterion_home: home,
-        group: request.target.clone(),
+        package: request.package.clone(),
+        target: request.target.clone(),
     };
     install_panic_capture();
     let joined = std::thread::Builder::new()

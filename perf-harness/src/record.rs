@@ -217,7 +217,12 @@ pub struct Summary {
 
 impl Summary {
     /// Builds a summary, counting outcomes.
-    pub fn new(started_at: u64, duration_s: f64, profile: String, results: Vec<TestResult>) -> Self {
+    pub fn new(
+        started_at: u64,
+        duration_s: f64,
+        profile: String,
+        results: Vec<TestResult>,
+    ) -> Self {
         let count = |o: TestOutcome| results.iter().filter(|r| r.outcome == o).count();
         Summary {
             schema: SUMMARY_SCHEMA.into(),
@@ -273,7 +278,10 @@ pub fn parse_versioned<T: DeserializeOwned>(
         source,
     };
     let value: serde_json::Value = serde_json::from_str(text).map_err(malformed)?;
-    let found = value.get("schema").and_then(|s| s.as_str()).unwrap_or("none");
+    let found = value
+        .get("schema")
+        .and_then(|s| s.as_str())
+        .unwrap_or("none");
     if found != expected {
         return Err(SchemaError::Version {
             what: what.to_string(),
@@ -392,7 +400,10 @@ mod tests {
     fn a_failed_test_is_an_error_and_fails_every_threshold() {
         let r = TestResult::judge(record(None, P95_20));
         assert_eq!(r.outcome, TestOutcome::Error);
-        assert!(r.verdicts.iter().all(|v| !v.passed && v.measured_ns.is_none()));
+        assert!(r
+            .verdicts
+            .iter()
+            .all(|v| !v.passed && v.measured_ns.is_none()));
     }
 
     #[test]
@@ -405,7 +416,10 @@ mod tests {
         let err = parse_versioned::<Record>(&v2, RECORD_SCHEMA, "r.json").expect_err("v2");
         assert!(err.to_string().contains("`cargo-perf/record/v2`"), "{err}");
         let err = parse_versioned::<Record>("{", RECORD_SCHEMA, "r.json").expect_err("junk");
-        assert!(err.to_string().starts_with("r.json is not valid JSON"), "{err}");
+        assert!(
+            err.to_string().starts_with("r.json is not valid JSON"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -438,7 +452,9 @@ mod tests {
         write_atomic(&path, b"first").expect("write");
         write_atomic(&path, b"second").expect("write");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "second");
-        let leftovers = std::fs::read_dir(path.parent().expect("dir")).expect("ls").count();
+        let leftovers = std::fs::read_dir(path.parent().expect("dir"))
+            .expect("ls")
+            .count();
         assert_eq!(leftovers, 1);
     }
 }

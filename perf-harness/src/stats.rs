@@ -88,7 +88,8 @@ impl Stats {
 
     /// The value for a percentile key the attribute accepts (50, 75, 90, 95, 99, 99.9).
     pub fn percentile(&self, percentile: f64) -> Option<f64> {
-        const TABLE: [(f64, fn(&Stats) -> f64); 6] = [
+        type Get = fn(&Stats) -> f64;
+        const TABLE: [(f64, Get); 6] = [
             (50.0, |s| s.p50_ns),
             (75.0, |s| s.p75_ns),
             (90.0, |s| s.p90_ns),

@@ -73,5 +73,8 @@ fn every_perf_test_in_this_file_is_registered_with_its_location() {
     let t = perf_harness::registry::find("latency_with_setup").expect("registered");
     assert!(t.file.ends_with("expansion.rs"));
     assert_eq!(t.line, 29);
-    assert_eq!(t.spec.to_string(), "samples = 5, warmup = 1, setup = make_fixture, p99 = 1s");
+    assert_eq!(
+        t.spec.to_string(),
+        "samples = 5, warmup = 1, setup = make_fixture, p99 = 1s"
+    );
 }

@@ -41,7 +41,15 @@ pub struct Errors(Option<syn::Error>);
 
 impl Errors {
     pub fn push(&mut self, span: Span, message: impl std::fmt::Display) {
-        let e = syn::Error::new(span, message);
+        self.add(syn::Error::new(span, message));
+    }
+
+    /// Blames all of `tokens` (e.g. `&mut self`, `#[test]`), not just their first token.
+    pub fn push_spanned(&mut self, tokens: impl quote::ToTokens, message: impl std::fmt::Display) {
+        self.add(syn::Error::new_spanned(tokens, message));
+    }
+
+    fn add(&mut self, e: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(e),
             None => self.0 = Some(e),
@@ -70,13 +78,19 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
             continue;
         };
         let Some(ident) = nv.path.get_ident() else {
-            errors.push(nv.path.span(), "expected a plain key such as `p95` or `samples`");
+            errors.push(
+                nv.path.span(),
+                "expected a plain key such as `p95` or `samples`",
+            );
             continue;
         };
         let key = ident.to_string();
         let key_span = ident.span();
         if seen.contains(&key) {
-            errors.push(key_span, format!("duplicate key `{key}`: give each key once"));
+            errors.push(
+                key_span,
+                format!("duplicate key `{key}`: give each key once"),
+            );
             continue;
         }
         seen.push(key.clone());
@@ -103,7 +117,11 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
             );
             continue;
         }
-        let value = &nv.value;
+        // A `$value:expr` or `$setup:path` from a `macro_rules!` arrives in an invisible group.
+        let mut value = &nv.value;
+        while let Expr::Group(g) = value {
+            value = &g.expr;
+        }
         match key.as_str() {
             "mean" | "median" | "max" | "p50" | "p75" | "p90" | "p95" | "p99" | "p999" => {
                 if let Some(ns) = duration(value, &key, &mut errors) {
@@ -131,6 +149,26 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
             }
             "setup" => match value {
                 Expr::Path(p) if p.qself.is_none() => args.setup = Some(p.path.clone()),
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) if s.parse::<syn::Path>().is_ok() => errors.push(
+                    s.span(),
+                    format!(
+                        "`setup` takes the function itself, not a string: write `setup = {}`",
+                        s.value()
+                    ),
+                ),
+                Expr::Call(c) if c.args.is_empty() && matches!(&*c.func, Expr::Path(_)) => {
+                    let func = &c.func;
+                    errors.push_spanned(
+                        c,
+                        format!(
+                            "`setup` takes the function itself and calls it once before the \
+                             samples: write `setup = {}`, without `()`",
+                            crate::show(func)
+                        ),
+                    );
+                }
                 other => errors.push(
                     other.span(),
                     "`setup` takes the name of a function, e.g. `setup = seed_db` (no quotes, no call)",
@@ -182,6 +220,18 @@ fn count(value: &Expr, key: &str, min: u64, errors: &mut Errors) -> Option<u64> 
                 None
             }
         },
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) if s.value().trim().parse::<u64>().is_ok() => {
+            errors.push(
+                s.span(),
+                format!(
+                    "`{key}` takes a number, not a string: write `{key} = {}`",
+                    s.value().trim()
+                ),
+            );
+            None
+        }
         other => {
             errors.push(
                 other.span(),

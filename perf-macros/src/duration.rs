@@ -13,7 +13,8 @@ const UNITS: [(&str, f64); 7] = [
 
 /// Nanoseconds in `text`, or a message saying what is wrong and what would be right.
 pub fn parse_ns(text: &str) -> Result<u64, String> {
-    let hint = "expected a number and a unit (ns, us, ms, s, m), e.g. \"50ms\", \"1.5s\", \"1m30s\"";
+    let hint =
+        "expected a number and a unit (ns, us, ms, s, m), e.g. \"50ms\", \"1.5s\", \"1m30s\"";
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(format!("empty duration: {hint}"));
@@ -77,9 +78,15 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_duration_with_the_reason() {
         assert!(parse_ns("50").expect_err("no unit").contains("has no unit"));
-        assert!(parse_ns("5 sec").expect_err("bad unit").contains("unknown unit `sec`"));
-        assert!(parse_ns("ms").expect_err("no number").contains("invalid duration"));
-        assert!(parse_ns("1..2s").expect_err("bad number").contains("invalid number"));
+        assert!(parse_ns("5 sec")
+            .expect_err("bad unit")
+            .contains("unknown unit `sec`"));
+        assert!(parse_ns("ms")
+            .expect_err("no number")
+            .contains("invalid duration"));
+        assert!(parse_ns("1..2s")
+            .expect_err("bad number")
+            .contains("invalid number"));
         assert!(parse_ns("0ms").expect_err("zero").contains("at least 1ns"));
         assert!(parse_ns("").expect_err("empty").contains("empty"));
     }

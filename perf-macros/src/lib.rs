@@ -7,7 +7,7 @@ mod keys;
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, Type};
 
@@ -52,10 +52,19 @@ fn check(args: &Args, f: &ItemFn) -> syn::Result<Shape> {
     let latency = args.is_latency();
 
     for attr in &f.attrs {
-        if attr.path().is_ident("test") {
-            errors.push(
-                attr.span(),
-                "remove `#[test]`: #[perf_test] adds its own test so the body runs under `cargo test`",
+        // `#[test]`, and test attributes of other crates such as `#[tokio::test]`.
+        if attr
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "test")
+        {
+            errors.push_spanned(
+                attr,
+                format!(
+                    "remove `#[{}]`: #[perf_test] adds its own test so the body runs under `cargo test`",
+                    show(attr.path())
+                ),
             );
         }
     }
@@ -63,16 +72,19 @@ fn check(args: &Args, f: &ItemFn) -> syn::Result<Shape> {
         errors.push(c.span(), "a perf test cannot be a `const fn`");
     }
     if let Some(u) = &sig.unsafety {
-        errors.push(u.span(), "a perf test cannot be `unsafe`; call unsafe code inside the body");
+        errors.push(
+            u.span(),
+            "a perf test cannot be `unsafe`; call unsafe code inside the body",
+        );
     }
     if let Some(abi) = &sig.abi {
-        errors.push(abi.span(), "a perf test cannot declare an ABI");
+        errors.push_spanned(abi, "a perf test cannot declare an ABI");
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.push(
-            sig.generics.span(),
-            "a perf test cannot be generic: write one #[perf_test] per concrete type",
-        );
+    let generic = "a perf test cannot be generic: write one #[perf_test] per concrete type";
+    if !sig.generics.params.is_empty() {
+        errors.push_spanned(&sig.generics, generic);
+    } else if let Some(w) = &sig.generics.where_clause {
+        errors.push_spanned(w, generic);
     }
     if let Some(v) = &sig.variadic {
         errors.push(v.span(), "a perf test cannot be variadic");
@@ -80,38 +92,71 @@ fn check(args: &Args, f: &ItemFn) -> syn::Result<Shape> {
     let mut inputs = sig.inputs.iter();
     let first = inputs.next();
     for extra in inputs {
-        errors.push(
-            extra.span(),
+        errors.push_spanned(
+            extra,
             "a perf test takes at most one argument: a `&mut Bencher`, or the `setup` value by `&mut`",
         );
     }
     let mut takes_arg = false;
     match first {
-        Some(FnArg::Receiver(r)) => errors.push(
-            r.span(),
+        Some(FnArg::Receiver(r)) => errors.push_spanned(
+            r,
             "#[perf_test] cannot go on a method: move the body into a free function",
         ),
         Some(FnArg::Typed(pt)) => {
             takes_arg = true;
-            let is_mut_ref = matches!(&*pt.ty, Type::Reference(r) if r.mutability.is_some());
-            if !is_mut_ref {
-                errors.push(
-                    pt.ty.span(),
-                    "the argument must be a `&mut` reference: `b: &mut perf_harness::Bencher`, \
-                     or the `setup` value, e.g. `db: &mut Db`",
-                );
-            } else if latency && args.setup.is_none() {
-                errors.push(
-                    pt.span(),
-                    "this test takes an argument but has no `setup`: add `setup = make_it`, \
-                     naming a function that returns the value",
-                );
-            } else if !latency && !names_bencher(&pt.ty) {
-                errors.push(
-                    pt.ty.span(),
-                    "a micro-benchmark takes no argument or `b: &mut perf_harness::Bencher`; to pass \
-                     a fixture, add `samples = N` and `setup = make_it`",
-                );
+            match &*pt.ty {
+                Type::Reference(r) if r.mutability.is_some() => {
+                    let elem = &r.elem;
+                    if latency && names_bencher(elem) {
+                        errors.push_spanned(
+                            pt,
+                            "a test with `samples` times each call itself and takes no `Bencher`: \
+                             remove the argument, or remove `samples` to make this a micro-benchmark",
+                        );
+                    } else if latency && args.setup.is_none() {
+                        errors.push_spanned(
+                            pt,
+                            format!(
+                                "this test takes an argument but has no `setup`: add \
+                                 `setup = make_it`, naming a function that returns `{}`",
+                                show(elem)
+                            ),
+                        );
+                    } else if !latency && !names_bencher(elem) {
+                        errors.push_spanned(
+                            &pt.ty,
+                            "a micro-benchmark takes no argument or `b: &mut perf_harness::Bencher`; \
+                             to pass a fixture, add `samples = N` and `setup = make_it`",
+                        );
+                    } else if !latency {
+                        if let syn::ReturnType::Type(_, ty) = &sig.output {
+                            if !matches!(&**ty, Type::Tuple(t) if t.elems.is_empty()) {
+                                errors.push_spanned(
+                                    ty,
+                                    "a micro-benchmark that takes a `Bencher` returns nothing: \
+                                     return the value from the closure, `b.iter(|| ...)`",
+                                );
+                            }
+                        }
+                    }
+                }
+                ty => {
+                    // Suggest the `&mut` form of what was written: `u32` or `&u32` → `&mut u32`.
+                    let elem = match ty {
+                        Type::Reference(r) => &*r.elem,
+                        other => other,
+                    };
+                    errors.push_spanned(
+                        ty,
+                        format!(
+                            "the argument must be a `&mut` reference: write `{}: &mut {}`; a perf \
+                             test gets its `setup` value (or a `Bencher`) by `&mut`",
+                            show(&pt.pat),
+                            show(elem)
+                        ),
+                    );
+                }
             }
         }
         None => {}
@@ -183,14 +228,25 @@ fn check(args: &Args, f: &ItemFn) -> syn::Result<Shape> {
     })
 }
 
+/// Tokens as a reader would write them: `Vec<u8>`, `&mut Db`, not `Vec < u8 >`.
+fn show(tokens: impl ToTokens) -> String {
+    tokens
+        .to_token_stream()
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace(" ;", ";")
+        .replace("& ", "&")
+}
+
 fn names_bencher(ty: &Type) -> bool {
     match ty {
         Type::Reference(r) => names_bencher(&r.elem),
-        Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "Bencher"),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Bencher"),
         _ => false,
     }
 }
@@ -204,7 +260,12 @@ fn emit(args: &Args, mut f: ItemFn, shape: Shape) -> Tokens {
     let p = quote!(::perf_harness::__private);
 
     // `#[cfg]` applies to everything we emit; `#[ignore]` to the shim; the rest stays on the body.
-    let cfgs: Vec<_> = f.attrs.iter().filter(|a| a.path().is_ident("cfg")).cloned().collect();
+    let cfgs: Vec<_> = f
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .cloned()
+        .collect();
     let ignores: Vec<_> = f
         .attrs
         .iter()
@@ -220,12 +281,23 @@ fn emit(args: &Args, mut f: ItemFn, shape: Shape) -> Tokens {
         let ctx = match &args.setup {
             Some(setup) => {
                 let setup_name = quote!(#setup).to_string().replace(' ', "");
-                quote_spanned!(setup.span()=> __s.setup(#setup_name, || #setup())?)
+                quote_spanned!(blame(setup.span())=> __s.setup(#setup_name, || #setup())?)
             }
             None => quote!(()),
         };
+        // Type errors the compiler finds in the expansion are blamed on what the user wrote:
+        // a setup value of the wrong type on `setup = ...`, a return type that is not an
+        // `Outcome` on the return type.
+        let arg = match &args.setup {
+            Some(setup) => quote_spanned!(blame(setup.span())=> __c),
+            None => quote!(__c),
+        };
+        let out = match &f.sig.output {
+            syn::ReturnType::Type(_, ty) => blame(ty.span()),
+            syn::ReturnType::Default => Span::call_site(),
+        };
         let call = if shape.takes_arg {
-            quote!(__perf_body(__c))
+            quote!(__perf_body(#arg))
         } else {
             quote!({
                 let _ = __c;
@@ -233,9 +305,9 @@ fn emit(args: &Args, mut f: ItemFn, shape: Shape) -> Tokens {
             })
         };
         let run = if shape.is_async {
-            quote!(__s.run_async(&mut __ctx, |__c| #p::Box::pin(#call)))
+            quote_spanned!(out=> __s.run_async(&mut __ctx, |__c| #p::Box::pin(#call)))
         } else {
-            quote!(__s.run_sync(&mut __ctx, |__c| #call))
+            quote_spanned!(out=> __s.run_sync(&mut __ctx, |__c| #call))
         };
         quote! {
             #p::Routine::Timed({
@@ -307,6 +379,12 @@ fn emit(args: &Args, mut f: ItemFn, shape: Shape) -> Tokens {
             #p::smoke_test(&#entry)
         }
     }
+}
+
+/// A span that reports errors at `user` but resolves names like our own tokens, so the
+/// expansion's locals (`__s`, `__c`) stay visible when `user` came from a `macro_rules!` caller.
+fn blame(user: Span) -> Span {
+    Span::call_site().located_at(user)
 }
 
 fn spec_tokens(args: &Args, p: &Tokens) -> Tokens {

@@ -16,12 +16,13 @@ pub struct MicroRun {
     pub samples_ns: Vec<u64>,
 }
 
-/// Benchmarks `body` with criterion under `criterion_home/<group>/<name>`.
+/// Benchmarks `body` with criterion as `<package>/<target>/<test>`, so criterion's directory is
+/// `criterion_home/<package>/<target>/<test>` and two packages' `tests/suite.rs` never collide.
 pub fn run(
     test: &PerfTest,
     body: fn(&mut Bencher<'_, '_>),
     criterion_home: &Path,
-    group: &str,
+    (package, target): (&str, &str),
     quick: bool,
 ) -> Result<MicroRun, Failure> {
     let spec = &test.spec;
@@ -29,8 +30,10 @@ pub fn run(
         (Duration::from_millis(300), Duration::from_secs(1), 20)
     } else {
         (
-            spec.warmup_ns.map_or(Duration::from_secs(3), Duration::from_nanos),
-            spec.duration_ns.map_or(Duration::from_secs(5), Duration::from_nanos),
+            spec.warmup_ns
+                .map_or(Duration::from_secs(3), Duration::from_nanos),
+            spec.duration_ns
+                .map_or(Duration::from_secs(5), Duration::from_nanos),
             spec.samples.map_or(100, |n| n.max(10) as usize),
         )
     };
@@ -42,11 +45,12 @@ pub fn run(
         .without_plots();
     let function = test.full_name();
     {
-        let mut g = criterion.benchmark_group(group);
-        g.bench_function(function.as_str(), |b| body(&mut Bencher::criterion(b)));
+        let mut g = criterion.benchmark_group(package);
+        let id = criterion::BenchmarkId::new(target, &function);
+        g.bench_function(id, |b| body(&mut Bencher::criterion(b)));
         g.finish();
     }
-    let dir = criterion_files::benchmark_dir(criterion_home, group, &function);
+    let dir = criterion_files::benchmark_dir(criterion_home, &[package, target, &function]);
     let estimates = criterion_files::read_estimates(&dir).map_err(Failure::Harness)?;
     let samples_ns = criterion_files::read_sample_times(&dir).map_err(Failure::Harness)?;
     Ok(MicroRun {

@@ -24,8 +24,10 @@ pub enum Mode {
         quick: bool,
         /// Where criterion keeps its output (`target/criterion`).
         criterion_home: std::path::PathBuf,
-        /// Criterion group for micro-benchmarks: the test target's name.
-        group: String,
+        /// Cargo package of the test, the first level of criterion's id.
+        package: String,
+        /// Cargo target of the test, the second level of criterion's id.
+        target: String,
     },
 }
 
@@ -59,10 +61,11 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
             Mode::Full {
                 quick,
                 criterion_home,
-                group,
+                package,
+                target,
             },
         ) => {
-            let run = micro::run(test, body, criterion_home, group, *quick)?;
+            let run = micro::run(test, body, criterion_home, (package, target), *quick)?;
             let histogram = stats::histogram_of(&run.samples_ns);
             let mut s = Stats::from_samples(&run.samples_ns, &histogram)
                 .ok_or_else(|| Failure::Harness("criterion recorded no samples".into()))?;

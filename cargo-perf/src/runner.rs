@@ -1,0 +1,167 @@
+//! Running the selected perf tests one at a time, each in its own process, and collecting records.
+//!
+//! A test that panics, errors or crashes its process becomes a failed record with the reason;
+//! the other tests still run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Instant;
+
+use perf_harness::child::{
+    ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_QUICK, ENV_TARGET, ENV_TEST,
+    EXIT_PROTOCOL_ERROR,
+};
+use perf_harness::record::{parse_versioned, Record, Status, RECORD_SCHEMA};
+
+use crate::discover::Found;
+use crate::progress::Progress;
+
+/// Settings shared by every test of a run.
+pub struct RunConfig {
+    /// `--quick`.
+    pub quick: bool,
+    /// Criterion's home: `target/criterion`.
+    pub criterion_home: PathBuf,
+    /// Scratch directory for the binaries' answers.
+    pub scratch: PathBuf,
+    /// Let the binaries' output through (`--verbose`).
+    pub verbose: bool,
+    /// Arguments after `--`.
+    pub binary_args: Vec<String>,
+}
+
+/// A finished test: its record, or an infrastructure problem that prevented one.
+pub struct Ran {
+    /// The record (a failed one when the test could not be measured).
+    pub record: Record,
+    /// Set when the harness protocol itself failed (exit status 2 for the run).
+    pub infrastructure_error: bool,
+}
+
+/// Runs `tests` in order, reporting progress.
+pub fn run_all(tests: &[Found], config: &RunConfig, progress: &Progress) -> Vec<Ran> {
+    tests
+        .iter()
+        .enumerate()
+        .map(|(i, found)| {
+            progress.start(i, tests.len(), &found.test.id.name);
+            let started = Instant::now();
+            let ran = run_one(i, found, config);
+            progress.finish(&ran.record, started.elapsed());
+            ran
+        })
+        .collect()
+}
+
+fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
+    let out = config.scratch.join(format!("record-{i}.json"));
+    let b = &found.binary;
+    let mut cmd = Command::new(&b.exe);
+    cmd.args(&config.binary_args)
+        .current_dir(&b.package_dir)
+        .env(ENV_MODE, "run")
+        .env(ENV_TEST, &found.test.id.name)
+        .env(ENV_OUT, &out)
+        .env(ENV_PACKAGE, &b.package)
+        .env(ENV_TARGET, &b.target)
+        .env(ENV_CRITERION_HOME, &config.criterion_home)
+        .env("CARGO_MANIFEST_DIR", &b.package_dir)
+        .env("CARGO_PKG_NAME", &b.package)
+        .stdin(Stdio::null());
+    if config.quick {
+        cmd.env(ENV_QUICK, "1");
+    }
+    let output = if config.verbose {
+        cmd.status().map(|status| Output {
+            status,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        })
+    } else {
+        cmd.output()
+    };
+    let failed = |message: String, infrastructure_error: bool| Ran {
+        record: failed_record(found, message),
+        infrastructure_error,
+    };
+    let output = match output {
+        Ok(o) => o,
+        Err(e) => return failed(format!("cannot start {}: {e}", b.exe.display()), true),
+    };
+    match read_record(&out) {
+        Some(Ok(mut record)) => {
+            // The binary knows its test; we know where it came from.
+            record.test.package.clone_from(&b.package);
+            record.test.target.clone_from(&b.target);
+            Ran {
+                record,
+                infrastructure_error: false,
+            }
+        }
+        Some(Err(message)) => failed(message, true),
+        None => {
+            let protocol = output.status.code() == Some(EXIT_PROTOCOL_ERROR);
+            let message = format!(
+                "the test binary {} before writing a result{}",
+                describe_exit(&output),
+                stderr_tail(&output.stderr)
+            );
+            failed(message, protocol)
+        }
+    }
+}
+
+fn read_record(path: &Path) -> Option<Result<Record, String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(
+        parse_versioned::<Record>(&text, RECORD_SCHEMA, &path.display().to_string())
+            .map_err(|e| e.to_string()),
+    )
+}
+
+fn failed_record(found: &Found, message: String) -> Record {
+    Record {
+        schema: RECORD_SCHEMA.into(),
+        test: found.test.id.clone(),
+        spec: found.test.spec.clone(),
+        status: Status::Failed { message },
+        stats: None,
+        criterion: None,
+        histogram: None,
+        samples_ns: Vec::new(),
+        setup_ns: None,
+        elapsed_ns: 0,
+        optimized: true,
+        quick: false,
+    }
+}
+
+fn describe_exit(output: &Output) -> String {
+    if let Some(code) = output.status.code() {
+        return format!("exited with status {code}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = output.status.signal() {
+            let name = match signal {
+                6 => " (SIGABRT: an abort, e.g. a panic while panicking or a stack overflow)",
+                9 => " (SIGKILL: killed, e.g. out of memory)",
+                11 => " (SIGSEGV: invalid memory access)",
+                _ => "",
+            };
+            return format!("was killed by signal {signal}{name}");
+        }
+    }
+    "stopped".into()
+}
+
+fn stderr_tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let tail = &lines[lines.len().saturating_sub(12)..];
+    format!("; its last output:\n    {}", tail.join("\n    "))
+}
