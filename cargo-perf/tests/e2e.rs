@@ -391,3 +391,25 @@ fn cargo_test_runs_perf_tests_as_smoke_tests_and_keeps_libtest_flags() {
     assert_eq!(out.status.code(), Some(101), "{}", stderr(&out));
     assert!(stdout(&out).contains("asked to panic"), "{}", stdout(&out));
 }
+
+#[test]
+fn cargo_nextest_lists_the_harness_false_target() {
+    let manifest = fixtures().join("Cargo.toml");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let probe = Command::new(&cargo).args(["nextest", "--version"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: cargo-nextest is not installed (cargo install cargo-nextest)");
+        return;
+    }
+    let out = Command::new(&cargo)
+        .args(["nextest", "list", "--manifest-path"])
+        .arg(&manifest)
+        .args(["-p", "fixture-pass", "--test", "custom_main"])
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("cargo nextest runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("in_harness_false_target"), "{text}");
+    assert!(text.contains("micro_in_harness_false_target"), "{text}");
+}
