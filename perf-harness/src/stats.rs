@@ -69,19 +69,23 @@ impl Stats {
         } else {
             0.0
         };
-        let q = |p: f64| histogram.value_at_quantile(p) as f64;
+        let min = samples_ns.iter().copied().min().unwrap_or(0) as f64;
+        let max = samples_ns.iter().copied().max().unwrap_or(0) as f64;
+        // HDR reports the highest value equivalent to a bucket, which can lie just above the
+        // exact maximum; a percentile never exceeds the samples' range.
+        let q = |p: f64| (histogram.value_at_quantile(p) as f64).clamp(min, max);
         Some(Stats {
             samples: n as u64,
             mean_ns: mean,
             std_dev_ns: var.sqrt(),
-            min_ns: samples_ns.iter().copied().min().unwrap_or(0) as f64,
+            min_ns: min,
             p50_ns: q(0.50),
             p75_ns: q(0.75),
             p90_ns: q(0.90),
             p95_ns: q(0.95),
             p99_ns: q(0.99),
             p999_ns: q(0.999),
-            max_ns: samples_ns.iter().copied().max().unwrap_or(0) as f64,
+            max_ns: max,
             throughput_per_s: None,
         })
     }
@@ -172,6 +176,17 @@ mod tests {
         assert!(within_hdr_precision(s.p999_ns, 100_000.0));
         assert_eq!(s.max_ns, 50_000_000.0);
         assert_eq!(s.mean_ns, (999.0 * 100_000.0 + 50_000_000.0) / 1000.0);
+    }
+
+    #[test]
+    fn percentiles_never_exceed_the_exact_maximum() {
+        // 4_966_000 falls in a bucket whose highest equivalent value is above it.
+        let samples = [1_000_000u64, 2_000_000, 4_966_000];
+        let h = histogram_of(&samples);
+        assert!(h.value_at_quantile(1.0) > 4_966_000);
+        let s = Stats::from_samples(&samples, &h).expect("non-empty");
+        assert_eq!(s.p99_ns, 4_966_000.0);
+        assert_eq!(s.p999_ns, s.max_ns);
     }
 
     #[test]

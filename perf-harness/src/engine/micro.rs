@@ -44,6 +44,9 @@ pub fn run(
         .sample_size(sample_size)
         .without_plots();
     let function = test.full_name();
+    // Criterion rejects empty ids; a binary run by hand may not know its package or target.
+    let package = if package.is_empty() { "perf" } else { package };
+    let target = if target.is_empty() { "tests" } else { target };
     {
         let mut g = criterion.benchmark_group(package);
         let id = criterion::BenchmarkId::new(target, &function);
