@@ -74,6 +74,18 @@ pub fn load(args: &Args) -> Result<Project, PerfError> {
     })
 }
 
+fn manifest_in_use(args: &Args) -> Option<PathBuf> {
+    let path = match &args.manifest_path {
+        Some(path) => path.clone(),
+        None => std::env::current_dir()
+            .ok()?
+            .ancestors()
+            .map(|dir| dir.join("Cargo.toml"))
+            .find(|candidate| candidate.is_file())?,
+    };
+    path.canonicalize().ok()
+}
+
 fn metadata_message(e: cargo_metadata::Error) -> String {
     match e {
         cargo_metadata::Error::CargoMetadata { stderr } => {
@@ -114,9 +126,15 @@ fn select<'m>(meta: &'m Metadata, args: &Args) -> Result<Vec<&'m Package>, PerfE
             })
             .collect();
     }
-    // Like cargo: the root package when there is one, else the default members.
-    if let Some(root) = meta.root_package() {
-        return Ok(vec![root]);
+    // Like cargo: the package whose manifest is the one in use (--manifest-path, or the nearest
+    // Cargo.toml above the current directory); a virtual manifest means the default members.
+    if let Some(manifest) = manifest_in_use(args) {
+        let same = |p: &&&Package| {
+            p.manifest_path.as_std_path().canonicalize().ok() == Some(manifest.clone())
+        };
+        if let Some(p) = members.iter().find(same) {
+            return Ok(vec![p]);
+        }
     }
     if !meta.workspace_default_members.is_available() {
         return Ok(members);

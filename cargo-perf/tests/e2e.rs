@@ -114,6 +114,33 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
 }
 
 #[test]
+fn package_selection_follows_cargo_test() {
+    let count = |o: &Output| {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+        json(o)["tests"].as_array().expect("tests").len()
+    };
+    // Inside a member: that member only.
+    let inside = cargo_perf_in(
+        &fixtures().join("pass/tests"),
+        &["--list", "--format", "json"],
+    );
+    assert_eq!(count(&inside), 5);
+    // At a virtual workspace root: every default member that depends on perf-harness.
+    let root = cargo_perf_in(&fixtures(), &["--list", "--format", "json"]);
+    assert_eq!(count(&root), 12);
+    let two = cargo_perf(&[
+        "-p",
+        "fixture-plain",
+        "-p",
+        "fixture-libmod",
+        "--list",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(count(&two), 2);
+}
+
+#[test]
 fn a_passing_run_writes_summaries_criterion_files_and_exits_0() {
     let report = tempfile::tempdir().expect("tempdir");
     let marker = fixtures().join("target/tmp/ordinary-test-ran");
