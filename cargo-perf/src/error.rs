@@ -6,8 +6,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum PerfError {
     /// `cargo metadata` failed (usually: no Cargo.toml here).
-    #[error("cannot read the cargo project: {0}\nhint: run `cargo perf` inside a crate or workspace, or pass --manifest-path PATH/Cargo.toml")]
-    Metadata(String),
+    #[error("cannot read the cargo project: {message}{hint}")]
+    Metadata {
+        /// cargo's complaint.
+        message: String,
+        /// What to do about it, when we know.
+        hint: &'static str,
+    },
     /// `-p NAME` names no workspace package.
     #[error("package `{name}` is not in this workspace{hint}; members: {members}")]
     UnknownPackage {

@@ -46,7 +46,6 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> anyhow::Result<u8> {
-    let started = Instant::now();
     let started_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -86,6 +85,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         verbose: args.verbose,
         binary_args: args.binary_args.clone(),
     };
+    let running = Instant::now();
     let progress = progress::Progress::new(selected.len(), args.verbose);
     let ran = runner::run_all(&selected, &config, &progress);
     progress.done();
@@ -97,7 +97,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         .collect();
     let summary = Summary::new(
         started_at,
-        started.elapsed().as_secs_f64(),
+        running.elapsed().as_secs_f64(),
         args.profile.clone(),
         results,
     );

@@ -32,9 +32,16 @@ pub fn load(args: &Args) -> Result<Project, PerfError> {
     if let Some(path) = &args.manifest_path {
         cmd.manifest_path(path);
     }
-    let meta = cmd
-        .exec()
-        .map_err(|e| PerfError::Metadata(metadata_message(e)))?;
+    let meta = cmd.exec().map_err(|e| {
+        let message = metadata_message(e);
+        let hint = if message.contains("could not find `Cargo.toml`") {
+            "
+hint: run `cargo perf` inside a crate or workspace, or pass --manifest-path PATH/Cargo.toml"
+        } else {
+            ""
+        };
+        PerfError::Metadata { message, hint }
+    })?;
     let selected = select(&meta, args)?;
     let (with, without): (Vec<&Package>, Vec<&Package>) =
         selected.into_iter().partition(|p| depends_on_harness(p));

@@ -205,7 +205,7 @@ pub struct Summary {
     pub tool_version: String,
     /// Unix time the run started, in seconds.
     pub started_at: u64,
-    /// Wall time of the run, seconds.
+    /// Wall time spent running the tests (the build excluded), seconds.
     pub duration_s: f64,
     /// Cargo profile the tests were built with.
     pub profile: String,
