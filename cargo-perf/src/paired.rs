@@ -85,12 +85,13 @@ fn worktree(
             );
             let _ = std::fs::remove_dir_all(&dir);
         }
-        let _ = git(&top, &["worktree", "prune"]);
+        // --force: the folder may still be registered after a `cargo clean` removed it.
         git(
             &top,
             &[
                 "worktree",
                 "add",
+                "--force",
                 "--detach",
                 &dir.display().to_string(),
                 &commit,

@@ -72,17 +72,22 @@ svg{background:#fafafa;border:1px solid #eee;margin:.3em .6em .3em 0}\
 
 fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
     let t = &r.record.test;
-    let class = match r.outcome {
-        perf_harness::record::TestOutcome::Pass => "pass",
-        _ => "fail",
+    let regressed = r
+        .comparison
+        .as_ref()
+        .is_some_and(|c| c.change_verdict == perf_harness::compare::Change::Regression);
+    let (class, label) = match r.outcome {
+        perf_harness::record::TestOutcome::Pass if regressed => ("fail", "regressed"),
+        perf_harness::record::TestOutcome::Pass => ("pass", "pass"),
+        perf_harness::record::TestOutcome::Fail => ("fail", "fail"),
+        perf_harness::record::TestOutcome::Error => ("fail", "error"),
     };
     let _ = write!(
         out,
-        "<section id=\"{}\"><h2>{} <span class=\"{class}\">{:?}</span></h2>\
+        "<section id=\"{}\"><h2>{} <span class=\"{class}\">{label}</span></h2>\
          <p class=\"meta\">{} · {} · {}:{} · {} · <code>{}</code></p>",
         escape(&t.name),
         escape(&t.name),
-        r.outcome,
         escape(&t.package),
         escape(&t.target),
         escape(&t.file),
@@ -190,10 +195,11 @@ fn polyline(out: &mut String, points: &[(f64, f64)], colour: &str, dashed: bool)
 
 fn range(new: &[f64], old: &[f64]) -> (f64, f64) {
     let lo = new.iter().chain(old).copied().fold(f64::INFINITY, f64::min);
-    let hi = nearest_rank(new, 0.999).max(if old.is_empty() {
+    // p99: a few stalls would otherwise squeeze every other sample into the first bins.
+    let hi = nearest_rank(new, 0.99).max(if old.is_empty() {
         f64::NEG_INFINITY
     } else {
-        nearest_rank(old, 0.999)
+        nearest_rank(old, 0.99)
     });
     if hi > lo {
         (lo, hi)
@@ -253,20 +259,26 @@ fn percentiles(out: &mut String, new: &[f64], old: &[f64]) {
             .copied()
             .fold(f64::NEG_INFINITY, f64::max),
     );
+    let lo = lo.max(1.0);
     let hi = if hi > lo { hi } else { lo + 1.0 };
     svg_open(
         out,
-        &format!("percentiles (max {})", format_ns(hi)),
+        &format!(
+            "percentiles, log scale ({} – {})",
+            format_ns(lo),
+            format_ns(hi)
+        ),
         "p0 · p90 · p99 · p99.9",
         "latency",
     );
+    let span = (hi / lo).ln();
     let curve = |v: &[f64]| -> Vec<(f64, f64)> {
         (0..=120)
             .map(|i| {
                 let nines = i as f64 / 40.0; // 0..3
                 let q = 1.0 - 10f64.powf(-nines);
                 let x = PAD + nines / 3.0 * (W - PAD - 8.0);
-                let y = (H - PAD) - (nearest_rank(v, q) - lo) / (hi - lo) * (H - PAD - 20.0);
+                let y = (H - PAD) - (nearest_rank(v, q) / lo).ln() / span * (H - PAD - 20.0);
                 (x, y)
             })
             .collect()
