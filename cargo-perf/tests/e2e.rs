@@ -701,5 +701,6 @@ fn against_a_git_revision_runs_paired_rounds_and_catches_a_slowdown() {
     assert_eq!(c["change_verdict"], "regression", "{c:#}");
     assert_eq!(c["base_n"], 8);
     let change = c["change"].as_f64().expect("change");
-    assert!((0.3..0.7).contains(&change), "{change}");
+    // 50 % injected; other work on the machine blurs it, but never into a different order.
+    assert!((0.2..1.0).contains(&change), "{change}");
 }

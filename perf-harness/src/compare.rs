@@ -441,17 +441,18 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    /// A comparison that did not happen, with the reason.
+    /// A comparison that did not happen, with the reason. Numbers are zero, never NaN: JSON has
+    /// no NaN and `summary.json` must read back.
     pub fn not_compared(metric: Metric, note: impl Into<String>) -> Comparison {
         Comparison {
             method: Method::MannWhitneyU,
             metric: metric.key(),
-            base_ns: f64::NAN,
-            new_ns: f64::NAN,
-            change: f64::NAN,
-            interval: [f64::NAN, f64::NAN],
+            base_ns: 0.0,
+            new_ns: 0.0,
+            change: 0.0,
+            interval: [0.0, 0.0],
             p_value: None,
-            noise_floor: f64::NAN,
+            noise_floor: 0.0,
             base_n: 0,
             new_n: 0,
             change_verdict: Change::NotCompared,
@@ -505,6 +506,9 @@ pub fn compare_samples(base: &[u64], new: &[u64], metric: Metric, policy: &Polic
     }
     let (base_ns, new_ns) = (metric.of_sorted(&a), metric.of_sorted(&b));
     let change = new_ns / base_ns - 1.0;
+    if !change.is_finite() {
+        return Comparison::not_compared(metric, "the baseline's value is zero");
+    }
     let interval = bootstrap_change(&a, &b, metric, policy.resamples);
     let p_value = mann_whitney_u(&a, &b).map_or(1.0, |m| m.p_value);
     let enough = a.len() >= policy.min_samples && b.len() >= policy.min_samples;
@@ -570,15 +574,8 @@ pub fn compare_rounds(base: &[f64], new: &[f64], metric: Metric, policy: &Policy
 
 /// Counts (queries, requests, allocations) have no noise: any increase is a regression.
 pub fn compare_exact(metric: &str, base: u64, new: u64) -> Comparison {
-    let change = if base == 0 {
-        if new == 0 {
-            0.0
-        } else {
-            f64::INFINITY
-        }
-    } else {
-        new as f64 / base as f64 - 1.0
-    };
+    // From zero, the change is counted as if the base were one (JSON has no infinity).
+    let change = new as f64 / base.max(1) as f64 - if base == 0 { 0.0 } else { 1.0 };
     let verdict = match new.cmp(&base) {
         std::cmp::Ordering::Greater => Change::Regression,
         std::cmp::Ordering::Less => Change::Improvement,
@@ -848,6 +845,21 @@ mod tests {
             compare_exact("queries", 10, 9).change_verdict,
             Change::Improvement
         );
+    }
+
+    #[test]
+    fn comparisons_survive_a_json_round_trip() {
+        let c = Comparison::not_compared(Metric::MEDIAN, "new test");
+        let text = serde_json::to_string(&c).expect("serializes");
+        let back: Comparison = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(back, c);
+        let c = compare_exact("queries", 0, 3);
+        assert_eq!(c.change, 3.0);
+        let back: Comparison =
+            serde_json::from_str(&serde_json::to_string(&c).expect("json")).expect("reads");
+        assert_eq!(back, c);
+        let zero = compare_samples(&[0; 10], &[5; 10], Metric::MEDIAN, &Policy::default());
+        assert_eq!(zero.change_verdict, Change::NotCompared);
     }
 
     #[test]

@@ -115,7 +115,17 @@ fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
             s.samples
         );
     }
-    if let Some(c) = &r.comparison {
+    if let Some(c) = r
+        .comparison
+        .as_ref()
+        .filter(|c| c.change_verdict == perf_harness::compare::Change::NotCompared)
+    {
+        let _ = write!(
+            out,
+            "<p>not compared: {}</p>",
+            escape(c.note.as_deref().unwrap_or("-"))
+        );
+    } else if let Some(c) = &r.comparison {
         let _ = write!(
             out,
             "<p>{} {} → {}: {} ({}{}){}</p>",
