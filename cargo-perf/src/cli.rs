@@ -24,14 +24,25 @@ pub enum Format {
 /// Which verdicts make the exit code 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
-    /// A failed threshold or a test that could not be measured.
+    /// A failed threshold, a major or critical regression, or a test that could not be measured.
     Threshold,
+    /// Also any regression (at least the minimum effect), whatever its severity.
+    Regression,
     /// Only a test that could not be measured (panic, error, crash).
     None,
 }
 
+/// A machine-readable export of the run (`--export FORMAT PATH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Bencher Metric Format (`bencher run --adapter json`).
+    Bmf,
+    /// github-action-benchmark's `customSmallerIsBetter` list.
+    GithubActionBenchmark,
+}
+
 /// Arguments of `cargo perf`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 #[command(
     version,
     about = "Run #[perf_test] performance tests, check their thresholds and write summaries",
@@ -93,9 +104,46 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
 
-    /// What fails the run (exit 1).
+    /// What fails the run (exit 1): `threshold` = failed thresholds and major+ regressions.
     #[arg(long, value_enum, default_value_t = FailOn::Threshold)]
     pub fail_on: FailOn,
+
+    /// Save this run as baseline NAME (target/criterion/cargo-perf/baselines/NAME.json).
+    #[arg(long, value_name = "NAME")]
+    pub save_baseline: Option<String>,
+
+    /// Compare against baseline NAME (or a .json path) instead of the previous run.
+    #[arg(long, value_name = "NAME|PATH", conflicts_with_all = ["no_compare", "against"])]
+    pub baseline: Option<String>,
+
+    /// Do not compare with any baseline.
+    #[arg(long, conflicts_with = "against")]
+    pub no_compare: bool,
+
+    /// Build git revision REF in a worktree and compare in alternating rounds on this machine.
+    #[arg(long, value_name = "REF")]
+    pub against: Option<String>,
+
+    /// Rounds of the paired comparison (`--against`); each runs every test in both builds.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub rounds: usize,
+
+    /// Re-measure a suspected regression N times before it fails the run (default: 1 when the
+    /// `CI` variable is set, else 0).
+    #[arg(long, value_name = "N")]
+    pub confirm: Option<usize>,
+
+    /// Smallest change, in percent, reported as a regression or improvement.
+    #[arg(long, value_name = "PCT", default_value_t = 5.0)]
+    pub min_effect: f64,
+
+    /// Write a JUnit XML report (one testcase per perf test) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+
+    /// Export the results: `--export bmf PATH` or `--export github-action-benchmark PATH`.
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "PATH"], action = clap::ArgAction::Append)]
+    pub export: Vec<String>,
 
     /// Show the test binaries' own output (criterion's report, prints) as they run.
     #[arg(short, long)]

@@ -53,6 +53,12 @@ pub enum PerfError {
         /// What went wrong.
         message: String,
     },
+    /// A command-line value that makes no sense.
+    #[error("{0}")]
+    Usage(String),
+    /// A git operation of `--against` failed.
+    #[error("{0}")]
+    Git(String),
     /// The summary could not be written.
     #[error("cannot write {path}: {source}")]
     Write {

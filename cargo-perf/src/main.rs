@@ -1,11 +1,17 @@
 //! `cargo perf`: finds the test targets that depend on perf-harness, builds them optimized, runs
 //! their `#[perf_test]`s one at a time, checks thresholds, writes summaries, sets the exit code.
 
+mod baseline;
 mod cli;
 mod compile;
+mod criterion_out;
 mod discover;
 mod error;
+mod judge;
+mod machine;
+mod paired;
 mod progress;
+mod regress;
 mod report;
 mod runner;
 mod select;
@@ -84,23 +90,39 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         scratch: scratch.path().to_path_buf(),
         verbose: args.verbose,
         binary_args: args.binary_args.clone(),
+        env: Vec::new(),
     };
+    let context = regress::Context::new(args, &criterion_home, started_at)?;
     let running = Instant::now();
-    let progress = progress::Progress::new(selected.len(), args.verbose);
-    let ran = runner::run_all(&selected, &config, &progress);
-    progress.done();
+    // Paired mode measures both builds in rounds; otherwise one run, compared with a baseline.
+    let (ran, compared) = match &args.against {
+        Some(rev) => paired::run(args, &project, &selected, &config, rev, &context)?,
+        None => {
+            let progress = progress::Progress::new(selected.len(), args.verbose);
+            let ran = runner::run_all(&selected, &config, &progress);
+            progress.done();
+            (ran, None)
+        }
+    };
 
     let infrastructure_error = ran.iter().any(|r| r.infrastructure_error);
     let results: Vec<TestResult> = ran
         .into_iter()
         .map(|r| TestResult::judge(r.record))
         .collect();
-    let summary = Summary::new(
+    let mut summary = Summary::new(
         started_at,
         running.elapsed().as_secs_f64(),
         args.profile.clone(),
         results,
     );
+    let base_records = match compared {
+        Some(paired) => regress::attach(&mut summary, paired, &context),
+        None => regress::compare_with_baseline(&mut summary, &selected, &config, &context)?,
+    };
+    regress::save_baselines(&summary, &context)?;
+    criterion_out::write_all(&summary, &criterion_home)?;
+    summary.duration_s = started.elapsed().as_secs_f64();
     let report_dir = args
         .report_dir
         .clone()
@@ -115,6 +137,8 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         "summary.md",
         report::markdown(&summary).as_bytes(),
     )?;
+
+    regress::write_reports(&summary, &base_records, &context, args.format)?;
 
     match args.format {
         Format::Human => {
@@ -140,8 +164,10 @@ fn exit_code(summary: &Summary, fail_on: FailOn, infrastructure_error: bool) -> 
         return EXIT_ERROR;
     }
     let any = |o: TestOutcome| summary.results.iter().any(|r| r.outcome == o);
-    let failed =
-        any(TestOutcome::Error) || (fail_on == FailOn::Threshold && any(TestOutcome::Fail));
+    let gate = regress::gate(fail_on);
+    let failed = any(TestOutcome::Error)
+        || (gate.thresholds && any(TestOutcome::Fail))
+        || summary.results.iter().any(|r| gate.fails_on_change(r));
     if failed {
         EXIT_FAIL
     } else {

@@ -1,20 +1,119 @@
-//! Turning results into text: the terminal table, the Markdown summary and the `--list` table.
+//! Turning results into text: the terminal table, the Markdown summary and the `--list` table;
+//! the CI formats live in the submodules.
+
+pub mod export;
+pub mod github;
+pub mod html;
+pub mod junit;
 
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 
+use perf_harness::compare::{format_change, format_p, Change, Comparison};
 use perf_harness::record::{Status, Summary, TestOutcome, TestResult, Verdict};
 use perf_harness::spec::format_ns;
 use perf_harness::stats::Stats;
 
 use crate::discover::Found;
 
-const HEADERS: [&str; 10] = [
-    "TEST", "KIND", "SAMPLES", "MEAN", "P50", "P95", "P99", "MAX", "THRPT", "RESULT",
+const HEADERS: [&str; 11] = [
+    "TEST", "KIND", "SAMPLES", "MEAN", "P50", "P95", "P99", "MAX", "THRPT", "CHANGE", "RESULT",
 ];
+const LAST: usize = HEADERS.len() - 1;
+const CHANGE_COL: usize = LAST - 1;
+
+/// Whether stdout gets ANSI colours: a terminal, and `NO_COLOR` unset or empty.
+pub fn use_colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn paint(text: &str, code: &str, colour: bool) -> String {
+    if colour && !code.is_empty() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn change_colour(r: &TestResult) -> &'static str {
+    match r.comparison.as_ref().map(|c| c.change_verdict) {
+        Some(Change::Regression) => "1;31",
+        Some(Change::Improvement) => "32",
+        Some(Change::Inconclusive) => "33",
+        _ => "",
+    }
+}
+
+fn result_colour(r: &TestResult) -> &'static str {
+    let regressed = r
+        .comparison
+        .as_ref()
+        .is_some_and(|c| c.change_verdict == Change::Regression);
+    match r.outcome {
+        TestOutcome::Pass if regressed => "1;31",
+        TestOutcome::Pass => "32",
+        TestOutcome::Fail | TestOutcome::Error => "1;31",
+    }
+}
+
+/// The change column: `+36.3 % major`, `-12.0 % faster`, `+7.1 % ?` (inconclusive), `new`.
+pub fn change_cell(c: Option<&Comparison>) -> String {
+    let Some(c) = c else {
+        return "-".into();
+    };
+    match c.change_verdict {
+        Change::NotCompared => "n/a".into(),
+        Change::Unchanged => format_change(c.change),
+        Change::Inconclusive => format!("{} ?", format_change(c.change)),
+        Change::Regression => format!(
+            "{} {}",
+            format_change(c.change),
+            c.severity.map_or("", |s| s.as_str())
+        ),
+        Change::Improvement => format!("{} faster", format_change(c.change)),
+    }
+}
+
+/// `p95 of browse_media went from 212.0ms to 289.0ms (+36.3 %, major regression, p < 0.001)`.
+pub fn change_sentence(name: &str, c: &Comparison) -> String {
+    if c.change_verdict == Change::NotCompared {
+        return format!(
+            "{name}: not compared ({})",
+            c.note.as_deref().unwrap_or("no baseline")
+        );
+    }
+    let what = match (c.change_verdict, c.severity) {
+        (Change::Regression | Change::Improvement, Some(s)) => {
+            format!("{} {}", s.as_str(), c.change_verdict.as_str())
+        }
+        (v, _) => v.as_str().to_string(),
+    };
+    let p = c
+        .p_value
+        .map(|p| format!(", {}", format_p(p)))
+        .unwrap_or_default();
+    let note = c
+        .note
+        .as_deref()
+        .map(|n| format!("; {n}"))
+        .unwrap_or_default();
+    format!(
+        "{} of {name} went from {} to {} ({}, {what}{p}{note})",
+        c.metric,
+        format_ns(c.base_ns),
+        format_ns(c.new_ns),
+        format_change(c.change)
+    )
+}
 
 /// The results table with each threshold's verdict under its test, and a closing count line.
 pub fn table(summary: &Summary) -> String {
-    let mut rows: Vec<[String; 10]> = Vec::new();
+    table_with(summary, use_colour())
+}
+
+/// The results table, with or without ANSI colours.
+pub fn table_with(summary: &Summary, colour: bool) -> String {
+    let mut rows: Vec<[String; 11]> = Vec::new();
     for r in &summary.results {
         rows.push(row(r));
     }
@@ -25,20 +124,22 @@ pub fn table(summary: &Summary) -> String {
         }
     }
     let mut out = String::new();
-    let line = |cells: &[String; 10], out: &mut String| {
+    let line = |cells: &[String; 11], codes: [&str; 2], out: &mut String| {
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
             let pad = w - cell.chars().count();
-            if i == 9 {
-                let _ = write!(out, "{cell}");
+            if i == LAST {
+                let _ = write!(out, "{}", paint(cell, codes[1], colour));
             } else if i < 2 {
                 let _ = write!(out, "{cell}{}", " ".repeat(pad));
+            } else if i == CHANGE_COL {
+                let _ = write!(out, "{}{}", " ".repeat(pad), paint(cell, codes[0], colour));
             } else {
                 let _ = write!(out, "{}{cell}", " ".repeat(pad));
             }
-            out.push_str(if i == 9 { "\n" } else { "  " });
+            out.push_str(if i == LAST { "\n" } else { "  " });
         }
     };
-    line(&HEADERS.map(String::from), &mut out);
+    line(&HEADERS.map(String::from), ["", ""], &mut out);
     let mut last_target = None;
     for (r, cells) in summary.results.iter().zip(&rows) {
         let target = (&r.record.test.package, &r.record.test.target);
@@ -46,9 +147,17 @@ pub fn table(summary: &Summary) -> String {
             let _ = writeln!(out, "{} · {}", target.0, target.1);
             last_target = Some(target);
         }
-        line(cells, &mut out);
+        line(cells, [change_colour(r), result_colour(r)], &mut out);
         for v in &r.verdicts {
             let _ = writeln!(out, "      {}", verdict_text(v));
+        }
+        if let Some(c) = r
+            .comparison
+            .as_ref()
+            .filter(|c| c.change_verdict != Change::Unchanged)
+        {
+            let text = change_sentence(&r.record.test.name, c);
+            let _ = writeln!(out, "      {}", paint(&text, change_colour(r), colour));
         }
         if let Status::Failed { message } = &r.record.status {
             for (i, l) in message.lines().enumerate() {
@@ -68,13 +177,39 @@ pub fn table(summary: &Summary) -> String {
         "\n{} passed, {} failed, {} errors ({} perf tests in {:.1}s)",
         t.passed, t.failed, t.errors, t.tests, summary.duration_s
     );
+    if let Some(line) = compared_line(summary) {
+        let _ = writeln!(out, "{line}");
+    }
     out
 }
 
-fn row(r: &TestResult) -> [String; 10] {
+/// `compared with base (the previous run, 1a2b3c4): 1 regression, 0 improvements, ...` and notes.
+fn compared_line(summary: &Summary) -> Option<String> {
+    let w = summary.compared_with.as_ref()?;
+    let commit = w
+        .commit
+        .as_deref()
+        .map(|c| format!(" at {}", &c[..c.len().min(10)]))
+        .unwrap_or_default();
+    let mut line = format!(
+        "compared with {}{commit}: {} regressions, {} improvements, {} unchanged, {} inconclusive, {} not compared",
+        w.against, w.regressions, w.improvements, w.unchanged, w.inconclusive, w.not_compared
+    );
+    for n in &w.notes {
+        let _ = write!(line, "\nnote: {n}");
+    }
+    Some(line)
+}
+
+fn row(r: &TestResult) -> [String; 11] {
     let name = format!("  {}", r.record.test.name);
     let kind = r.record.spec.kind.as_str().to_string();
+    let regressed = r
+        .comparison
+        .as_ref()
+        .is_some_and(|c| c.change_verdict == Change::Regression);
     let result = match r.outcome {
+        TestOutcome::Pass if regressed => "REGRESSED",
         TestOutcome::Pass => "PASS",
         TestOutcome::Fail => "FAIL",
         TestOutcome::Error => "ERROR",
@@ -91,6 +226,7 @@ fn row(r: &TestResult) -> [String; 10] {
             format_ns(s.p99_ns),
             format_ns(s.max_ns),
             throughput(s),
+            change_cell(r.comparison.as_ref()),
             result,
         ],
         None => [
@@ -103,6 +239,7 @@ fn row(r: &TestResult) -> [String; 10] {
             "-".into(),
             "-".into(),
             "-".into(),
+            change_cell(r.comparison.as_ref()),
             result,
         ],
     }
@@ -113,7 +250,8 @@ fn throughput(s: &Stats) -> String {
         .map_or_else(|| "-".into(), |t| format!("{t:.1}/s"))
 }
 
-fn verdict_text(v: &Verdict) -> String {
+/// `PASS p95 <= 1s (measured 40ns)`.
+pub fn verdict_text(v: &Verdict) -> String {
     let measured = v.measured_ns.map_or_else(
         || "not measured".into(),
         |m| format!("measured {}", format_ns(m)),
@@ -132,10 +270,51 @@ pub fn markdown(summary: &Summary) -> String {
         "## cargo perf: {} passed, {} failed, {} errors\n\n",
         t.passed, t.failed, t.errors
     );
+    if let Some(w) = &summary.compared_with {
+        let regressions: Vec<String> = summary
+            .results
+            .iter()
+            .filter_map(|r| {
+                let c = r.comparison.as_ref()?;
+                (c.change_verdict == Change::Regression).then(|| {
+                    format!(
+                        "- :red_circle: {}",
+                        change_sentence(&format!("`{}`", r.record.test.name), c)
+                    )
+                })
+            })
+            .collect();
+        if !regressions.is_empty() {
+            out.push_str(&regressions.join("\n"));
+            out.push_str("\n\n");
+        }
+        let commit = w
+            .commit
+            .as_deref()
+            .map(|c| format!(" at `{}`", &c[..c.len().min(10)]))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "Compared with {}{commit} ({}): {} regressions, {} improvements, {} unchanged, {} inconclusive, {} not compared.\n",
+            w.against,
+            match w.mode {
+                perf_harness::record::CompareMode::Baseline => "Mann-Whitney U on raw samples",
+                perf_harness::record::CompareMode::Paired => "Wilcoxon signed-rank on paired round ratios",
+            },
+            w.regressions,
+            w.improvements,
+            w.unchanged,
+            w.inconclusive,
+            w.not_compared
+        );
+        for n in &w.notes {
+            let _ = writeln!(out, "> **Note:** {n}\n");
+        }
+    }
     out.push_str(
-        "| Test | Kind | Samples | Mean | p50 | p95 | p99 | Max | Thresholds | Result |\n",
+        "| Test | Kind | Samples | Mean | p50 | p95 | p99 | Max | Change | Thresholds | Result |\n",
     );
-    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|---|---|\n");
+    out.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|\n");
     for r in &summary.results {
         let cells = row(r);
         let thresholds: Vec<String> = r
@@ -148,9 +327,19 @@ pub fn markdown(summary: &Summary) -> String {
             let first = message.lines().next().unwrap_or_default();
             notes = format!("error: {}", first.replace('|', "\\|"));
         }
+        let change = match &r.comparison {
+            Some(c) if c.change_verdict != Change::NotCompared => format!(
+                "{}{}",
+                cells[CHANGE_COL],
+                c.p_value
+                    .map(|p| format!(" ({})", format_p(p)))
+                    .unwrap_or_default()
+            ),
+            _ => cells[CHANGE_COL].clone(),
+        };
         let _ = writeln!(
             out,
-            "| `{}::{}` | {} | {} | {} | {} | {} | {} | {} | {} | **{}** |",
+            "| `{}::{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | **{}** |",
             r.record.test.target,
             r.record.test.name,
             cells[1],
@@ -160,8 +349,9 @@ pub fn markdown(summary: &Summary) -> String {
             cells[5],
             cells[6],
             cells[7],
+            change,
             if notes.is_empty() { "-".into() } else { notes },
-            cells[9]
+            cells[LAST]
         );
     }
     let _ = writeln!(

@@ -28,6 +28,8 @@ pub struct RunConfig {
     pub verbose: bool,
     /// Arguments after `--`.
     pub binary_args: Vec<String>,
+    /// Extra environment for the test processes (`CARGO_PERF_ROLE` in paired mode).
+    pub env: Vec<(String, String)>,
 }
 
 /// A finished test: its record, or an infrastructure problem that prevented one.
@@ -53,7 +55,8 @@ pub fn run_all(tests: &[Found], config: &RunConfig, progress: &Progress) -> Vec<
         .collect()
 }
 
-fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
+/// Runs one test in its own process; `i` keeps its answer file apart from the others'.
+pub fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
     let out = config.scratch.join(format!("record-{i}.json"));
     let b = &found.binary;
     let mut cmd = Command::new(&b.exe);
@@ -68,6 +71,7 @@ fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
         .env("CARGO_MANIFEST_DIR", &b.package_dir)
         .env("CARGO_PKG_NAME", &b.package)
         .stdin(Stdio::null());
+    cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
     if config.quick {
         cmd.env(ENV_QUICK, "1");
     }

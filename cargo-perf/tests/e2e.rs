@@ -13,21 +13,34 @@ fn fixtures() -> PathBuf {
 }
 
 fn cargo_perf_in(dir: &Path, args: &[&str]) -> Output {
+    cargo_perf_env_in(dir, args, &[])
+}
+
+fn cargo_perf_env_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
         .arg("perf")
         .args(args)
         .current_dir(dir)
         .env("CARGO_TERM_COLOR", "never")
         .env_remove("CARGO_TARGET_DIR")
+        // Runs of this suite on a CI service must not annotate or summarize the fixtures' results.
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("CI")
+        .envs(env.iter().copied())
         .output()
         .expect("cargo-perf runs")
 }
 
 fn cargo_perf(args: &[&str]) -> Output {
+    cargo_perf_env(args, &[])
+}
+
+fn cargo_perf_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let manifest = fixtures().join("Cargo.toml");
     let mut all = vec!["--manifest-path", manifest.to_str().expect("utf-8 path")];
     all.extend_from_slice(args);
-    cargo_perf_in(&fixtures(), &all)
+    cargo_perf_env_in(&fixtures(), &all, env)
 }
 
 fn stdout(o: &Output) -> String {
@@ -79,6 +92,8 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         ("fixture-fail", "suite", "returns_an_error"),
         ("fixture-fail", "suite", "still_passes"),
         ("fixture-fail", "suite", "too_slow_for_its_threshold"),
+        ("fixture-gate", "gate", "spin_latency"),
+        ("fixture-gate", "gate", "spin_latency_p95"),
         (
             "fixture-libmod",
             "fixture_libmod",
@@ -145,10 +160,12 @@ fn a_passing_run_writes_summaries_criterion_files_and_exits_0() {
     let report = tempfile::tempdir().expect("tempdir");
     let marker = fixtures().join("target/tmp/ordinary-test-ran");
     let _ = std::fs::remove_file(&marker);
+    // Other tests share the fixtures' previous run: compare with nothing here.
     let out = cargo_perf(&[
         "-p",
         "fixture-pass",
         "--quick",
+        "--no-compare",
         "--format",
         "json",
         "--report-dir",
@@ -256,6 +273,7 @@ fn filters_select_by_substring_or_exact_name_and_suggest_on_no_match() {
         "-p",
         "fixture-pass",
         "latency",
+        "--no-compare",
         "--format",
         "json",
         "--report-dir",
@@ -439,4 +457,277 @@ fn cargo_nextest_lists_the_harness_false_target() {
     let text = stdout(&out);
     assert!(text.contains("in_harness_false_target"), "{text}");
     assert!(text.contains("micro_in_harness_false_target"), "{text}");
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} is not JSON: {e}"))
+}
+
+#[test]
+fn a_saved_baseline_catches_an_injected_slowdown_and_every_report_says_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let base = tmp.path().join("before.json");
+    let base_arg = base.to_str().expect("utf-8");
+    let dir = |name: &str| tmp.path().join(name).to_str().expect("utf-8").to_string();
+
+    let (r1, r2) = (dir("r1"), dir("r2"));
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-gate",
+        "--no-compare",
+        "--save-baseline",
+        base_arg,
+        "--report-dir",
+        &r1,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let saved = read_json(&base);
+    assert_eq!(saved["schema"], "cargo-perf/baseline/v1");
+    assert!(saved["machine"]["cores"].as_u64().is_some_and(|c| c >= 1));
+    let records = saved["records"].as_array().expect("records");
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        records[0]["samples_ns"].as_array().expect("samples").len(),
+        60
+    );
+    assert!(records[0]["histogram"]
+        .as_str()
+        .is_some_and(|h| !h.is_empty()));
+    let criterion = fixtures().join("target/criterion/fixture-gate/gate/spin_latency/new");
+    for file in ["estimates.json", "sample.json", "benchmark.json"] {
+        assert!(criterion.join(file).exists(), "{file} in {criterion:?}");
+    }
+
+    // Twice the work per call: a critical regression, confirmed, failing the run everywhere.
+    let step_summary = tmp.path().join("step-summary.md");
+    let junit = tmp.path().join("junit.xml");
+    let bmf = tmp.path().join("bmf.json");
+    let gab = tmp.path().join("gab.json");
+    let out = cargo_perf_env(
+        &[
+            "-p",
+            "fixture-gate",
+            "--baseline",
+            base_arg,
+            "--confirm",
+            "1",
+            "--report-dir",
+            &r2,
+            "--junit",
+            junit.to_str().expect("utf-8"),
+            "--export",
+            "bmf",
+            bmf.to_str().expect("utf-8"),
+            "--export",
+            "github-action-benchmark",
+            gab.to_str().expect("utf-8"),
+        ],
+        &[
+            ("GATE_SLOWDOWN", "2.0"),
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", step_summary.to_str().expect("utf-8")),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    for want in [
+        "::error file=tests/fixtures/gate/tests/gate.rs,line=8,title=perf test spin_latency::median of spin_latency went from ",
+        "critical regression, p < 0.001; confirmed by 1 re-measurement",
+        "CHANGE",
+        "compared with ",
+    ] {
+        assert!(text.contains(want), "missing `{want}` in:\n{text}");
+    }
+    let summary = read_json(&Path::new(&r2).join("summary.json"));
+    let c = &result(&summary, "spin_latency")["comparison"];
+    assert_eq!(c["change_verdict"], "regression", "{c:#}");
+    assert_eq!(c["severity"], "critical");
+    assert_eq!(c["method"], "mann-whitney-u");
+    assert_eq!(summary["compared_with"]["mode"], "baseline");
+    // The p95 test's tail may be too noisy on a busy machine to prove its regression.
+    assert!(summary["compared_with"]["regressions"].as_u64() >= Some(1));
+    let md = std::fs::read_to_string(&step_summary).expect("step summary appended");
+    assert!(
+        md.contains(":red_circle: median of `spin_latency` went from"),
+        "{md}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert_eq!(xml.matches("<testcase ").count(), 2, "{xml}");
+    assert_eq!(
+        xml.matches("<failure message=\"median of spin_latency")
+            .count(),
+        1,
+        "{xml}"
+    );
+    let bmf = read_json(&bmf);
+    assert!(bmf["fixture-gate::gate::spin_latency"]["latency"]["value"]
+        .as_f64()
+        .is_some());
+    let gab = read_json(&gab);
+    assert_eq!(gab.as_array().expect("list").len(), 2);
+    assert_eq!(gab[0]["unit"], "ns");
+    let html = std::fs::read_to_string(Path::new(&r2).join("report.html")).expect("report.html");
+    assert!(html.contains("<svg") && !html.contains("<script"));
+
+    // The same slowdown under --fail-on none is reported but does not fail.
+    let out = cargo_perf_env(
+        &[
+            "-p",
+            "fixture-gate",
+            "--baseline",
+            base_arg,
+            "--fail-on",
+            "none",
+            "--report-dir",
+            &r2,
+        ],
+        &[("GATE_SLOWDOWN", "2.0")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn corrupt_foreign_or_missing_baselines_are_errors_that_name_the_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let report = tmp.path().to_str().expect("utf-8");
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, "{ truncated").expect("write");
+    let bad_arg = bad.to_str().expect("utf-8");
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-gate",
+        "--quick",
+        "--baseline",
+        bad_arg,
+        "--save-baseline",
+        bad_arg,
+        "--report-dir",
+        report,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{bad_arg} is not valid JSON")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&bad).expect("kept"), "{ truncated");
+
+    std::fs::write(&bad, r#"{"schema":"cargo-perf/baseline/v2"}"#).expect("write");
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-gate",
+        "--quick",
+        "--baseline",
+        bad_arg,
+        "--report-dir",
+        report,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("has schema `cargo-perf/baseline/v2`"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-gate",
+        "--quick",
+        "--baseline",
+        "never-saved",
+        "--report-dir",
+        report,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no baseline `never-saved` at ")
+            && stderr(&out).contains("cargo perf --save-baseline never-saved"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_previous_run_is_the_default_baseline() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let report = tmp.path().to_str().expect("utf-8");
+    let run = || {
+        cargo_perf(&[
+            "-p",
+            "fixture-gate",
+            "--exact",
+            "spin_latency_p95",
+            "--quick",
+            "--fail-on",
+            "none",
+            "--format",
+            "json",
+            "--report-dir",
+            report,
+        ])
+    };
+    let first = run();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let second = run();
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    let summary = json(&second);
+    assert_eq!(
+        summary["compared_with"]["against"],
+        "base (the previous run)"
+    );
+    let c = &result(&summary, "spin_latency_p95")["comparison"];
+    assert_eq!(c["metric"], "p95");
+    assert_ne!(c["change_verdict"], "not_compared", "{c:#}");
+    let saved = fixtures().join("target/criterion/cargo-perf/baselines/base.json");
+    assert_eq!(read_json(&saved)["schema"], "cargo-perf/baseline/v1");
+}
+
+#[test]
+fn against_a_git_revision_runs_paired_rounds_and_catches_a_slowdown() {
+    let repo = fixtures().join("../..");
+    let probe = Command::new("git")
+        .args(["cat-file", "-e", "HEAD:tests/fixtures/gate/tests/gate.rs"])
+        .current_dir(&repo)
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: not in a git checkout whose HEAD has the gate fixture");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = cargo_perf_env(
+        &[
+            "-p",
+            "fixture-gate",
+            "--exact",
+            "spin_latency",
+            "--against",
+            "HEAD",
+            "--rounds",
+            "8",
+            "--quick",
+            "--format",
+            "json",
+            "--report-dir",
+            tmp.path().to_str().expect("utf-8"),
+        ],
+        &[("GATE_SLOWDOWN", "1.5")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary = json(&out);
+    assert_eq!(summary["compared_with"]["mode"], "paired");
+    assert_eq!(summary["compared_with"]["against"], "HEAD");
+    let c = &result(&summary, "spin_latency")["comparison"];
+    assert_eq!(c["method"], "wilcoxon-signed-rank");
+    assert_eq!(c["change_verdict"], "regression", "{c:#}");
+    assert_eq!(c["base_n"], 8);
+    let change = c["change"].as_f64().expect("change");
+    // 50 % injected; other work on the machine blurs it, but never into a different order.
+    assert!((0.2..1.0).contains(&change), "{change}");
 }

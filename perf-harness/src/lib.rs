@@ -15,6 +15,7 @@
 
 pub mod bencher;
 pub mod child;
+pub mod compare;
 pub mod criterion_files;
 pub mod engine;
 mod harness;

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::compare::{Change, Comparison};
 use crate::criterion_files::CriterionEstimates;
 use crate::spec::{Spec, Threshold};
 use crate::stats::Stats;
@@ -164,6 +165,9 @@ pub struct TestResult {
     pub verdicts: Vec<Verdict>,
     /// The measurement.
     pub record: Record,
+    /// The change against the baseline or the reference build, when the run compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
 }
 
 impl TestResult {
@@ -179,6 +183,7 @@ impl TestResult {
             outcome,
             verdicts,
             record,
+            comparison: None,
         }
     }
 }
@@ -213,6 +218,94 @@ pub struct Summary {
     pub totals: Totals,
     /// Every test in run order.
     pub results: Vec<TestResult>,
+    /// The machine the run measured on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<Machine>,
+    /// `git rev-parse HEAD` of the measured tree (absent outside git).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    /// What the run was compared against, with counts of the change verdicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared_with: Option<ComparedWith>,
+}
+
+/// The machine a measurement was taken on: comparisons across machines are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    /// CPU brand string, e.g. `AMD EPYC 7763 64-Core Processor`.
+    pub cpu: String,
+    /// Logical cores.
+    pub cores: usize,
+    /// Operating system and version, e.g. `Debian GNU/Linux 12`.
+    pub os: String,
+    /// CPU architecture, e.g. `x86_64`.
+    pub arch: String,
+}
+
+impl std::fmt::Display for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}, {} cores, {} {}",
+            self.cpu, self.cores, self.os, self.arch
+        )
+    }
+}
+
+/// How a run was compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareMode {
+    /// Against a saved baseline (Mann-Whitney U on raw samples).
+    Baseline,
+    /// Against another build of a git revision, alternating rounds (signed-rank on ratios).
+    Paired,
+}
+
+/// What a run was compared against and what came out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparedWith {
+    /// Baseline or paired.
+    pub mode: CompareMode,
+    /// The baseline's name or path, or the git revision.
+    pub against: String,
+    /// The baseline's (or the revision's) git commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Warnings a reader must see (another machine, a quick run against a full one, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Tests that got significantly slower.
+    pub regressions: usize,
+    /// Tests that got significantly faster.
+    pub improvements: usize,
+    /// Tests without a change beyond the minimum effect.
+    pub unchanged: usize,
+    /// Tests with too little evidence.
+    pub inconclusive: usize,
+    /// Tests not compared (new, changed spec, failed).
+    pub not_compared: usize,
+}
+
+impl ComparedWith {
+    /// Counts the change verdicts of `results`.
+    pub fn count(&mut self, results: &[TestResult]) {
+        let count = |c: Change| {
+            results
+                .iter()
+                .filter(|r| r.comparison.as_ref().map(|x| x.change_verdict) == Some(c))
+                .count()
+        };
+        self.regressions = count(Change::Regression);
+        self.improvements = count(Change::Improvement);
+        self.unchanged = count(Change::Unchanged);
+        self.inconclusive = count(Change::Inconclusive);
+        self.not_compared = results.len()
+            - self.regressions
+            - self.improvements
+            - self.unchanged
+            - self.inconclusive;
+    }
 }
 
 impl Summary {
@@ -237,6 +330,9 @@ impl Summary {
                 errors: count(TestOutcome::Error),
             },
             results,
+            machine: None,
+            git_commit: None,
+            compared_with: None,
         }
     }
 }

@@ -1,0 +1,191 @@
+//! Criterion-compatible files for perf tests that criterion did not measure (latency tests), so
+//! critcmp, bencher's criterion adapter and other criterion readers see them too:
+//! `target/criterion/<package>/<target>/<test>/new/{estimates,sample,benchmark}.json`.
+//!
+//! Micro-benchmarks are skipped: criterion writes its own files for them and we never write
+//! inside its folders.
+
+use std::path::{Path, PathBuf};
+
+use perf_harness::compare::{bootstrap_median, median};
+use perf_harness::criterion_files::{benchmark_dir, filename_safe};
+use perf_harness::record::{write_atomic, Record, Status, Summary};
+use perf_harness::spec::Kind;
+use serde_json::{json, Value};
+
+use crate::error::PerfError;
+
+/// Writes the files of every measured non-criterion test.
+pub fn write_all(summary: &Summary, criterion_home: &Path) -> Result<(), PerfError> {
+    for r in &summary.results {
+        if r.record.spec.kind == Kind::Micro || r.record.status != Status::Measured {
+            continue;
+        }
+        if r.record.samples_ns.is_empty() {
+            continue;
+        }
+        write_one(&r.record, criterion_home, "new")?;
+    }
+    Ok(())
+}
+
+/// The benchmark directory of a record: the same layout as criterion's for micro-benchmarks.
+pub fn directory(record: &Record, criterion_home: &Path) -> PathBuf {
+    let t = &record.test;
+    benchmark_dir(criterion_home, &[&t.package, &t.target, &t.name])
+}
+
+fn write_one(record: &Record, criterion_home: &Path, baseline: &str) -> Result<(), PerfError> {
+    let dir = directory(record, criterion_home).join(baseline);
+    let write = |name: &str, value: &Value| {
+        let path = dir.join(name);
+        let bytes = serde_json::to_vec(value).unwrap_or_default();
+        write_atomic(&path, &bytes).map_err(|source| PerfError::Write { path, source })
+    };
+    write("estimates.json", &estimates(&record.samples_ns))?;
+    write("sample.json", &sample(&record.samples_ns))?;
+    write("benchmark.json", &benchmark(record))?;
+    Ok(())
+}
+
+fn estimate(point: f64, (lo, hi): (f64, f64), standard_error: f64) -> Value {
+    json!({
+        "confidence_interval": {
+            "confidence_level": 0.95,
+            "lower_bound": lo,
+            "upper_bound": hi,
+        },
+        "point_estimate": point,
+        "standard_error": standard_error,
+    })
+}
+
+/// Criterion's `estimates.json` from raw per-call times: the mean with a normal interval, the
+/// median with a bootstrap interval, the standard deviation and the median absolute deviation
+/// (scaled by 1.4826 as criterion does). `slope` is null: every sample is one call.
+pub fn estimates(samples_ns: &[u64]) -> Value {
+    let v: Vec<f64> = samples_ns.iter().map(|&s| s as f64).collect();
+    let n = v.len().max(1) as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    let sd = var.sqrt();
+    let se = sd / n.sqrt();
+    let med = median(&v);
+    let med_ci = bootstrap_median(&v, 1_000);
+    let deviations: Vec<f64> = v.iter().map(|x| (x - med).abs()).collect();
+    let mad = median(&deviations) * 1.4826;
+    json!({
+        "mean": estimate(mean, (mean - 1.96 * se, mean + 1.96 * se), se),
+        "median": estimate(med, med_ci, (med_ci.1 - med_ci.0) / 3.92),
+        "median_abs_dev": estimate(mad, (mad, mad), 0.0),
+        "slope": null,
+        "std_dev": estimate(sd, (sd, sd), 0.0),
+    })
+}
+
+/// Criterion's `sample.json` in flat mode: one iteration per sample.
+pub fn sample(samples_ns: &[u64]) -> Value {
+    json!({
+        "sampling_mode": "Flat",
+        "iters": samples_ns.iter().map(|_| 1.0).collect::<Vec<f64>>(),
+        "times": samples_ns.iter().map(|&s| s as f64).collect::<Vec<f64>>(),
+    })
+}
+
+/// Criterion's `benchmark.json`: group = package, function = target, value = test, as the
+/// micro engine names criterion's benchmarks.
+pub fn benchmark(record: &Record) -> Value {
+    let t = &record.test;
+    let full_id = format!("{}/{}/{}", t.package, t.target, t.name);
+    let directory_name = [&t.package, &t.target, &t.name]
+        .iter()
+        .map(|p| filename_safe(p))
+        .collect::<Vec<_>>()
+        .join("/");
+    json!({
+        "group_id": t.package,
+        "function_id": t.target,
+        "value_str": t.name,
+        "throughput": null,
+        "full_id": full_id,
+        "directory_name": directory_name,
+        "title": full_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use perf_harness::criterion_files::{read_estimates, read_sample_times};
+    use perf_harness::record::{TestId, TestResult, RECORD_SCHEMA};
+    use perf_harness::spec::Spec;
+
+    fn latency_record() -> Record {
+        Record {
+            schema: RECORD_SCHEMA.into(),
+            test: TestId {
+                package: "shop".into(),
+                target: "api".into(),
+                name: "routes::browse_media".into(),
+                file: "tests/api.rs".into(),
+                line: 9,
+            },
+            spec: Spec {
+                kind: Kind::Latency,
+                samples: Some(5),
+                ..Spec::MICRO
+            },
+            status: Status::Measured,
+            stats: None,
+            criterion: None,
+            histogram: None,
+            samples_ns: vec![100, 200, 300, 400, 500],
+            setup_ns: None,
+            elapsed_ns: 0,
+            optimized: true,
+            quick: false,
+        }
+    }
+
+    #[test]
+    fn latency_tests_get_files_criterion_readers_parse() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let summary = Summary::new(
+            0,
+            1.0,
+            "bench".into(),
+            vec![TestResult::judge(latency_record())],
+        );
+        write_all(&summary, home.path()).expect("written");
+        let dir = home.path().join("shop/api/routes__browse_media");
+        // Our own reader of criterion's files is the golden-tested one.
+        let est = read_estimates(&dir).expect("criterion-shaped estimates");
+        assert_eq!(est.mean.point_estimate, 300.0);
+        assert_eq!(est.median.point_estimate, 300.0);
+        assert!(est.slope.is_none());
+        assert_eq!(
+            read_sample_times(&dir).expect("criterion-shaped samples"),
+            vec![100, 200, 300, 400, 500]
+        );
+        let bench: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("new/benchmark.json")).expect("benchmark.json"),
+        )
+        .expect("json");
+        assert_eq!(bench["full_id"], "shop/api/routes::browse_media");
+        assert_eq!(bench["directory_name"], "shop/api/routes__browse_media");
+    }
+
+    #[test]
+    fn micro_benchmarks_are_left_to_criterion() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let mut r = latency_record();
+        r.spec.kind = Kind::Micro;
+        let summary = Summary::new(0, 1.0, "bench".into(), vec![TestResult::judge(r)]);
+        write_all(&summary, home.path()).expect("written");
+        assert_eq!(std::fs::read_dir(home.path()).expect("ls").count(), 0);
+    }
+}

@@ -1,0 +1,233 @@
+//! Attaching a change verdict to each test of a run: which statistic to compare, whether the
+//! two measurements are comparable at all, and the gate that turns verdicts into an exit code.
+
+use perf_harness::compare::{self, Comparison, Metric, Policy, Severity};
+use perf_harness::record::{Machine, Record, Status, TestResult};
+use perf_harness::spec::{Spec, Threshold};
+
+use crate::baseline::Baseline;
+
+/// The statistic a test is judged on: the one its first threshold names (p95 for `p95 = ..`),
+/// p99 for `max` (the maximum is a single sample), the median without thresholds.
+pub fn headline_metric(spec: &Spec) -> Metric {
+    match spec.thresholds.first() {
+        Some(Threshold::Mean { .. }) => Metric::Mean,
+        Some(Threshold::Percentile { percentile, .. }) => Metric::Percentile {
+            percentile: *percentile,
+        },
+        Some(Threshold::Max { .. }) => Metric::Percentile { percentile: 99.0 },
+        Some(Threshold::Median { .. }) | None => Metric::MEDIAN,
+    }
+}
+
+/// Why two records cannot be compared, if they cannot.
+pub fn incomparable(base: &Record, new: &Record) -> Option<String> {
+    if new.status != Status::Measured {
+        return Some("not measured in this run".into());
+    }
+    if base.spec != new.spec {
+        return Some(format!(
+            "the attribute changed since the baseline (was `{}`, now `{}`)",
+            base.spec, new.spec
+        ));
+    }
+    if base.quick != new.quick {
+        let how = |q: bool| if q { "with --quick" } else { "without --quick" };
+        return Some(format!(
+            "the baseline was measured {}, this run {}",
+            how(base.quick),
+            how(new.quick)
+        ));
+    }
+    if base.optimized != new.optimized {
+        return Some("one build has debug assertions and the other not".into());
+    }
+    None
+}
+
+/// Compares every result against a baseline; returns notes for the whole run.
+pub fn against_baseline(
+    results: &mut [TestResult],
+    baseline: &Baseline,
+    machine: &Machine,
+    policy: &Policy,
+) -> Vec<String> {
+    let other_machine = baseline.machine != *machine;
+    let mut notes = Vec::new();
+    if other_machine {
+        notes.push(format!(
+            "the baseline was measured on another machine ({}; this one: {}): not compared",
+            baseline.machine, machine
+        ));
+    }
+    for r in results.iter_mut() {
+        r.comparison = Some(compare_one(
+            &r.record,
+            baseline,
+            other_machine.then_some(&baseline.machine),
+            policy,
+        ));
+    }
+    notes
+}
+
+fn compare_one(
+    new: &Record,
+    baseline: &Baseline,
+    other_machine: Option<&Machine>,
+    policy: &Policy,
+) -> Comparison {
+    let metric = headline_metric(&new.spec);
+    let Some(base) = baseline.find(&new.test) else {
+        return Comparison::not_compared(
+            metric,
+            format!("new test: not in baseline `{}`", baseline.name),
+        );
+    };
+    if let Some(m) = other_machine {
+        return Comparison::not_compared(metric, format!("baseline measured on {m}"));
+    }
+    if let Some(reason) = incomparable(base, new) {
+        return Comparison::not_compared(metric, reason);
+    }
+    compare::compare_samples(&base.samples_ns, &new.samples_ns, metric, policy)
+}
+
+/// Which verdicts fail the run (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate {
+    /// Failed thresholds fail the run.
+    pub thresholds: bool,
+    /// Regressions at least this severe fail the run.
+    pub regressions: Option<Severity>,
+}
+
+impl Gate {
+    /// Whether a result fails the gate on its change verdict.
+    pub fn fails_on_change(&self, r: &TestResult) -> bool {
+        match (self.regressions, &r.comparison) {
+            (Some(at_least), Some(c)) => c.is_regression(at_least),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use perf_harness::compare::Change;
+    use perf_harness::record::{TestId, RECORD_SCHEMA};
+    use perf_harness::spec::Kind;
+    use std::borrow::Cow;
+
+    const P95: &[Threshold] = &[Threshold::Percentile {
+        percentile: 95.0,
+        limit_ns: 1_000_000,
+    }];
+
+    fn record(samples: Vec<u64>, quick: bool) -> Record {
+        Record {
+            schema: RECORD_SCHEMA.into(),
+            test: TestId {
+                package: "p".into(),
+                target: "t".into(),
+                name: "browse_media".into(),
+                file: "tests/t.rs".into(),
+                line: 4,
+            },
+            spec: Spec {
+                kind: Kind::Latency,
+                thresholds: Cow::Borrowed(P95),
+                samples: Some(100),
+                ..Spec::MICRO
+            },
+            status: Status::Measured,
+            stats: None,
+            criterion: None,
+            histogram: None,
+            samples_ns: samples,
+            setup_ns: None,
+            elapsed_ns: 0,
+            optimized: true,
+            quick,
+        }
+    }
+
+    fn machine(cpu: &str) -> Machine {
+        Machine {
+            cpu: cpu.into(),
+            cores: 2,
+            os: "Linux".into(),
+            arch: "x86_64".into(),
+        }
+    }
+
+    fn baseline(records: Vec<Record>, cpu: &str) -> Baseline {
+        Baseline {
+            schema: crate::baseline::BASELINE_SCHEMA.into(),
+            name: "main".into(),
+            saved_at: 0,
+            tool_version: "0".into(),
+            git_commit: None,
+            machine: machine(cpu),
+            profile: "bench".into(),
+            records,
+        }
+    }
+
+    fn ramp(n: u64, scale: u64) -> Vec<u64> {
+        (0..n)
+            .map(|i| (1_000_000 + 1_000 * i) * scale / 100)
+            .collect()
+    }
+
+    #[test]
+    fn the_first_threshold_picks_the_statistic() {
+        let r = record(vec![], false);
+        assert_eq!(headline_metric(&r.spec).key(), "p95");
+        assert_eq!(headline_metric(&Spec::MICRO).key(), "median");
+    }
+
+    #[test]
+    fn a_slower_run_against_a_baseline_is_a_regression_that_the_gate_catches() {
+        let b = baseline(vec![record(ramp(100, 100), false)], "cpu");
+        let mut results = vec![TestResult::judge(record(ramp(100, 136), false))];
+        let notes = against_baseline(&mut results, &b, &machine("cpu"), &Policy::default());
+        assert!(notes.is_empty());
+        let c = results[0].comparison.as_ref().expect("compared");
+        assert_eq!(c.change_verdict, Change::Regression, "{c:?}");
+        assert_eq!(c.severity, Some(Severity::Major));
+        let default_gate = Gate {
+            thresholds: true,
+            regressions: Some(Severity::Major),
+        };
+        assert!(default_gate.fails_on_change(&results[0]));
+        let critical_only = Gate {
+            regressions: Some(Severity::Critical),
+            ..default_gate
+        };
+        assert!(!critical_only.fails_on_change(&results[0]));
+    }
+
+    #[test]
+    fn another_machine_spec_or_quick_setting_is_not_compared() {
+        let b = baseline(vec![record(ramp(100, 100), false)], "other cpu");
+        let mut results = vec![TestResult::judge(record(ramp(100, 136), false))];
+        let notes = against_baseline(&mut results, &b, &machine("cpu"), &Policy::default());
+        assert!(notes[0].contains("another machine"), "{notes:?}");
+        let c = results[0].comparison.as_ref().expect("compared");
+        assert_eq!(c.change_verdict, Change::NotCompared);
+
+        let b = baseline(vec![record(ramp(100, 100), true)], "cpu");
+        let mut results = vec![TestResult::judge(record(ramp(100, 136), false))];
+        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default());
+        let c = results[0].comparison.as_ref().expect("compared");
+        assert_eq!(c.change_verdict, Change::NotCompared);
+        assert!(c.note.as_deref().is_some_and(|n| n.contains("--quick")));
+
+        let mut changed = record(ramp(100, 100), false);
+        changed.spec.samples = Some(50);
+        assert!(incomparable(&changed, &record(vec![], false))
+            .is_some_and(|n| n.contains("attribute changed")));
+    }
+}

@@ -1,0 +1,444 @@
+//! `report.html`: one self-contained page (inline CSS and SVG, no script, no network) with, per
+//! test, a latency histogram, the percentile curve and the samples in run order, each with the
+//! baseline (or the reference build) overlaid.
+
+use std::fmt::Write as _;
+
+use perf_harness::compare::{format_change, format_p, nearest_rank};
+use perf_harness::record::{Record, Status, Summary, TestResult};
+use perf_harness::spec::format_ns;
+
+use super::junit::escape;
+
+const W: f64 = 420.0;
+const H: f64 = 180.0;
+const PAD: f64 = 36.0;
+const NEW: &str = "#2563eb";
+const BASE: &str = "#f97316";
+
+/// The page; `base` holds the baseline's records (or the reference build's) for the overlay.
+pub fn render(summary: &Summary, base: &[Record]) -> String {
+    let mut out = String::new();
+    let t = &summary.totals;
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\">\
+         <title>cargo perf report</title><style>{CSS}</style></head><body>\
+         <h1>cargo perf: {} passed, {} failed, {} errors</h1>",
+        t.passed, t.failed, t.errors
+    );
+    if let Some(w) = &summary.compared_with {
+        let _ = write!(
+            out,
+            "<p class=\"meta\">compared with {} ({:?}): {} regressions, {} improvements, \
+             {} unchanged, {} inconclusive, {} not compared. \
+             <span style=\"color:{NEW}\">■ this run</span> \
+             <span style=\"color:{BASE}\">■ baseline</span></p>",
+            escape(&w.against),
+            w.mode,
+            w.regressions,
+            w.improvements,
+            w.unchanged,
+            w.inconclusive,
+            w.not_compared
+        );
+        for n in &w.notes {
+            let _ = write!(out, "<p class=\"note\">{}</p>", escape(n));
+        }
+    }
+    if let Some(m) = &summary.machine {
+        let _ = write!(
+            out,
+            "<p class=\"meta\">machine: {}</p>",
+            escape(&m.to_string())
+        );
+    }
+    for r in &summary.results {
+        let baseline = base
+            .iter()
+            .find(|b| crate::baseline::same_test(&b.test, &r.record.test));
+        section(&mut out, r, baseline);
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#111}\
+section{border-top:1px solid #ddd;padding:1em 0}h2{font-size:1.1em;margin:.2em 0}\
+.meta{color:#555}.note{color:#b45309}.fail{color:#b91c1c}.pass{color:#15803d}\
+svg{background:#fafafa;border:1px solid #eee;margin:.3em .6em .3em 0}\
+.charts{display:flex;flex-wrap:wrap}text{font-size:10px;fill:#555}";
+
+fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
+    let t = &r.record.test;
+    let regressed = r
+        .comparison
+        .as_ref()
+        .is_some_and(|c| c.change_verdict == perf_harness::compare::Change::Regression);
+    let (class, label) = match r.outcome {
+        perf_harness::record::TestOutcome::Pass if regressed => ("fail", "regressed"),
+        perf_harness::record::TestOutcome::Pass => ("pass", "pass"),
+        perf_harness::record::TestOutcome::Fail => ("fail", "fail"),
+        perf_harness::record::TestOutcome::Error => ("fail", "error"),
+    };
+    let _ = write!(
+        out,
+        "<section id=\"{}\"><h2>{} <span class=\"{class}\">{label}</span></h2>\
+         <p class=\"meta\">{} · {} · {}:{} · {} · <code>{}</code></p>",
+        escape(&t.name),
+        escape(&t.name),
+        escape(&t.package),
+        escape(&t.target),
+        escape(&t.file),
+        t.line,
+        r.record.spec.kind.as_str(),
+        escape(&r.record.spec.to_string())
+    );
+    if let Status::Failed { message } = &r.record.status {
+        let _ = write!(
+            out,
+            "<p class=\"fail\">error: {}</p></section>",
+            escape(message)
+        );
+        return;
+    }
+    if let Some(s) = &r.record.stats {
+        let _ = write!(
+            out,
+            "<p>mean {} · p50 {} · p95 {} · p99 {} · max {} · {} samples</p>",
+            format_ns(s.mean_ns),
+            format_ns(s.p50_ns),
+            format_ns(s.p95_ns),
+            format_ns(s.p99_ns),
+            format_ns(s.max_ns),
+            s.samples
+        );
+    }
+    if let Some(c) = r
+        .comparison
+        .as_ref()
+        .filter(|c| c.change_verdict == perf_harness::compare::Change::NotCompared)
+    {
+        let _ = write!(
+            out,
+            "<p>not compared: {}</p>",
+            escape(c.note.as_deref().unwrap_or("-"))
+        );
+    } else if let Some(c) = &r.comparison {
+        let _ = write!(
+            out,
+            "<p>{} {} → {}: {} ({}{}){}</p>",
+            escape(&c.metric),
+            format_ns(c.base_ns),
+            format_ns(c.new_ns),
+            format_change(c.change),
+            c.change_verdict.as_str(),
+            c.p_value
+                .map(|p| format!(", {}", format_p(p)))
+                .unwrap_or_default(),
+            c.note
+                .as_deref()
+                .map(|n| format!(" — {}", escape(n)))
+                .unwrap_or_default()
+        );
+    }
+    let new = sorted(&r.record.samples_ns);
+    let old = base.map(|b| sorted(&b.samples_ns)).unwrap_or_default();
+    if !new.is_empty() {
+        out.push_str("<div class=\"charts\">");
+        histogram(out, &new, &old);
+        percentiles(out, &new, &old);
+        sequence(
+            out,
+            &r.record.samples_ns,
+            base.map(|b| b.samples_ns.as_slice()),
+        );
+        out.push_str("</div>");
+    }
+    out.push_str("</section>");
+}
+
+fn sorted(v: &[u64]) -> Vec<f64> {
+    let mut s: Vec<f64> = v.iter().map(|&x| x as f64).collect();
+    s.sort_by(f64::total_cmp);
+    s
+}
+
+fn svg_open(out: &mut String, title: &str, x_label: &str, y_label: &str) {
+    let _ = write!(
+        out,
+        "<svg role=\"img\" aria-label=\"{title}\" width=\"{W}\" height=\"{H}\" \
+         viewBox=\"0 0 {W} {H}\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <title>{title}</title>\
+         <text x=\"{PAD}\" y=\"12\">{title}</text>\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{x_label}</text>\
+         <text x=\"4\" y=\"{}\">{y_label}</text>\
+         <line x1=\"{PAD}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>\
+         <line x1=\"{PAD}\" y1=\"18\" x2=\"{PAD}\" y2=\"{}\" stroke=\"#999\"/>",
+        W - 4.0,
+        H - 4.0,
+        H / 2.0,
+        H - PAD,
+        W - 8.0,
+        H - PAD,
+        H - PAD
+    );
+}
+
+fn polyline(out: &mut String, points: &[(f64, f64)], colour: &str, dashed: bool) {
+    let pts: Vec<String> = points
+        .iter()
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect();
+    let _ = write!(
+        out,
+        "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\"{} points=\"{}\"/>",
+        if dashed {
+            " stroke-dasharray=\"4 3\""
+        } else {
+            ""
+        },
+        pts.join(" ")
+    );
+}
+
+fn range(new: &[f64], old: &[f64]) -> (f64, f64) {
+    let lo = new.iter().chain(old).copied().fold(f64::INFINITY, f64::min);
+    // p99: a few stalls would otherwise squeeze every other sample into the first bins.
+    let hi = nearest_rank(new, 0.99).max(if old.is_empty() {
+        f64::NEG_INFINITY
+    } else {
+        nearest_rank(old, 0.99)
+    });
+    if hi > lo {
+        (lo, hi)
+    } else {
+        (lo, lo + 1.0)
+    }
+}
+
+fn histogram(out: &mut String, new: &[f64], old: &[f64]) {
+    const BINS: usize = 40;
+    let (lo, hi) = range(new, old);
+    let counts = |v: &[f64]| {
+        let mut c = [0usize; BINS];
+        for &x in v {
+            let i = (((x - lo) / (hi - lo)) * BINS as f64).floor();
+            c[(i.max(0.0) as usize).min(BINS - 1)] += 1;
+        }
+        c.map(|n| n as f64 / v.len().max(1) as f64)
+    };
+    let (cn, co) = (counts(new), counts(old));
+    let top = cn.iter().chain(co.iter()).copied().fold(1e-9, f64::max);
+    svg_open(
+        out,
+        &format!("histogram {} – {}", format_ns(lo), format_ns(hi)),
+        "latency",
+        "share",
+    );
+    let bw = (W - PAD - 8.0) / BINS as f64;
+    let y = |f: f64| (H - PAD) - f / top * (H - PAD - 20.0);
+    for (i, f) in cn.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{NEW}\" opacity=\"0.7\"/>",
+            PAD + i as f64 * bw,
+            y(*f),
+            bw - 1.0,
+            (H - PAD) - y(*f)
+        );
+    }
+    if !old.is_empty() {
+        let mut pts = Vec::new();
+        for (i, f) in co.iter().enumerate() {
+            pts.push((PAD + i as f64 * bw, y(*f)));
+            pts.push((PAD + (i + 1) as f64 * bw, y(*f)));
+        }
+        polyline(out, &pts, BASE, false);
+    }
+    out.push_str("</svg>");
+}
+
+/// Percentile curve on a "nines" axis: 0, 90, 99, 99.9 equally spaced.
+fn percentiles(out: &mut String, new: &[f64], old: &[f64]) {
+    let (lo, hi) = (
+        new.iter().chain(old).copied().fold(f64::INFINITY, f64::min),
+        new.iter()
+            .chain(old)
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max),
+    );
+    let lo = lo.max(1.0);
+    let hi = if hi > lo { hi } else { lo + 1.0 };
+    svg_open(
+        out,
+        &format!(
+            "percentiles, log scale ({} – {})",
+            format_ns(lo),
+            format_ns(hi)
+        ),
+        "p0 · p90 · p99 · p99.9",
+        "latency",
+    );
+    let span = (hi / lo).ln();
+    let curve = |v: &[f64]| -> Vec<(f64, f64)> {
+        (0..=120)
+            .map(|i| {
+                let nines = i as f64 / 40.0; // 0..3
+                let q = 1.0 - 10f64.powf(-nines);
+                let x = PAD + nines / 3.0 * (W - PAD - 8.0);
+                let y = (H - PAD) - (nearest_rank(v, q) / lo).ln() / span * (H - PAD - 20.0);
+                (x, y)
+            })
+            .collect()
+    };
+    polyline(out, &curve(new), NEW, false);
+    if !old.is_empty() {
+        polyline(out, &curve(old), BASE, true);
+    }
+    out.push_str("</svg>");
+}
+
+/// Every sample in run order: warm-up effects, drift and stalls show here.
+fn sequence(out: &mut String, new: &[u64], old: Option<&[u64]>) {
+    let all: Vec<f64> = new
+        .iter()
+        .chain(old.unwrap_or_default())
+        .map(|&x| x as f64)
+        .collect();
+    let mut s = all.clone();
+    s.sort_by(f64::total_cmp);
+    let (lo, hi) = (s[0], nearest_rank(&s, 0.999).max(s[0] + 1.0));
+    svg_open(out, "samples in run order", "sample", "latency");
+    let line = |v: &[u64]| -> Vec<(f64, f64)> {
+        let n = v.len().max(2) - 1;
+        v.iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let y = ((x as f64).min(hi) - lo) / (hi - lo);
+                (
+                    PAD + i as f64 / n as f64 * (W - PAD - 8.0),
+                    (H - PAD) - y * (H - PAD - 20.0),
+                )
+            })
+            .collect()
+    };
+    if let Some(old) = old.filter(|o| !o.is_empty()) {
+        polyline(out, &line(old), BASE, true);
+    }
+    polyline(out, &line(new), NEW, false);
+    out.push_str("</svg>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use perf_harness::record::{TestId, RECORD_SCHEMA};
+    use perf_harness::spec::{Kind, Spec};
+
+    fn record(samples: Vec<u64>) -> Record {
+        Record {
+            schema: RECORD_SCHEMA.into(),
+            test: TestId {
+                package: "p".into(),
+                target: "t".into(),
+                name: "a<b>".into(),
+                file: "tests/t.rs".into(),
+                line: 1,
+            },
+            spec: Spec {
+                kind: Kind::Latency,
+                samples: Some(50),
+                ..Spec::MICRO
+            },
+            status: Status::Measured,
+            stats: None,
+            criterion: None,
+            histogram: None,
+            samples_ns: samples,
+            setup_ns: None,
+            elapsed_ns: 0,
+            optimized: true,
+            quick: false,
+        }
+    }
+
+    fn page() -> String {
+        let new = record((0..50).map(|i| 1_000 + i * 10).collect());
+        let old = record((0..50).map(|i| 900 + i * 10).collect());
+        let summary = Summary::new(0, 1.0, "bench".into(), vec![TestResult::judge(new)]);
+        render(&summary, &[old])
+    }
+
+    #[test]
+    fn the_page_is_self_contained_and_overlays_the_baseline() {
+        let new = record((0..50).map(|i| 1_000 + i * 10).collect());
+        let old = record((0..50).map(|i| 900 + i * 10).collect());
+        let summary = Summary::new(0, 1.0, "bench".into(), vec![TestResult::judge(new)]);
+        let html = render(&summary, &[old]);
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("a&lt;b&gt;"));
+        assert_eq!(html.matches("<svg").count(), 3);
+        assert!(html.contains(BASE), "baseline overlay");
+        assert!(!html.contains("http://") || !html.contains("src=\"http"));
+        assert!(!html.contains("<script"));
+    }
+
+    /// Renders the page in a real headless Chromium (Debian's `chromium` package, installed by
+    /// `.ci/run`): the DOM must hold the three charts and a screenshot must be produced.
+    #[test]
+    fn the_page_renders_in_headless_chromium() {
+        let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+            .into_iter()
+            .find(|b| {
+                std::process::Command::new(b)
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })
+        else {
+            eprintln!("skipped: no chromium on PATH (apt-get install -y chromium)");
+            return;
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("report.html");
+        std::fs::write(&file, page()).expect("write");
+        let profile = dir.path().join("profile");
+        let shot = dir.path().join("shot.png");
+        let run = |extra: &[String]| {
+            std::process::Command::new(browser)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--window-size=1280,900",
+                ])
+                .arg(format!("--user-data-dir={}", profile.display()))
+                .args(extra)
+                .arg(format!("file://{}", file.display()))
+                .output()
+                .expect("chromium runs")
+        };
+        let dom = run(&["--dump-dom".to_string()]);
+        let text = String::from_utf8_lossy(&dom.stdout);
+        assert_eq!(text.matches("<svg").count(), 3, "{text}");
+        assert!(text.contains("<polyline"), "{text}");
+        let out = run(&[format!("--screenshot={}", shot.display())]);
+        let png = std::fs::read(&shot).unwrap_or_else(|e| {
+            panic!(
+                "no screenshot ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 5_000,
+            "{} bytes",
+            png.len()
+        );
+    }
+}

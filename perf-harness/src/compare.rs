@@ -1,0 +1,872 @@
+//! Whether a perf test changed: rank tests on raw samples (baseline mode) or on paired round
+//! ratios (`--against` mode), bootstrap intervals of the change, and the verdict with its severity.
+//!
+//! Why these tests:
+//! - Baseline mode compares two independent sets of raw samples. Latency samples are skewed and
+//!   heavy-tailed, so a t-test is wrong; Mann-Whitney U makes no distribution assumption, its
+//!   normal approximation (with tie and continuity corrections) is accurate from ~8 samples per
+//!   side, and it is cheap for thousands of samples. The size of the change and its noise floor
+//!   come from a percentile bootstrap of the ratio of the headline metric (p95, median, mean).
+//! - Paired mode has one ratio B/A per round, few rounds (≈10) and no reason to expect normality:
+//!   the Wilcoxon signed-rank test on the log ratios, exact for up to 25 untied rounds, is the
+//!   textbook paired test. Ratios taken within a round cancel machine drift between rounds.
+//!
+//! A change is a regression only when it is significant, at least the minimum effect, and larger
+//! than the noise floor (half the width of its 95 % interval); a large but unproven change is
+//! *inconclusive*, never a pass or a fail. Everything here is a pure function of its inputs.
+
+use serde::{Deserialize, Serialize};
+
+/// How sure and how large a change must be before it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Significance level of the two-sided test.
+    pub alpha: f64,
+    /// Smallest relative change reported as a regression or improvement (0.05 = 5 %).
+    pub min_effect: f64,
+    /// Fewest samples per side (baseline mode) below which the answer is inconclusive.
+    pub min_samples: usize,
+    /// Fewest rounds (paired mode) below which the answer is inconclusive.
+    pub min_rounds: usize,
+    /// Bootstrap resamples for intervals.
+    pub resamples: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            alpha: 0.01,
+            min_effect: 0.05,
+            min_samples: 8,
+            // With 7 untied rounds the smallest two-sided signed-rank p is 2/128 = 0.016; 8 give
+            // 0.0078, the first count that can reach alpha = 0.01.
+            min_rounds: 8,
+            resamples: 2_000,
+        }
+    }
+}
+
+/// The statistical test behind a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Baseline mode: Mann-Whitney U on raw samples.
+    MannWhitneyU,
+    /// Paired mode: Wilcoxon signed-rank on per-round log ratios.
+    WilcoxonSignedRank,
+    /// Counts (queries, allocations): compared exactly, no statistics.
+    Exact,
+}
+
+/// What the comparison concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Significantly slower by at least the minimum effect and the noise floor.
+    Regression,
+    /// Significantly faster by at least the minimum effect and the noise floor.
+    Improvement,
+    /// No change as large as the minimum effect.
+    Unchanged,
+    /// Too little evidence either way: few samples, or a large change that is not significant.
+    Inconclusive,
+    /// Not compared: no baseline entry, another spec, or another machine (see the note).
+    NotCompared,
+}
+
+impl Change {
+    /// Lower-case word for tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Regression => "regression",
+            Change::Improvement => "improvement",
+            Change::Unchanged => "unchanged",
+            Change::Inconclusive => "inconclusive",
+            Change::NotCompared => "not compared",
+        }
+    }
+}
+
+/// How large a change is: small < 10 % ≤ minor < 25 % ≤ major < 50 % ≤ critical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Below 10 %.
+    Small,
+    /// 10 % or more.
+    Minor,
+    /// 25 % or more.
+    Major,
+    /// 50 % or more.
+    Critical,
+}
+
+impl Severity {
+    /// The severity of a relative change (sign ignored).
+    pub fn of(change: f64) -> Severity {
+        let c = change.abs();
+        if c >= 0.50 {
+            Severity::Critical
+        } else if c >= 0.25 {
+            Severity::Major
+        } else if c >= 0.10 {
+            Severity::Minor
+        } else {
+            Severity::Small
+        }
+    }
+
+    /// Lower-case word for tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Small => "small",
+            Severity::Minor => "minor",
+            Severity::Major => "major",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// The statistic a comparison is about.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "metric", rename_all = "snake_case")]
+pub enum Metric {
+    /// Arithmetic mean.
+    Mean,
+    /// A percentile, 0..=100 (50 is the median).
+    Percentile {
+        /// The percentile.
+        percentile: f64,
+    },
+}
+
+impl Metric {
+    /// The median.
+    pub const MEDIAN: Metric = Metric::Percentile { percentile: 50.0 };
+
+    /// `mean`, `median`, `p95`, `p999`.
+    pub fn key(&self) -> String {
+        match self {
+            Metric::Mean => "mean".into(),
+            Metric::Percentile { percentile } if (*percentile - 50.0).abs() < 1e-9 => {
+                "median".into()
+            }
+            Metric::Percentile { percentile } => crate::spec::percentile_key(*percentile),
+        }
+    }
+
+    /// The statistic of `values`, which must be sorted ascending and non-empty.
+    pub fn of_sorted(&self, sorted: &[f64]) -> f64 {
+        match self {
+            Metric::Mean => sorted.iter().sum::<f64>() / sorted.len() as f64,
+            Metric::Percentile { percentile } => nearest_rank(sorted, percentile / 100.0),
+        }
+    }
+}
+
+/// The quantile `q` of sorted values by the nearest-rank rule (HdrHistogram's, without buckets).
+pub fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (q.clamp(0.0, 1.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The median of unsorted values (the mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// The standard normal distribution function Φ(z).
+pub fn normal_cdf(z: f64) -> f64 {
+    0.5 * erfc(-z / std::f64::consts::SQRT_2)
+}
+
+/// Complementary error function, fractional error below 1.2e-7 (Numerical Recipes' `erfcc`).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let r = t * poly.exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+/// Average ranks (1-based) of `values`, ties sharing the mean of their ranks, and Σ(t³ − t) over
+/// tie groups (the tie correction of rank tests).
+fn ranks(values: &[f64]) -> (Vec<f64>, f64) {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut ties = 0.0;
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            ranks[k] = avg;
+        }
+        let t = (j - i + 1) as f64;
+        ties += t * t * t - t;
+        i = j + 1;
+    }
+    (ranks, ties)
+}
+
+/// The result of a Mann-Whitney U test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MannWhitney {
+    /// U of the second sample (`new`): how often a new value exceeds a base value (ties ½).
+    pub u: f64,
+    /// The normal deviate, continuity- and tie-corrected; positive when `new` tends larger.
+    pub z: f64,
+    /// Two-sided p-value.
+    pub p_value: f64,
+}
+
+/// Mann-Whitney U test of `base` against `new`, normal approximation with tie and continuity
+/// corrections; `None` when a side is empty.
+pub fn mann_whitney_u(base: &[f64], new: &[f64]) -> Option<MannWhitney> {
+    let (n1, n2) = (base.len() as f64, new.len() as f64);
+    if base.is_empty() || new.is_empty() {
+        return None;
+    }
+    let all: Vec<f64> = base.iter().chain(new).copied().collect();
+    let (r, ties) = ranks(&all);
+    let r_new: f64 = r[base.len()..].iter().sum();
+    let u = r_new - n2 * (n2 + 1.0) / 2.0;
+    let n = n1 + n2;
+    let mu = n1 * n2 / 2.0;
+    let var = n1 * n2 / 12.0 * ((n + 1.0) - ties / (n * (n - 1.0)));
+    if var <= 0.0 {
+        // Every value identical: no evidence of any difference.
+        return Some(MannWhitney {
+            u,
+            z: 0.0,
+            p_value: 1.0,
+        });
+    }
+    let diff = u - mu;
+    let corrected = (diff.abs() - 0.5).max(0.0) * diff.signum();
+    let z = corrected / var.sqrt();
+    let p_value = (2.0 * (1.0 - normal_cdf(z.abs()))).min(1.0);
+    Some(MannWhitney { u, z, p_value })
+}
+
+/// The result of a Wilcoxon signed-rank test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SignedRank {
+    /// Sum of the ranks of positive differences.
+    pub w_plus: f64,
+    /// Non-zero differences used.
+    pub n: usize,
+    /// Two-sided p-value.
+    pub p_value: f64,
+    /// Whether the p-value is exact (≤ 25 untied differences) or from the normal approximation.
+    pub exact: bool,
+}
+
+/// Wilcoxon signed-rank test that the differences are centred on zero; zeros are dropped
+/// (Wilcoxon's rule). Exact for up to 25 differences without tied magnitudes, else the normal
+/// approximation with tie and continuity corrections. `None` without a non-zero difference.
+pub fn wilcoxon_signed_rank(diffs: &[f64]) -> Option<SignedRank> {
+    let nonzero: Vec<f64> = diffs.iter().copied().filter(|d| *d != 0.0).collect();
+    let n = nonzero.len();
+    if n == 0 {
+        return None;
+    }
+    let magnitudes: Vec<f64> = nonzero.iter().map(|d| d.abs()).collect();
+    let (r, ties) = ranks(&magnitudes);
+    let w_plus: f64 = r
+        .iter()
+        .zip(&nonzero)
+        .filter(|(_, d)| **d > 0.0)
+        .map(|(r, _)| r)
+        .sum();
+    let nf = n as f64;
+    if ties == 0.0 && n <= 25 {
+        // Exact null distribution: the number of subsets of {1..n} with each rank sum.
+        let max = n * (n + 1) / 2;
+        let mut counts = vec![0u64; max + 1];
+        counts[0] = 1;
+        for k in 1..=n {
+            for s in (k..=max).rev() {
+                counts[s] += counts[s - k];
+            }
+        }
+        let total = 2f64.powi(n as i32);
+        let w = w_plus.round() as usize;
+        let lower: u64 = counts[..=w].iter().sum();
+        let upper: u64 = counts[w..].iter().sum();
+        let p_value = (2.0 * lower.min(upper) as f64 / total).min(1.0);
+        return Some(SignedRank {
+            w_plus,
+            n,
+            p_value,
+            exact: true,
+        });
+    }
+    let mu = nf * (nf + 1.0) / 4.0;
+    let var = nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0 - ties / 48.0;
+    let diff = w_plus - mu;
+    let z = (diff.abs() - 0.5).max(0.0) / var.sqrt();
+    Some(SignedRank {
+        w_plus,
+        n,
+        p_value: (2.0 * (1.0 - normal_cdf(z))).min(1.0),
+        exact: false,
+    })
+}
+
+/// A small deterministic generator (SplitMix64): bootstrap intervals must be reproducible.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform index below `n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * n as f64) as usize % n.max(1)
+    }
+}
+
+fn resample_sorted(values: &[f64], rng: &mut SplitMix64, buf: &mut Vec<f64>) {
+    buf.clear();
+    buf.extend((0..values.len()).map(|_| values[rng.below(values.len())]));
+    buf.sort_by(f64::total_cmp);
+}
+
+/// Percentile-bootstrap 95 % interval of `metric(new) / metric(base) − 1` from independent
+/// resamples of each side.
+pub fn bootstrap_change(base: &[f64], new: &[f64], metric: Metric, resamples: usize) -> (f64, f64) {
+    if base.is_empty() || new.is_empty() || resamples == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut rng = SplitMix64::new(0x5eed_cafe_f00d_d00d);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut changes: Vec<f64> = (0..resamples)
+        .map(|_| {
+            resample_sorted(base, &mut rng, &mut a);
+            resample_sorted(new, &mut rng, &mut b);
+            metric.of_sorted(&b) / metric.of_sorted(&a) - 1.0
+        })
+        .collect();
+    changes.sort_by(f64::total_cmp);
+    (nearest_rank(&changes, 0.025), nearest_rank(&changes, 0.975))
+}
+
+/// Percentile-bootstrap 95 % interval of the median of `values`.
+pub fn bootstrap_median(values: &[f64], resamples: usize) -> (f64, f64) {
+    if values.is_empty() || resamples == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut rng = SplitMix64::new(0x0dd_ba11_5eed);
+    let mut buf = Vec::new();
+    let mut medians: Vec<f64> = (0..resamples)
+        .map(|_| {
+            resample_sorted(values, &mut rng, &mut buf);
+            median(&buf)
+        })
+        .collect();
+    medians.sort_by(f64::total_cmp);
+    (nearest_rank(&medians, 0.025), nearest_rank(&medians, 0.975))
+}
+
+/// The evidence and conclusion of one comparison; stored in `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The test used.
+    pub method: Method,
+    /// The statistic compared (`p95`, `median`, `mean`).
+    pub metric: String,
+    /// Its value before (baseline or the reference build), nanoseconds.
+    pub base_ns: f64,
+    /// Its value now, nanoseconds.
+    pub new_ns: f64,
+    /// Relative change `new / base − 1` (+0.36 = 36 % slower).
+    pub change: f64,
+    /// 95 % interval of the relative change.
+    pub interval: [f64; 2],
+    /// Two-sided p-value of the test (none when not compared or exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    /// Half the interval's width: changes smaller than this are noise for this test.
+    pub noise_floor: f64,
+    /// Samples (baseline mode) or rounds (paired mode) before.
+    pub base_n: usize,
+    /// Samples or rounds now.
+    pub new_n: usize,
+    /// The conclusion.
+    pub change_verdict: Change,
+    /// How large, for regressions and improvements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// Why it was not compared, or was downgraded (e.g. "not confirmed by 1 re-measurement").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Comparison {
+    /// A comparison that did not happen, with the reason. Numbers are zero, never NaN: JSON has
+    /// no NaN and `summary.json` must read back.
+    pub fn not_compared(metric: Metric, note: impl Into<String>) -> Comparison {
+        Comparison {
+            method: Method::MannWhitneyU,
+            metric: metric.key(),
+            base_ns: 0.0,
+            new_ns: 0.0,
+            change: 0.0,
+            interval: [0.0, 0.0],
+            p_value: None,
+            noise_floor: 0.0,
+            base_n: 0,
+            new_n: 0,
+            change_verdict: Change::NotCompared,
+            severity: None,
+            note: Some(note.into()),
+        }
+    }
+
+    /// Whether this is a regression at least as severe as `at_least`.
+    pub fn is_regression(&self, at_least: Severity) -> bool {
+        self.change_verdict == Change::Regression && self.severity.is_some_and(|s| s >= at_least)
+    }
+}
+
+/// The verdict from a change, its interval, the test's p-value and whether there was enough data.
+pub fn decide(
+    change: f64,
+    interval: (f64, f64),
+    p_value: f64,
+    enough: bool,
+    policy: &Policy,
+) -> (Change, f64) {
+    let noise_floor = ((interval.1 - interval.0) / 2.0).abs();
+    if !enough || !change.is_finite() {
+        return (Change::Inconclusive, noise_floor);
+    }
+    let large = change.abs() >= policy.min_effect;
+    if !large {
+        return (Change::Unchanged, noise_floor);
+    }
+    if p_value < policy.alpha && change.abs() > noise_floor {
+        let verdict = if change > 0.0 {
+            Change::Regression
+        } else {
+            Change::Improvement
+        };
+        return (verdict, noise_floor);
+    }
+    (Change::Inconclusive, noise_floor)
+}
+
+/// Baseline mode: compares raw samples (nanoseconds) with Mann-Whitney U and a bootstrap interval
+/// of the change in `metric`.
+pub fn compare_samples(base: &[u64], new: &[u64], metric: Metric, policy: &Policy) -> Comparison {
+    let mut a: Vec<f64> = base.iter().map(|&v| v as f64).collect();
+    let mut b: Vec<f64> = new.iter().map(|&v| v as f64).collect();
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    if a.is_empty() || b.is_empty() {
+        return Comparison::not_compared(metric, "no samples on one side");
+    }
+    let (base_ns, new_ns) = (metric.of_sorted(&a), metric.of_sorted(&b));
+    let change = new_ns / base_ns - 1.0;
+    if !change.is_finite() {
+        return Comparison::not_compared(metric, "the baseline's value is zero");
+    }
+    let interval = bootstrap_change(&a, &b, metric, policy.resamples);
+    let p_value = mann_whitney_u(&a, &b).map_or(1.0, |m| m.p_value);
+    let enough = a.len() >= policy.min_samples && b.len() >= policy.min_samples;
+    let (verdict, noise_floor) = decide(change, interval, p_value, enough, policy);
+    let note = (!enough).then(|| {
+        format!(
+            "{} and {} samples; at least {} per side are needed",
+            a.len(),
+            b.len(),
+            policy.min_samples
+        )
+    });
+    finish(
+        Method::MannWhitneyU,
+        metric,
+        (base_ns, new_ns, change),
+        interval,
+        Some(p_value),
+        noise_floor,
+        (a.len(), b.len()),
+        verdict,
+        note,
+    )
+}
+
+/// Paired mode: `base[i]` and `new[i]` are the metric of the reference and the new build in
+/// round `i`; the log ratios go through the Wilcoxon signed-rank test.
+pub fn compare_rounds(base: &[f64], new: &[f64], metric: Metric, policy: &Policy) -> Comparison {
+    let logs: Vec<f64> = base
+        .iter()
+        .zip(new)
+        .filter(|(a, b)| **a > 0.0 && **b > 0.0 && a.is_finite() && b.is_finite())
+        .map(|(a, b)| (b / a).ln())
+        .collect();
+    if logs.is_empty() {
+        return Comparison::not_compared(metric, "no round measured both builds");
+    }
+    let change = median(&logs).exp() - 1.0;
+    let (lo, hi) = bootstrap_median(&logs, policy.resamples);
+    let interval = (lo.exp() - 1.0, hi.exp() - 1.0);
+    let p_value = wilcoxon_signed_rank(&logs).map_or(1.0, |w| w.p_value);
+    let enough = logs.len() >= policy.min_rounds;
+    let (verdict, noise_floor) = decide(change, interval, p_value, enough, policy);
+    let note = (!enough).then(|| {
+        format!(
+            "{} rounds; at least {} are needed",
+            logs.len(),
+            policy.min_rounds
+        )
+    });
+    finish(
+        Method::WilcoxonSignedRank,
+        metric,
+        (median(base), median(new), change),
+        interval,
+        Some(p_value),
+        noise_floor,
+        (logs.len(), logs.len()),
+        verdict,
+        note,
+    )
+}
+
+/// Counts (queries, requests, allocations) have no noise: any increase is a regression.
+pub fn compare_exact(metric: &str, base: u64, new: u64) -> Comparison {
+    // From zero, the change is counted as if the base were one (JSON has no infinity).
+    let change = new as f64 / base.max(1) as f64 - if base == 0 { 0.0 } else { 1.0 };
+    let verdict = match new.cmp(&base) {
+        std::cmp::Ordering::Greater => Change::Regression,
+        std::cmp::Ordering::Less => Change::Improvement,
+        std::cmp::Ordering::Equal => Change::Unchanged,
+    };
+    Comparison {
+        method: Method::Exact,
+        metric: metric.to_string(),
+        base_ns: base as f64,
+        new_ns: new as f64,
+        change,
+        interval: [change, change],
+        p_value: None,
+        noise_floor: 0.0,
+        base_n: 1,
+        new_n: 1,
+        change_verdict: verdict,
+        // Any extra query is at least minor: counts are gated exactly.
+        severity: (verdict != Change::Unchanged).then(|| Severity::of(change).max(Severity::Minor)),
+        note: None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    method: Method,
+    metric: Metric,
+    (base_ns, new_ns, change): (f64, f64, f64),
+    interval: (f64, f64),
+    p_value: Option<f64>,
+    noise_floor: f64,
+    (base_n, new_n): (usize, usize),
+    verdict: Change,
+    note: Option<String>,
+) -> Comparison {
+    let severity =
+        matches!(verdict, Change::Regression | Change::Improvement).then(|| Severity::of(change));
+    Comparison {
+        method,
+        metric: metric.key(),
+        base_ns,
+        new_ns,
+        change,
+        interval: [interval.0, interval.1],
+        p_value,
+        noise_floor,
+        base_n,
+        new_n,
+        change_verdict: verdict,
+        severity,
+        note,
+    }
+}
+
+/// `p < 0.001`, `p = 0.012`.
+pub fn format_p(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".into()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
+/// `+36.2 %`, `-4.1 %`.
+pub fn format_change(change: f64) -> String {
+    if !change.is_finite() {
+        return "-".into();
+    }
+    format!("{:+.1} %", change * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn normal_cdf_matches_tables() {
+        assert!(close(normal_cdf(0.0), 0.5, 1e-7));
+        assert!(close(normal_cdf(1.959_964), 0.975, 1e-6));
+        assert!(close(normal_cdf(-2.575_829), 0.005, 1e-6));
+        assert!(close(normal_cdf(1.0), 0.841_344_7, 1e-6));
+    }
+
+    #[test]
+    fn mann_whitney_on_complete_separation_matches_the_textbook() {
+        // n1 = n2 = 5, no overlap: U = 25, μ = 12.5, σ² = 25·11/12, z = (12.5 − 0.5)/σ = 2.5067,
+        // two-sided p = 0.01219 (R: wilcox.test(exact = FALSE, correct = TRUE)).
+        let base = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let new = [6.0, 7.0, 8.0, 9.0, 10.0];
+        let m = mann_whitney_u(&base, &new).expect("non-empty");
+        assert_eq!(m.u, 25.0);
+        assert!(close(m.z, 12.0 / (25.0f64 * 11.0 / 12.0).sqrt(), 1e-12));
+        assert!(close(m.p_value, 0.012_186, 2e-5), "{}", m.p_value);
+        let back = mann_whitney_u(&new, &base).expect("non-empty");
+        assert_eq!(back.u, 0.0);
+        assert!(back.z < 0.0);
+        assert!(close(back.p_value, m.p_value, 1e-12));
+    }
+
+    #[test]
+    fn mann_whitney_corrects_for_ties() {
+        // base {1,2,2,3}, new {2,3,3,4}: ranks of the 8 values with ties
+        // 1→1, 2→3 (×3), 3→6 (×3), 4→8; R_new = 3 + 6 + 6 + 8 = 23, U = 23 − 10 = 13.
+        // Σ(t³−t) = 24 + 24 = 48; σ² = 16/12·(9 − 48/56) = 10.857; z = (13 − 8 − 0.5)/σ.
+        let m = mann_whitney_u(&[1.0, 2.0, 2.0, 3.0], &[2.0, 3.0, 3.0, 4.0]).expect("ok");
+        assert_eq!(m.u, 13.0);
+        let sigma = (16.0f64 / 12.0 * (9.0 - 48.0 / 56.0)).sqrt();
+        assert!(close(m.z, 4.5 / sigma, 1e-12), "{}", m.z);
+        let identical = mann_whitney_u(&[5.0; 4], &[5.0; 4]).expect("ok");
+        assert_eq!(identical.p_value, 1.0);
+        assert!(mann_whitney_u(&[], &[1.0]).is_none());
+    }
+
+    #[test]
+    fn signed_rank_exact_distribution_matches_tables() {
+        // Six positive differences: W+ = 21, the largest of 2⁶ = 64 outcomes: p = 2/64.
+        let w = wilcoxon_signed_rank(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).expect("ok");
+        assert_eq!(w.w_plus, 21.0);
+        assert!(w.exact);
+        assert!(close(w.p_value, 2.0 / 64.0, 1e-12));
+        // n = 10, W+ = 47 (ranks 8 and 10 negative... here: −1 and −4 negative, W+ = 55 − 5 = 50):
+        // P(W ≥ 50) = P(W ≤ 5) = 10/1024 (subsets of 1..10 summing to ≤ 5: ∅,1,2,3,4,5,12,13,14,23).
+        let d = [-1.0, 2.0, 3.0, -4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        let w = wilcoxon_signed_rank(&d).expect("ok");
+        assert_eq!(w.w_plus, 50.0);
+        assert!(close(w.p_value, 20.0 / 1024.0, 1e-12), "{}", w.p_value);
+        // Zeros are dropped; symmetric data give p = 1.
+        let w = wilcoxon_signed_rank(&[0.0, -1.0, 1.0]).expect("ok");
+        assert_eq!(w.n, 2);
+        assert!(close(w.p_value, 1.0, 1e-6));
+        assert!(wilcoxon_signed_rank(&[0.0, 0.0]).is_none());
+    }
+
+    #[test]
+    fn signed_rank_normal_approximation_with_ties() {
+        // Tied magnitudes force the approximation: 12 differences of ±1 (ranks all 6.5),
+        // 10 positive: W+ = 65, μ = 39, σ² = 12·13·25/24 − Σ(t³−t)/48 = 162.5 − 1716/48.
+        let mut d = vec![1.0; 10];
+        d.extend([-1.0, -1.0]);
+        let w = wilcoxon_signed_rank(&d).expect("ok");
+        assert!(!w.exact);
+        assert_eq!(w.w_plus, 65.0);
+        let sigma = (162.5f64 - 1716.0 / 48.0).sqrt();
+        let want = 2.0 * (1.0 - normal_cdf((26.0 - 0.5) / sigma));
+        assert!(close(w.p_value, want, 1e-12));
+    }
+
+    #[test]
+    fn nearest_rank_and_median() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(nearest_rank(&v, 0.5), 2.0);
+        assert_eq!(nearest_rank(&v, 0.95), 4.0);
+        assert_eq!(nearest_rank(&v, 0.0), 1.0);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&v), 2.5);
+        assert_eq!(Metric::Mean.of_sorted(&v), 2.5);
+        assert_eq!(Metric::MEDIAN.key(), "median");
+        assert_eq!(Metric::Percentile { percentile: 99.9 }.key(), "p999");
+    }
+
+    #[test]
+    fn severity_boundaries_follow_the_issue() {
+        assert_eq!(Severity::of(0.099), Severity::Small);
+        assert_eq!(Severity::of(0.10), Severity::Minor);
+        assert_eq!(Severity::of(-0.25), Severity::Major);
+        assert_eq!(Severity::of(0.5), Severity::Critical);
+    }
+
+    /// Deterministic pseudo-latencies around `centre` with ±`spread` relative jitter.
+    fn jittered(n: usize, centre: f64, spread: f64, seed: u64) -> Vec<u64> {
+        let mut rng = SplitMix64::new(seed);
+        (0..n)
+            .map(|_| {
+                let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                (centre * (1.0 + spread * (2.0 * u - 1.0))) as u64
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_clear_slowdown_is_a_major_regression() {
+        let base = jittered(200, 1_000_000.0, 0.05, 1);
+        let new = jittered(200, 1_360_000.0, 0.05, 2);
+        let c = compare_samples(
+            &base,
+            &new,
+            Metric::Percentile { percentile: 95.0 },
+            &Policy::default(),
+        );
+        assert_eq!(c.change_verdict, Change::Regression, "{c:?}");
+        assert_eq!(c.severity, Some(Severity::Major));
+        assert!(c.p_value.is_some_and(|p| p < 0.001));
+        assert!(c.interval[0] > 0.25 && c.interval[1] < 0.5, "{c:?}");
+        assert!(c.is_regression(Severity::Major));
+        assert!(!c.is_regression(Severity::Critical));
+    }
+
+    #[test]
+    fn the_same_distribution_is_unchanged_and_a_faster_one_improves() {
+        let base = jittered(200, 1_000_000.0, 0.05, 3);
+        let same = jittered(200, 1_000_000.0, 0.05, 4);
+        let c = compare_samples(&base, &same, Metric::MEDIAN, &Policy::default());
+        assert_eq!(c.change_verdict, Change::Unchanged, "{c:?}");
+        assert_eq!(c.severity, None);
+        let faster = jittered(200, 800_000.0, 0.05, 5);
+        let c = compare_samples(&base, &faster, Metric::Mean, &Policy::default());
+        assert_eq!(c.change_verdict, Change::Improvement, "{c:?}");
+        assert_eq!(c.severity, Some(Severity::Minor));
+    }
+
+    #[test]
+    fn too_few_samples_or_too_much_noise_is_inconclusive() {
+        let few = compare_samples(
+            &[100, 101, 99],
+            &[200, 201, 199],
+            Metric::MEDIAN,
+            &Policy::default(),
+        );
+        assert_eq!(few.change_verdict, Change::Inconclusive);
+        assert!(few
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("3 and 3 samples")));
+        // A 20 % shift drowned in ±90 % jitter with 10 samples: large but unproven.
+        let base = jittered(10, 1_000_000.0, 0.9, 6);
+        let new = jittered(10, 1_200_000.0, 0.9, 7);
+        let noisy = compare_samples(&base, &new, Metric::MEDIAN, &Policy::default());
+        assert_eq!(noisy.change_verdict, Change::Inconclusive, "{noisy:?}");
+    }
+
+    #[test]
+    fn paired_rounds_detect_a_consistent_ratio_and_ignore_drift() {
+        // The machine drifts by ±30 % between rounds, but B is 10 % slower within each round.
+        let drift = [1.0, 1.3, 0.8, 1.1, 0.9, 1.25, 0.75, 1.05, 0.95, 1.2];
+        let base: Vec<f64> = drift.iter().map(|d| 100.0 * d).collect();
+        let new: Vec<f64> = drift
+            .iter()
+            .enumerate()
+            .map(|(i, d)| 112.0 * d * (1.0 + 0.004 * (i as f64 - 4.5)))
+            .collect();
+        let c = compare_rounds(&base, &new, Metric::MEDIAN, &Policy::default());
+        assert_eq!(c.method, Method::WilcoxonSignedRank);
+        assert_eq!(c.change_verdict, Change::Regression, "{c:?}");
+        assert_eq!(c.severity, Some(Severity::Minor));
+        assert!(close(c.change, 0.12, 0.01), "{c:?}");
+        assert!(close(c.p_value.expect("p"), 2.0 / 1024.0, 1e-12));
+        let same = compare_rounds(&base, &base, Metric::MEDIAN, &Policy::default());
+        assert_eq!(same.change_verdict, Change::Unchanged);
+        let short = compare_rounds(&base[..4], &new[..4], Metric::MEDIAN, &Policy::default());
+        assert_eq!(short.change_verdict, Change::Inconclusive);
+    }
+
+    #[test]
+    fn counts_are_gated_exactly() {
+        let c = compare_exact("queries", 10, 11);
+        assert_eq!(c.change_verdict, Change::Regression);
+        assert_eq!(c.severity, Some(Severity::Minor));
+        assert_eq!(
+            compare_exact("queries", 10, 10).change_verdict,
+            Change::Unchanged
+        );
+        assert_eq!(
+            compare_exact("queries", 10, 9).change_verdict,
+            Change::Improvement
+        );
+    }
+
+    #[test]
+    fn comparisons_survive_a_json_round_trip() {
+        let c = Comparison::not_compared(Metric::MEDIAN, "new test");
+        let text = serde_json::to_string(&c).expect("serializes");
+        let back: Comparison = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(back, c);
+        let c = compare_exact("queries", 0, 3);
+        assert_eq!(c.change, 3.0);
+        let back: Comparison =
+            serde_json::from_str(&serde_json::to_string(&c).expect("json")).expect("reads");
+        assert_eq!(back, c);
+        let zero = compare_samples(&[0; 10], &[5; 10], Metric::MEDIAN, &Policy::default());
+        assert_eq!(zero.change_verdict, Change::NotCompared);
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(format_p(0.0004), "p < 0.001");
+        assert_eq!(format_p(0.0123), "p = 0.012");
+        assert_eq!(format_change(0.3632), "+36.3 %");
+        assert_eq!(format_change(-0.041), "-4.1 %");
+    }
+}
