@@ -257,6 +257,7 @@ mod tests {
             elapsed_ns: 0,
             optimized: true,
             quick: false,
+            queries: None,
         }
     }
 

@@ -7,16 +7,18 @@ use perf_harness::spec::{Spec, Threshold};
 
 use crate::baseline::Baseline;
 
-/// The statistic a test is judged on: the one its first threshold names (p95 for `p95 = ..`),
-/// p99 for `max` (the maximum is a single sample), the median without thresholds.
+/// The statistic a test is judged on: the one its first timing threshold names (p95 for
+/// `p95 = ..`), p99 for `max` (the maximum is a single sample), the median without one. Count
+/// thresholds (`max_queries`, `n_plus_one`) have no noise and are checked exactly instead.
 pub fn headline_metric(spec: &Spec) -> Metric {
-    match spec.thresholds.first() {
+    match spec.thresholds.iter().find(|t| !t.is_count()) {
         Some(Threshold::Mean { .. }) => Metric::Mean,
         Some(Threshold::Percentile { percentile, .. }) => Metric::Percentile {
             percentile: *percentile,
         },
         Some(Threshold::Max { .. }) => Metric::Percentile { percentile: 99.0 },
-        Some(Threshold::Median { .. }) | None => Metric::MEDIAN,
+        Some(Threshold::Median { .. } | Threshold::MaxQueries { .. } | Threshold::NPlusOne)
+        | None => Metric::MEDIAN,
     }
 }
 
@@ -150,6 +152,7 @@ mod tests {
             elapsed_ns: 0,
             optimized: true,
             quick,
+            queries: None,
         }
     }
 

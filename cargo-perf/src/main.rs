@@ -122,7 +122,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     };
     regress::save_baselines(&summary, &context)?;
     criterion_out::write_all(&summary, &criterion_home)?;
-    summary.duration_s = started.elapsed().as_secs_f64();
+    summary.duration_s = running.elapsed().as_secs_f64();
     let report_dir = args
         .report_dir
         .clone()

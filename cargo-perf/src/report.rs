@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 
 use perf_harness::compare::{format_change, format_p, Change, Comparison};
+use perf_harness::db::QueryStats;
 use perf_harness::record::{Status, Summary, TestOutcome, TestResult, Verdict};
 use perf_harness::spec::format_ns;
 use perf_harness::stats::Stats;
@@ -159,6 +160,9 @@ pub fn table_with(summary: &Summary, colour: bool) -> String {
             let text = change_sentence(&r.record.test.name, c);
             let _ = writeln!(out, "      {}", paint(&text, change_colour(r), colour));
         }
+        if let Some(q) = &r.record.queries {
+            out.push_str(&statements_text(q));
+        }
         if let Status::Failed { message } = &r.record.status {
             for (i, l) in message.lines().enumerate() {
                 let _ = writeln!(out, "      {}{l}", if i == 0 { "error: " } else { "  " });
@@ -250,11 +254,69 @@ fn throughput(s: &Stats) -> String {
         .map_or_else(|| "-".into(), |t| format!("{t:.1}/s"))
 }
 
+/// Statements shown under a test: the top by total time.
+const TOP_STATEMENTS: usize = 5;
+/// Longest statement text shown in the terminal before it is cut.
+const STATEMENT_WIDTH: usize = 100;
+
+/// Query counts and the top statements by total time, indented under the test's row.
+fn statements_text(q: &QueryStats) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "      queries: {:.1} per call (min {}, max {}), {} statements in {} calls, {} distinct",
+        q.mean_per_call, q.min_per_call, q.max_per_call, q.statements, q.calls, q.distinct
+    );
+    if let Some([half, full]) = q.scaling {
+        let _ = write!(
+            out,
+            "; {half} per call at half the rows, {full} at full size"
+        );
+    }
+    out.push('\n');
+    if q.top.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "      {:>9}  {:>6}  {:>9}  {:>9}  {:>9}  STATEMENT",
+        "TOTAL", "COUNT", "MEAN", "P95", "MAX"
+    );
+    for st in q.top.iter().take(TOP_STATEMENTS) {
+        let _ = writeln!(
+            out,
+            "      {:>9}  {:>6}  {:>9}  {:>9}  {:>9}  {}",
+            format_ns(st.total_ns as f64),
+            st.count,
+            format_ns(st.mean_ns),
+            format_ns(st.p95_ns),
+            format_ns(st.max_ns as f64),
+            cut(&st.sql, STATEMENT_WIDTH)
+        );
+    }
+    if q.top.len() > TOP_STATEMENTS {
+        let _ = writeln!(
+            out,
+            "      ... {} more statements in summary.json",
+            q.distinct as usize - TOP_STATEMENTS
+        );
+    }
+    out
+}
+
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(width - 3).collect();
+    format!("{kept}...")
+}
+
 /// `PASS p95 <= 1s (measured 40ns)`.
 pub fn verdict_text(v: &Verdict) -> String {
     let measured = v.measured_ns.map_or_else(
         || "not measured".into(),
-        |m| format!("measured {}", format_ns(m)),
+        |m| format!("measured {}", v.threshold.format_measured(m)),
     );
     format!(
         "{} {} ({measured})",
@@ -353,6 +415,41 @@ pub fn markdown(summary: &Summary) -> String {
             if notes.is_empty() { "-".into() } else { notes },
             cells[LAST]
         );
+    }
+    let with_queries: Vec<&TestResult> = summary
+        .results
+        .iter()
+        .filter(|r| r.record.queries.as_ref().is_some_and(|q| !q.top.is_empty()))
+        .collect();
+    if !with_queries.is_empty() {
+        out.push_str("\n### Database statements (top by total time)\n");
+        for r in with_queries {
+            let Some(q) = &r.record.queries else { continue };
+            let _ = writeln!(
+                out,
+                "\n`{}::{}`: {:.1} statements per call (max {}), {} distinct\n",
+                r.record.test.target,
+                r.record.test.name,
+                q.mean_per_call,
+                q.max_per_call,
+                q.distinct
+            );
+            out.push_str(
+                "| Statement | Count | Total | Mean | p95 | Max |\n|---|--:|--:|--:|--:|--:|\n",
+            );
+            for st in q.top.iter().take(TOP_STATEMENTS) {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {} | {} | {} | {} |",
+                    cut(&st.sql, 200).replace('|', "\\|").replace('`', "'"),
+                    st.count,
+                    format_ns(st.total_ns as f64),
+                    format_ns(st.mean_ns),
+                    format_ns(st.p95_ns),
+                    format_ns(st.max_ns as f64)
+                );
+            }
+        }
     }
     let _ = writeln!(
         out,

@@ -137,6 +137,7 @@ fn failed_record(found: &Found, message: String) -> Record {
         elapsed_ns: 0,
         optimized: true,
         quick: false,
+        queries: None,
     }
 }
 

@@ -147,6 +147,7 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
         elapsed_ns: 0,
         optimized: !cfg!(debug_assertions),
         quick,
+        queries: None,
     };
     match joined {
         Ok(Ok(Some(m))) => {
@@ -156,6 +157,7 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
             record.samples_ns = m.samples_ns;
             record.setup_ns = m.setup_ns;
             record.elapsed_ns = m.elapsed_ns;
+            record.queries = m.queries;
         }
         Ok(Ok(None)) => {
             record.status = Status::Failed {

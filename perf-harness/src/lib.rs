@@ -17,6 +17,7 @@ pub mod bencher;
 pub mod child;
 pub mod compare;
 pub mod criterion_files;
+pub mod db;
 pub mod engine;
 mod harness;
 pub mod outcome;
@@ -45,6 +46,7 @@ macro_rules! main {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::child::premain;
+    pub use crate::db::Scale;
     pub use crate::engine::latency::{BodyFuture, Sampler};
     pub use crate::harness::{main as harness_main, smoke_test};
     pub use crate::outcome::{Failure, Outcome};

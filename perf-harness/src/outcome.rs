@@ -31,6 +31,20 @@ pub enum Failure {
         /// What went wrong.
         message: String,
     },
+    /// The teardown function panicked.
+    #[error("teardown `{name}` failed: {message}")]
+    Teardown {
+        /// The teardown function's name.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The `n_plus_one` probe (one call on a half-size fixture) failed.
+    #[error("the n_plus_one probe failed: {message}")]
+    Probe {
+        /// What went wrong.
+        message: String,
+    },
     /// The harness itself could not run the test (runtime, criterion output).
     #[error("{0}")]
     Harness(String),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::{Change, Comparison};
 use crate::criterion_files::CriterionEstimates;
+use crate::db::QueryStats;
 use crate::spec::{Spec, Threshold};
 use crate::stats::Stats;
 
@@ -103,6 +104,9 @@ pub struct Record {
     /// Whether `--quick` shortened the run.
     #[serde(default)]
     pub quick: bool,
+    /// Database statements the timed calls issued: counts and the per-statement breakdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queries: Option<QueryStats>,
 }
 
 /// The outcome of one threshold.
@@ -124,7 +128,14 @@ impl Record {
             .thresholds
             .iter()
             .map(|&threshold| {
-                let measured_ns = self.stats.as_ref().and_then(|s| measured(s, &threshold));
+                let measured_ns = match threshold {
+                    Threshold::MaxQueries { .. } | Threshold::NPlusOne => self
+                        .stats
+                        .as_ref()
+                        .and(self.queries.as_ref())
+                        .and_then(|q| measured_count(q, &threshold)),
+                    _ => self.stats.as_ref().and_then(|s| measured(s, &threshold)),
+                };
                 Verdict {
                     threshold,
                     measured_ns,
@@ -141,6 +152,20 @@ fn measured(stats: &Stats, threshold: &Threshold) -> Option<f64> {
         Threshold::Median { .. } => Some(stats.p50_ns),
         Threshold::Max { .. } => Some(stats.max_ns),
         Threshold::Percentile { percentile, .. } => stats.percentile(*percentile),
+        Threshold::MaxQueries { .. } | Threshold::NPlusOne => None,
+    }
+}
+
+/// Counts are exact: the busiest call's statements, or the growth between fixture sizes.
+/// A capture that saw no statement at all measured nothing (a client that reports none).
+fn measured_count(q: &QueryStats, threshold: &Threshold) -> Option<f64> {
+    if q.statements == 0 {
+        return None;
+    }
+    match threshold {
+        Threshold::MaxQueries { .. } => Some(q.max_per_call as f64),
+        Threshold::NPlusOne => q.scaling.map(|[half, full]| full as f64 - half as f64),
+        _ => None,
     }
 }
 
@@ -452,6 +477,7 @@ mod tests {
             elapsed_ns: 0,
             optimized: true,
             quick: false,
+            queries: None,
         }
     }
 
@@ -500,6 +526,44 @@ mod tests {
             .verdicts
             .iter()
             .all(|v| !v.passed && v.measured_ns.is_none()));
+    }
+
+    #[test]
+    fn query_counts_are_exact_verdicts() {
+        const Q: &[Threshold] = &[Threshold::MaxQueries { limit: 2 }, Threshold::NPlusOne];
+        let queries = |max_per_call, scaling| QueryStats {
+            calls: 10,
+            statements: 20,
+            min_per_call: 1,
+            max_per_call,
+            mean_per_call: 2.0,
+            scaling,
+            distinct: 2,
+            top: vec![],
+        };
+        let mut r = record(Some(stats(1.0)), Q);
+        r.queries = Some(queries(2, Some([21, 21])));
+        let pass = TestResult::judge(r.clone());
+        assert_eq!(pass.outcome, TestOutcome::Pass);
+        assert_eq!(pass.verdicts[0].measured_ns, Some(2.0));
+        assert_eq!(pass.verdicts[1].measured_ns, Some(0.0));
+        r.queries = Some(queries(3, Some([11, 21])));
+        let fail = TestResult::judge(r.clone());
+        assert_eq!(fail.outcome, TestOutcome::Fail);
+        assert!(!fail.verdicts[0].passed && !fail.verdicts[1].passed);
+        assert_eq!(fail.verdicts[1].measured_ns, Some(10.0));
+        // No statement captured: not measured, so not passed.
+        r.queries = Some(QueryStats {
+            statements: 0,
+            ..queries(0, None)
+        });
+        let blind = TestResult::judge(r.clone());
+        assert!(blind
+            .verdicts
+            .iter()
+            .all(|v| v.measured_ns.is_none() && !v.passed));
+        r.queries = None;
+        assert_eq!(TestResult::judge(r).outcome, TestOutcome::Fail);
     }
 
     #[test]

@@ -54,6 +54,13 @@ pub enum Threshold {
         /// Upper bound in nanoseconds.
         limit_ns: u64,
     },
+    /// No timed call issues more than `limit` database statements (`max_queries`).
+    MaxQueries {
+        /// Upper bound on statements per call.
+        limit: u64,
+    },
+    /// Statements per call must not grow with the fixture's size (`n_plus_one = "deny"`).
+    NPlusOne,
 }
 
 impl Threshold {
@@ -64,23 +71,53 @@ impl Threshold {
             Threshold::Median { .. } => "median".into(),
             Threshold::Max { .. } => "max".into(),
             Threshold::Percentile { percentile, .. } => percentile_key(*percentile),
+            Threshold::MaxQueries { .. } => "max_queries".into(),
+            Threshold::NPlusOne => "n_plus_one".into(),
         }
     }
 
-    /// The bound in nanoseconds.
+    /// The bound in nanoseconds (a count for `MaxQueries`, 0 for `NPlusOne`).
     pub fn limit_ns(&self) -> u64 {
         match *self {
             Threshold::Mean { limit_ns }
             | Threshold::Median { limit_ns }
             | Threshold::Max { limit_ns }
             | Threshold::Percentile { limit_ns, .. } => limit_ns,
+            Threshold::MaxQueries { limit } => limit,
+            Threshold::NPlusOne => 0,
+        }
+    }
+
+    /// Whether this bounds a count of statements rather than a time.
+    pub fn is_count(&self) -> bool {
+        matches!(self, Threshold::MaxQueries { .. } | Threshold::NPlusOne)
+    }
+
+    /// A measured value of this threshold's metric, for reports: a time or a count.
+    pub fn format_measured(&self, measured: f64) -> String {
+        match self {
+            Threshold::MaxQueries { .. } => format!("{measured:.0} in the busiest call"),
+            Threshold::NPlusOne => format!("{measured:+.0} per call at double the rows"),
+            _ => format_ns(measured),
+        }
+    }
+
+    /// The limit as the attribute writes it: `50ms`, `2`, `"deny"`.
+    fn limit_text(&self) -> String {
+        match self {
+            Threshold::MaxQueries { limit } => limit.to_string(),
+            Threshold::NPlusOne => "\"deny\"".into(),
+            _ => format_exact_ns(self.limit_ns()),
         }
     }
 }
 
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} <= {}", self.key(), format_exact_ns(self.limit_ns()))
+        match self {
+            Threshold::NPlusOne => f.write_str("n_plus_one = \"deny\" (no growth with the data)"),
+            _ => write!(f, "{} <= {}", self.key(), self.limit_text()),
+        }
     }
 }
 
@@ -115,6 +152,9 @@ pub struct Spec {
     /// Name of the setup function whose value is passed to the test by `&mut`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup: Option<Cow<'static, str>>,
+    /// Name of the function that receives the fixture by value after the last sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown: Option<Cow<'static, str>>,
 }
 
 impl Spec {
@@ -128,6 +168,7 @@ impl Spec {
         duration_ns: None,
         timeout_ns: None,
         setup: None,
+        teardown: None,
     };
 
     /// Samples a latency test takes when run in full.
@@ -176,8 +217,11 @@ impl fmt::Display for Spec {
         if let Some(s) = &self.setup {
             parts.push(format!("setup = {s}"));
         }
+        if let Some(s) = &self.teardown {
+            parts.push(format!("teardown = {s}"));
+        }
         for t in self.thresholds.iter() {
-            parts.push(format!("{} = {}", t.key(), format_exact_ns(t.limit_ns())));
+            parts.push(format!("{} = {}", t.key(), t.limit_text()));
         }
         if parts.is_empty() {
             f.write_str("-")
@@ -262,6 +306,17 @@ mod tests {
             ..Spec::MICRO
         };
         assert_eq!(spec.to_string(), "samples = 200, p95 = 50ms");
+        const Q: &[Threshold] = &[Threshold::MaxQueries { limit: 2 }, Threshold::NPlusOne];
+        let db = Spec {
+            thresholds: Cow::Borrowed(Q),
+            ..spec.clone()
+        };
+        assert_eq!(
+            db.to_string(),
+            "samples = 200, max_queries = 2, n_plus_one = \"deny\""
+        );
+        assert_eq!(Q[0].to_string(), "max_queries <= 2");
+        assert_eq!(Q[0].format_measured(3.0), "3 in the busiest call");
         assert_eq!(format_exact_ns(1_500_000), "1500us");
         assert_eq!(format_exact_ns(120_000_000_000), "2m");
     }

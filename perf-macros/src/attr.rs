@@ -26,6 +26,10 @@ pub struct Args {
     pub duration_ns: Option<(u64, Span)>,
     pub timeout_ns: Option<(u64, Span)>,
     pub setup: Option<syn::Path>,
+    pub teardown: Option<syn::Path>,
+    pub max_queries: Option<(u64, Span)>,
+    /// `n_plus_one = "deny"`: the span of the key.
+    pub n_plus_one: Option<Span>,
 }
 
 impl Args {
@@ -62,6 +66,8 @@ impl Errors {
 }
 
 const THRESHOLD_KEYS: &str = "mean, median, p50, p75, p90, p95, p99, p999, max";
+const OTHER_KEYS: &str =
+    "samples, warmup, duration, timeout, setup, teardown, max_queries, n_plus_one";
 
 /// Parses the attribute's tokens, reporting every bad key or value at its token.
 pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
@@ -99,7 +105,7 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
                 key_span,
                 format!(
                     "`{key}` ({what}) is not supported by this version of perf-harness yet; \
-                     supported keys: {THRESHOLD_KEYS}, samples, warmup, duration, timeout, setup"
+                     supported keys: {THRESHOLD_KEYS}, {OTHER_KEYS}"
                 ),
             );
             continue;
@@ -110,10 +116,7 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
                 .unwrap_or_default();
             errors.push(
                 key_span,
-                format!(
-                    "unknown key `{key}`; {hint}valid keys: {THRESHOLD_KEYS}, samples, warmup, \
-                     duration, timeout, setup"
-                ),
+                format!("unknown key `{key}`; {hint}valid keys: {THRESHOLD_KEYS}, {OTHER_KEYS}"),
             );
             continue;
         }
@@ -147,14 +150,30 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
             "timeout" => {
                 args.timeout_ns = duration(value, &key, &mut errors).map(|n| (n, key_span));
             }
-            "setup" => match value {
+            "max_queries" => {
+                args.max_queries = count(value, &key, 1, &mut errors).map(|n| (n, key_span));
+            }
+            "n_plus_one" => match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) if s.value() == "deny" => args.n_plus_one = Some(key_span),
+                other => errors.push(
+                    other.span(),
+                    "`n_plus_one` takes `\"deny\"`: fail when statements per call grow with the \
+                     fixture's size",
+                ),
+            },
+            "setup" | "teardown" => match value {
+                Expr::Path(p) if p.qself.is_none() && key == "teardown" => {
+                    args.teardown = Some(p.path.clone())
+                }
                 Expr::Path(p) if p.qself.is_none() => args.setup = Some(p.path.clone()),
                 Expr::Lit(ExprLit {
                     lit: Lit::Str(s), ..
                 }) if s.parse::<syn::Path>().is_ok() => errors.push(
                     s.span(),
                     format!(
-                        "`setup` takes the function itself, not a string: write `setup = {}`",
+                        "`{key}` takes the function itself, not a string: write `{key} = {}`",
                         s.value()
                     ),
                 ),
@@ -163,15 +182,19 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
                     errors.push_spanned(
                         c,
                         format!(
-                            "`setup` takes the function itself and calls it once before the \
-                             samples: write `setup = {}`, without `()`",
+                            "`{key}` takes the function itself and calls it once {} the \
+                             samples: write `{key} = {}`, without `()`",
+                            if key == "setup" { "before" } else { "after" },
                             crate::show(func)
                         ),
                     );
                 }
                 other => errors.push(
                     other.span(),
-                    "`setup` takes the name of a function, e.g. `setup = seed_db` (no quotes, no call)",
+                    format!(
+                        "`{key}` takes the name of a function, e.g. `{key} = seed_db` (no quotes, \
+                         no call)"
+                    ),
                 ),
             },
             other => errors.push(

@@ -1,7 +1,7 @@
 //! The attribute's keys: which exist, which this version supports, and the nearest-key hint.
 
 /// Every key of the attribute contract, supported or not.
-pub const ALL_KEYS: [&str; 22] = [
+pub const ALL_KEYS: [&str; 24] = [
     "mean",
     "median",
     "p50",
@@ -24,10 +24,12 @@ pub const ALL_KEYS: [&str; 22] = [
     "timeout",
     "setup",
     "teardown",
+    "max_queries",
+    "n_plus_one",
 ];
 
 /// Keys of the contract that this version does not implement yet, with what they belong to.
-pub const NOT_YET: [(&str, &str); 9] = [
+pub const NOT_YET: [(&str, &str); 7] = [
     ("users", "load tests"),
     ("rate", "load tests"),
     ("stages", "load tests"),
@@ -35,8 +37,6 @@ pub const NOT_YET: [(&str, &str); 9] = [
     ("iterations", "load tests"),
     ("max_error_rate", "load tests"),
     ("min_throughput", "load tests"),
-    ("teardown", "fixtures"),
-    ("max_queries", "database tests"),
 ];
 
 /// The percentile behind a key like `p95` or `p999`.
@@ -82,6 +82,7 @@ mod tests {
         assert_eq!(nearest("p59"), Some("p95"));
         assert_eq!(nearest("medain"), Some("median"));
         assert_eq!(nearest("sample"), Some("samples"));
+        assert_eq!(nearest("max_query"), Some("max_queries"));
         assert_eq!(nearest("bogus_key"), None);
     }
 

@@ -161,6 +161,37 @@ fn check(args: &Args, f: &ItemFn) -> syn::Result<Shape> {
         }
         None => {}
     }
+    if let Some(teardown) = &args.teardown {
+        if args.setup.is_none() {
+            errors.push(
+                teardown.span(),
+                "`teardown` receives the `setup` value after the last sample: add `setup = make_it`",
+            );
+        }
+    }
+    if let Some(span) = args.n_plus_one {
+        if args.setup.is_none() {
+            errors.push(
+                span,
+                "`n_plus_one` runs the body on fixtures of two sizes: add `setup = make_it` with \
+                 `fn make_it(scale: perf_harness::db::Scale) -> T`, seeding `scale.of(rows)` rows",
+            );
+        }
+    }
+    if !latency {
+        if let Some((_, span)) = args.max_queries {
+            errors.push(
+                span,
+                "`max_queries` counts the statements of each timed call: add `samples = N`",
+            );
+        }
+        if let Some(span) = args.n_plus_one {
+            errors.push(
+                span,
+                "`n_plus_one` counts the statements of timed calls: add `samples = N`",
+            );
+        }
+    }
     if let Some(setup) = &args.setup {
         if latency && !takes_arg {
             errors.push(
@@ -281,10 +312,16 @@ fn emit(args: &Args, mut f: ItemFn, shape: Shape) -> Tokens {
     f.attrs.push(syn::parse_quote!(#[allow(clippy::ptr_arg)]));
 
     let routine = if args.is_latency() {
+        // With `n_plus_one`, setup builds the fixture at a given scale.
+        let scale = |which: Tokens| match args.n_plus_one {
+            Some(_) => quote!(#p::Scale::#which),
+            None => quote!(),
+        };
+        let full = scale(quote!(FULL));
         let ctx = match &args.setup {
             Some(setup) => {
                 let setup_name = quote!(#setup).to_string().replace(' ', "");
-                quote_spanned!(blame(setup.span())=> __s.setup(#setup_name, || #setup())?)
+                quote_spanned!(blame(setup.span())=> __s.setup(#setup_name, || #setup(#full))?)
             }
             None => quote!(()),
         };
@@ -312,13 +349,35 @@ fn emit(args: &Args, mut f: ItemFn, shape: Shape) -> Tokens {
         } else {
             quote_spanned!(out=> __s.run_sync(&mut __ctx, |__c| #call))
         };
+        let probe = match (&args.setup, args.n_plus_one) {
+            (Some(setup), Some(_)) => {
+                let half = scale(quote!(HALF));
+                let smaller = quote_spanned!(blame(setup.span())=> || #setup(#half));
+                if shape.is_async {
+                    quote_spanned!(out=> __s.probe_async(&mut __ctx, #smaller, |__c| #p::Box::pin(#call))?;)
+                } else {
+                    quote_spanned!(out=> __s.probe_sync(&mut __ctx, #smaller, |__c| #call)?;)
+                }
+            }
+            _ => quote!(),
+        };
+        let teardown = match &args.teardown {
+            Some(teardown) => {
+                let name = quote!(#teardown).to_string().replace(' ', "");
+                quote_spanned!(blame(teardown.span())=> __s.teardown(#name, __ctx, #teardown)?;)
+            }
+            None => quote!(),
+        };
         quote! {
             #p::Routine::Timed({
                 fn __perf_timed(__s: &mut #p::Sampler) -> ::core::result::Result<(), #p::Failure> {
                     #f
                     #[allow(clippy::let_unit_value)]
                     let mut __ctx = #ctx;
-                    #run
+                    #run?;
+                    #probe
+                    #teardown
+                    ::core::result::Result::Ok(())
                 }
                 __perf_timed
             })
@@ -408,6 +467,11 @@ fn spec_tokens(args: &Args, p: &Tokens) -> Tokens {
             }
         }
     });
+    let max_queries = args
+        .max_queries
+        .map(|(limit, _)| quote!(#p::Threshold::MaxQueries { limit: #limit }));
+    let n_plus_one = args.n_plus_one.map(|_| quote!(#p::Threshold::NPlusOne));
+    let thresholds = thresholds.chain(max_queries).chain(n_plus_one);
     let opt = |v: Option<(u64, Span)>| match v {
         Some((n, _)) => quote!(::core::option::Option::Some(#n)),
         None => quote!(::core::option::Option::None),
@@ -424,6 +488,13 @@ fn spec_tokens(args: &Args, p: &Tokens) -> Tokens {
         }
         None => quote!(::core::option::Option::None),
     };
+    let teardown = match &args.teardown {
+        Some(path) => {
+            let text = quote!(#path).to_string().replace(' ', "");
+            quote!(::core::option::Option::Some(#p::Cow::Borrowed(#text)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         #p::Spec {
             kind: #kind,
@@ -434,6 +505,7 @@ fn spec_tokens(args: &Args, p: &Tokens) -> Tokens {
             duration_ns: #duration_ns,
             timeout_ns: #timeout_ns,
             setup: #setup,
+            teardown: #teardown,
         }
     }
 }

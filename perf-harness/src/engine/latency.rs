@@ -9,6 +9,8 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use super::Mode;
+use crate::db::capture::Capture;
+use crate::db::QueryStats;
 use crate::outcome::{Failure, Outcome};
 use crate::registry::PerfTest;
 use crate::spec::format_ns;
@@ -27,6 +29,10 @@ pub struct Sampler {
     runtime: Option<tokio::runtime::Runtime>,
     samples_ns: Vec<u64>,
     setup_ns: Option<u64>,
+    /// Statement capture of a full run (`cargo perf` runs one test per process); smoke runs
+    /// share their process with other tests and count nothing.
+    capture: Option<Capture>,
+    scaling: Option<[u64; 2]>,
 }
 
 impl Sampler {
@@ -58,6 +64,11 @@ impl Sampler {
             runtime,
             samples_ns: Vec::with_capacity(samples as usize),
             setup_ns: None,
+            capture: match mode {
+                Mode::Smoke => None,
+                Mode::Full { .. } => Capture::open(),
+            },
+            scaling: None,
         })
     }
 
@@ -82,12 +93,99 @@ impl Sampler {
     ) -> Result<(), Failure> {
         let _guard = self.runtime.as_ref().map(|rt| rt.enter());
         for call in 1..=self.warmup + self.samples {
+            self.begin_call(call);
             let start = Instant::now();
             let outcome = body(ctx);
             let took = start.elapsed();
+            self.end_call(call);
             self.record(call, took, outcome)?;
         }
         Ok(())
+    }
+
+    fn begin_call(&self, call: u64) {
+        if call > self.warmup {
+            if let Some(c) = &self.capture {
+                c.begin_call();
+            }
+        }
+    }
+
+    fn end_call(&self, call: u64) {
+        if call > self.warmup {
+            if let Some(c) = &self.capture {
+                c.end_call();
+            }
+        }
+    }
+
+    /// `n_plus_one`: counts the statements of one call on a fixture built at half the size
+    /// (`smaller`, untimed) and of one more call on the measured fixture. Full runs only.
+    pub fn probe_sync<T, O: Outcome>(
+        &mut self,
+        ctx: &mut T,
+        smaller: impl FnOnce() -> T,
+        mut body: impl FnMut(&mut T) -> O,
+    ) -> Result<(), Failure> {
+        let Some(capture) = &self.capture else {
+            return Ok(());
+        };
+        let _guard = self.runtime.as_ref().map(|rt| rt.enter());
+        let mut small = probe_fixture(smaller)?;
+        let (outcome, half) = capture.count_only(|| body(&mut small));
+        probe_outcome(outcome)?;
+        let (outcome, full) = capture.count_only(|| body(ctx));
+        probe_outcome(outcome)?;
+        self.scaling = Some([half, full]);
+        Ok(())
+    }
+
+    /// `probe_sync` for an async body, on the harness's runtime.
+    pub fn probe_async<T, O, F>(
+        &mut self,
+        ctx: &mut T,
+        smaller: impl FnOnce() -> T,
+        mut body: F,
+    ) -> Result<(), Failure>
+    where
+        O: Outcome,
+        F: for<'a> FnMut(&'a mut T) -> BodyFuture<'a, O>,
+    {
+        let (Some(capture), Some(runtime)) = (&self.capture, &self.runtime) else {
+            return Ok(());
+        };
+        let mut small = {
+            let _guard = runtime.enter();
+            probe_fixture(smaller)?
+        };
+        let (outcome, half) = capture.count_only(|| runtime.block_on(body(&mut small)));
+        probe_outcome(outcome)?;
+        let (outcome, full) = capture.count_only(|| runtime.block_on(body(ctx)));
+        probe_outcome(outcome)?;
+        self.scaling = Some([half, full]);
+        Ok(())
+    }
+
+    /// Hands the fixture to the test's `teardown`, untimed; a panic there fails the test.
+    pub fn teardown<T>(
+        &mut self,
+        name: &str,
+        ctx: T,
+        teardown: impl FnOnce(T),
+    ) -> Result<(), Failure> {
+        let _guard = self.runtime.as_ref().map(|rt| rt.enter());
+        catch_unwind(AssertUnwindSafe(|| teardown(ctx))).map_err(|payload| Failure::Teardown {
+            name: name.to_string(),
+            message: crate::child::panic_message(payload.as_ref()),
+        })
+    }
+
+    /// Statement counts and the per-statement breakdown of the timed calls, if any was
+    /// captured (with the `n_plus_one` probe's counts).
+    pub fn take_queries(&mut self) -> Option<QueryStats> {
+        let mut q = self.capture.take()?.finish()?;
+        q.scaling = self.scaling;
+        Some(q)
     }
 
     /// Times each awaited call of an async body on the harness's runtime.
@@ -108,15 +206,20 @@ impl Sampler {
         let result = runtime.block_on(async {
             for call in 1..=self.warmup + self.samples {
                 let future = body(ctx);
+                self.begin_call(call);
                 let start = Instant::now();
                 let outcome = match timeout {
                     Some(limit) => match tokio::time::timeout(limit, future).await {
                         Ok(outcome) => outcome,
-                        Err(_) => return Err(self.timeout_failure(call, start.elapsed(), limit)),
+                        Err(_) => {
+                            self.end_call(call);
+                            return Err(self.timeout_failure(call, start.elapsed(), limit));
+                        }
                     },
                     None => future.await,
                 };
                 let took = start.elapsed();
+                self.end_call(call);
                 self.record(call, took, outcome)?;
             }
             Ok(())
@@ -149,6 +252,8 @@ impl Sampler {
     }
 
     /// The timed samples (warm-up excluded) and the setup time.
+    ///
+    /// Call `take_queries` first for the statement capture.
     pub fn finish(mut self) -> (Vec<u64>, Option<u64>) {
         if let Some(rt) = self.runtime.take() {
             // Tasks the body spawned and left running must not keep the process alive.
@@ -156,4 +261,19 @@ impl Sampler {
         }
         (self.samples_ns, self.setup_ns)
     }
+}
+
+fn probe_fixture<T>(smaller: impl FnOnce() -> T) -> Result<T, Failure> {
+    catch_unwind(AssertUnwindSafe(smaller)).map_err(|payload| Failure::Probe {
+        message: format!(
+            "setup at half size panicked: {}",
+            crate::child::panic_message(payload.as_ref())
+        ),
+    })
+}
+
+fn probe_outcome<O: Outcome>(outcome: O) -> Result<(), Failure> {
+    outcome.into_result().map_err(|message| Failure::Probe {
+        message: format!("the body returned an error: {message}"),
+    })
 }

@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 
 use crate::bencher::Bencher;
 use crate::criterion_files::CriterionEstimates;
+use crate::db::QueryStats;
 use crate::outcome::Failure;
 use crate::registry::{PerfTest, Routine};
 use crate::stats::{self, Stats};
@@ -46,6 +47,8 @@ pub struct Measurement {
     pub setup_ns: Option<u64>,
     /// Wall time of the whole measurement.
     pub elapsed_ns: u64,
+    /// Database statements the timed calls issued, when any client reported them.
+    pub queries: Option<QueryStats>,
 }
 
 /// Runs `test` in `mode`; in smoke mode the measurement is `None`.
@@ -80,6 +83,7 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
                 criterion: Some(run.estimates),
                 setup_ns: None,
                 elapsed_ns: started.elapsed().as_nanos() as u64,
+                queries: None,
             }))
         }
         (Routine::Timed(body), mode) => {
@@ -88,6 +92,7 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
             if matches!(mode, Mode::Smoke) {
                 return Ok(None);
             }
+            let queries = sampler.take_queries();
             let (samples_ns, setup_ns) = sampler.finish();
             let histogram = stats::histogram_of(&samples_ns);
             let stats = Stats::from_samples(&samples_ns, &histogram)
@@ -99,6 +104,7 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
                 criterion: None,
                 setup_ns,
                 elapsed_ns: started.elapsed().as_nanos() as u64,
+                queries,
             }))
         }
     }
