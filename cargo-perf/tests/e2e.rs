@@ -733,3 +733,93 @@ fn against_a_git_revision_runs_paired_rounds_and_catches_a_slowdown() {
     // 50 % injected; other work on the machine blurs it, but never into a different order.
     assert!((0.2..1.0).contains(&change), "{change}");
 }
+
+/// The bundled example's database tests with its deliberate N+1 listings switched on: exact
+/// statement counts fail them (exit 1), the well-written page passes with one statement per
+/// call, and the PostgreSQL tests run against `DATABASE_URL` or report why they could not.
+#[test]
+fn database_tests_count_statements_and_catch_n_plus_one() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let report = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
+        .arg("perf")
+        .arg("--manifest-path")
+        .arg(examples.join("Cargo.toml"))
+        .args([
+            "--features",
+            "n-plus-one-demo,postgres",
+            "--quick",
+            "--format",
+            "json",
+            "--report-dir",
+            report.path().to_str().expect("utf-8"),
+            "n_plus_one",
+            "recent_requests_page",
+            "pg_",
+        ])
+        .current_dir(&examples)
+        .env("CARGO_TERM_COLOR", "never")
+        // The fixtures' target directory already holds the optimized dependencies, and keeps
+        // this build off the lock of the workspace's own `cargo test`.
+        .env("CARGO_TARGET_DIR", fixtures().join("target"))
+        .output()
+        .expect("cargo-perf runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary = json(&out);
+
+    let naive = result(&summary, "n_plus_one_demo::recent_requests_n_plus_one");
+    assert_eq!(naive["outcome"], "fail");
+    let verdict = &naive["verdicts"][0];
+    assert_eq!(verdict["threshold"]["metric"], "max_queries");
+    assert_eq!(
+        verdict["measured_ns"], 41.0,
+        "1 page query + 2 lookups x 20 rows"
+    );
+    let top = naive["record"]["queries"]["top"].as_array().expect("top");
+    let lookup = top
+        .iter()
+        .find(|s| s["sql"] == "SELECT name FROM users WHERE id = ?")
+        .expect("per-row lookups grouped under their normalized text");
+    assert_eq!(lookup["count"], 20 * 20, "20 rows x 20 quick samples");
+
+    let growing = result(&summary, "n_plus_one_demo::user_history_n_plus_one");
+    assert_eq!(growing["outcome"], "fail");
+    let [half, full] = [0, 1].map(|i| {
+        growing["record"]["queries"]["scaling"][i]
+            .as_u64()
+            .expect("scaling")
+    });
+    assert!(
+        full > half,
+        "statements grow with the data: {half} -> {full}"
+    );
+
+    let page = result(&summary, "recent_requests_page");
+    assert_eq!(page["outcome"], "pass", "{page:#}");
+    assert_eq!(page["record"]["queries"]["max_per_call"], 1);
+
+    for (name, statements) in [
+        ("pg_recent_requests_page", 1),
+        ("pg_submit_request_in_a_transaction", 4),
+    ] {
+        let pg = result(&summary, name);
+        if pg["outcome"] == "error" {
+            let message = pg["record"]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("cannot connect to PostgreSQL"),
+                "{name}: {message}"
+            );
+            eprintln!("skipped: {name}: {message}");
+            continue;
+        }
+        assert_eq!(pg["outcome"], "pass", "{pg:#}");
+        assert_eq!(pg["record"]["queries"]["max_per_call"], statements);
+    }
+
+    let md = std::fs::read_to_string(report.path().join("summary.md")).expect("summary.md");
+    assert!(md.contains("### Database statements"), "{md}");
+    assert!(
+        md.contains("max_queries ≤ 3 (measured 41 in the busiest call)"),
+        "{md}"
+    );
+}

@@ -131,7 +131,7 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
     install_panic_capture();
     let joined = std::thread::Builder::new()
         .name(test.full_name())
-        .spawn(move || engine::run(test, &mode))
+        .spawn(move || engine::run_keeping_partial(test, &mode))
         .map_err(|e| format!("cannot start the test thread: {e}"))
         .and_then(|h| h.join().map_err(|payload| panic_report(payload.as_ref())));
     let mut record = Record {
@@ -150,23 +150,37 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
         queries: None,
     };
     match joined {
-        Ok(Ok(Some(m))) => {
-            record.histogram = stats::encode_histogram(&m.histogram).ok();
-            record.stats = Some(m.stats);
-            record.criterion = m.criterion;
-            record.samples_ns = m.samples_ns;
-            record.setup_ns = m.setup_ns;
-            record.elapsed_ns = m.elapsed_ns;
-            record.queries = m.queries;
-        }
-        Ok(Ok(None)) => {
-            record.status = Status::Failed {
-                message: "the engine produced no measurement".into(),
+        Ok((measurement, failure)) => {
+            let kept = measurement.as_ref().map(|m| m.samples_ns.len());
+            if let Some(m) = measurement {
+                record.histogram = stats::encode_histogram(&m.histogram).ok();
+                record.stats = Some(m.stats);
+                record.criterion = m.criterion;
+                record.samples_ns = m.samples_ns;
+                record.setup_ns = m.setup_ns;
+                record.elapsed_ns = m.elapsed_ns;
+                record.queries = m.queries;
             }
-        }
-        Ok(Err(failure)) => {
-            record.status = Status::Failed {
-                message: failure.to_string(),
+            match (failure, kept) {
+                (None, Some(_)) => {}
+                (None, None) => {
+                    record.status = Status::Failed {
+                        message: "the engine produced no measurement".into(),
+                    }
+                }
+                // What was measured before the failure stays in the record.
+                (Some(failure), Some(n)) => {
+                    record.status = Status::Failed {
+                        message: format!(
+                            "{failure}\n(the {n} samples measured before it are kept in the record)"
+                        ),
+                    }
+                }
+                (Some(failure), None) => {
+                    record.status = Status::Failed {
+                        message: failure.to_string(),
+                    }
+                }
             }
         }
         Err(message) => record.status = Status::Failed { message },

@@ -136,10 +136,13 @@ impl Record {
                         .and_then(|q| measured_count(q, &threshold)),
                     _ => self.stats.as_ref().and_then(|s| measured(s, &threshold)),
                 };
+                // A failed test keeps what it measured before failing, but passes nothing.
+                let measured_fully = self.status == Status::Measured;
                 Verdict {
                     threshold,
                     measured_ns,
-                    passed: measured_ns.is_some_and(|m| m <= threshold.limit_ns() as f64),
+                    passed: measured_fully
+                        && measured_ns.is_some_and(|m| m <= threshold.limit_ns() as f64),
                 }
             })
             .collect()
@@ -526,6 +529,15 @@ mod tests {
             .verdicts
             .iter()
             .all(|v| !v.passed && v.measured_ns.is_none()));
+        // Samples measured before the failure are shown, but pass nothing.
+        let mut partial = record(Some(stats(1.0)), P95_20);
+        partial.status = Status::Failed {
+            message: "call 57 returned an error".into(),
+        };
+        let r = TestResult::judge(partial);
+        assert_eq!(r.outcome, TestOutcome::Error);
+        assert_eq!(r.verdicts[0].measured_ns, Some(1.0));
+        assert!(r.verdicts.iter().all(|v| !v.passed));
     }
 
     #[test]

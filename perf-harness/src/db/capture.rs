@@ -140,7 +140,7 @@ impl Capture {
         (r, IN_CALL.swap(0, Ordering::Relaxed))
     }
 
-    /// Closes the capture and summarizes it; `None` when no call was counted.
+    /// Closes the capture and summarizes it; `None` when no call issued a statement.
     pub fn finish(self) -> Option<QueryStats> {
         OPEN.store(false, Ordering::SeqCst);
         let state = state().take()?;
@@ -198,10 +198,11 @@ pub struct StatementStats {
 impl QueryStats {
     fn summarize(state: State) -> Option<QueryStats> {
         let calls = state.per_call.len() as u64;
-        if calls == 0 {
+        let statements: u64 = state.per_call.iter().sum();
+        // A test that reported no statement has no database part to show.
+        if calls == 0 || statements == 0 {
             return None;
         }
-        let statements: u64 = state.per_call.iter().sum();
         let mut top: Vec<StatementStats> = state
             .statements
             .into_iter()

@@ -294,6 +294,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_statement_and_the_cause() {
+        // Statements here would land in another test's open capture.
+        let _serial = serial();
         let db = seeded();
         let err = db
             .query("SELECT * FROM media_requests\n  WHERE id = 1", [])

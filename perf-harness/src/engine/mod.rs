@@ -86,26 +86,57 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
                 queries: None,
             }))
         }
-        (Routine::Timed(body), mode) => {
-            let mut sampler = latency::Sampler::new(test, mode)?;
-            body(&mut sampler)?;
-            if matches!(mode, Mode::Smoke) {
-                return Ok(None);
-            }
-            let queries = sampler.take_queries();
-            let (samples_ns, setup_ns) = sampler.finish();
-            let histogram = stats::histogram_of(&samples_ns);
-            let stats = Stats::from_samples(&samples_ns, &histogram)
-                .ok_or_else(|| Failure::Harness("the test recorded no samples".into()))?;
-            Ok(Some(Measurement {
-                stats,
-                samples_ns,
-                histogram,
-                criterion: None,
-                setup_ns,
-                elapsed_ns: started.elapsed().as_nanos() as u64,
-                queries,
-            }))
-        }
+        (Routine::Timed(body), mode) => match run_timed(body, test, mode, started) {
+            (measurement, None) => Ok(measurement),
+            (_, Some(failure)) => Err(failure),
+        },
+    }
+}
+
+/// Like `run`, but a latency test that fails part-way (an `Err`, a timeout, a database that
+/// went away) also returns what it measured before the failure: nothing measured is lost.
+pub fn run_keeping_partial(test: &PerfTest, mode: &Mode) -> (Option<Measurement>, Option<Failure>) {
+    match test.routine {
+        Routine::Timed(body) => run_timed(body, test, mode, Instant::now()),
+        Routine::Micro(_) => match run(test, mode) {
+            Ok(measurement) => (measurement, None),
+            Err(failure) => (None, Some(failure)),
+        },
+    }
+}
+
+fn run_timed(
+    body: fn(&mut latency::Sampler) -> Result<(), Failure>,
+    test: &PerfTest,
+    mode: &Mode,
+    started: Instant,
+) -> (Option<Measurement>, Option<Failure>) {
+    let mut sampler = match latency::Sampler::new(test, mode) {
+        Ok(sampler) => sampler,
+        Err(failure) => return (None, Some(failure)),
+    };
+    let outcome = body(&mut sampler);
+    if matches!(mode, Mode::Smoke) {
+        return (None, outcome.err());
+    }
+    let queries = sampler.take_queries();
+    let (samples_ns, setup_ns) = sampler.finish();
+    let histogram = stats::histogram_of(&samples_ns);
+    let measurement = Stats::from_samples(&samples_ns, &histogram).map(|stats| Measurement {
+        stats,
+        samples_ns,
+        histogram,
+        criterion: None,
+        setup_ns,
+        elapsed_ns: started.elapsed().as_nanos() as u64,
+        queries,
+    });
+    match (measurement, outcome) {
+        (Some(m), Ok(())) => (Some(m), None),
+        (None, Ok(())) => (
+            None,
+            Some(Failure::Harness("the test recorded no samples".into())),
+        ),
+        (partial, Err(failure)) => (partial, Some(failure)),
     }
 }

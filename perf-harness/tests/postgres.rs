@@ -1,0 +1,111 @@
+//! `db::Postgres` against a real server at `DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`): statement counts, the per-statement breakdown,
+//! and the messages of a missing table and a lost connection. Skipped, with the reason
+//! printed, when no server answers.
+#![cfg(feature = "postgres")]
+
+use perf_harness::db::capture::Capture;
+use perf_harness::db::postgres::{database_url, PostgresError};
+use perf_harness::db::Postgres;
+
+#[test]
+fn statements_are_counted_and_failures_name_their_cause() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let db = match Postgres::connect(&database_url()).await {
+            Ok(db) => db,
+            Err(e @ PostgresError::Connect { .. }) => {
+                eprintln!("skipped: {e}");
+                return;
+            }
+            Err(e) => panic!("{e}"),
+        };
+        let schema = format!("perf_harness_test_{}", std::process::id());
+        db.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
+             SET search_path TO {schema};
+             CREATE TABLE users (id INT PRIMARY KEY, name TEXT NOT NULL);
+             INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 50) g;"
+        ))
+        .await
+        .expect("schema");
+
+        let capture = Capture::open().expect("the only capture in this process");
+        capture.begin_call();
+        let ids = db
+            .query("SELECT id FROM users ORDER BY id LIMIT 5", &[])
+            .await
+            .expect("page");
+        // Lookups from spawned tasks count for the call too.
+        let db = std::sync::Arc::new(db);
+        let mut tasks = Vec::new();
+        for row in ids {
+            let db = std::sync::Arc::clone(&db);
+            let id: i32 = row.get(0);
+            tasks.push(tokio::spawn(async move {
+                db.query_one("SELECT name FROM users WHERE id = $1", &[&id])
+                    .await
+                    .map(|r| r.get::<_, String>(0))
+            }));
+        }
+        for t in tasks {
+            assert!(t.await.expect("task").expect("lookup").starts_with('u'));
+        }
+        let err = db
+            .query("SELECT * FROM media_requests WHERE id = 1", &[])
+            .await
+            .expect_err("missing table");
+        assert_eq!(
+            capture.end_call(),
+            7,
+            "page + 5 lookups + the failed statement"
+        );
+        let q = capture.finish().expect("counted");
+        let lookup = q
+            .top
+            .iter()
+            .find(|s| s.sql == "SELECT name FROM users WHERE id = ?")
+            .expect("grouped by normalized text");
+        assert_eq!(lookup.count, 5);
+        let text = format!("{err:?}");
+        assert!(
+            text.contains("relation \"media_requests\" does not exist"),
+            "{text}"
+        );
+        assert!(
+            text.contains("(in `SELECT * FROM media_requests WHERE id = 1`)"),
+            "{text}"
+        );
+
+        // The server goes away mid-run: terminate our own backend.
+        let killer = Postgres::connect(&database_url())
+            .await
+            .expect("second connection");
+        let pid: i32 = db
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .expect("pid")
+            .get(0);
+        killer
+            .execute("SELECT pg_terminate_backend($1)", &[&pid])
+            .await
+            .expect("terminate");
+        let err = db
+            .query("SELECT 1", &[])
+            .await
+            .expect_err("connection is gone");
+        let text = err.to_string();
+        assert!(
+            text.contains("terminating connection") || text.contains("connection closed"),
+            "{text}"
+        );
+        killer
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .expect("cleanup");
+    });
+}
