@@ -97,6 +97,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = FailOn::Threshold)]
     pub fail_on: FailOn,
 
+    /// Base URL of the service load tests talk to (passed to them as PERF_BASE_URL); without
+    /// it, each load test's `setup` starts the service in-process.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
     /// Show the test binaries' own output (criterion's report, prints) as they run.
     #[arg(short, long)]
     pub verbose: bool,

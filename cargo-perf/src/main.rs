@@ -85,6 +85,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         scratch: scratch.path().to_path_buf(),
         verbose: args.verbose,
         binary_args: args.binary_args.clone(),
+        base_url: args.base_url.clone(),
     };
     let progress = progress::Progress::new(selected.len(), args.verbose);
     let ran = runner::run_all(&selected, &config, &progress);

@@ -28,6 +28,8 @@ pub struct RunConfig {
     pub verbose: bool,
     /// Arguments after `--`.
     pub binary_args: Vec<String>,
+    /// `--base-url`: the service load tests talk to.
+    pub base_url: Option<String>,
 }
 
 /// A finished test: its record, or an infrastructure problem that prevented one.
@@ -71,6 +73,9 @@ fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
     if config.quick {
         cmd.env(ENV_QUICK, "1");
     }
+    if let Some(url) = &config.base_url {
+        cmd.env(perf_harness::load::ENV_BASE_URL, url);
+    }
     let output = if config.verbose {
         cmd.status().map(|status| Output {
             status,
@@ -94,8 +99,8 @@ fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
             record.test.package.clone_from(&b.package);
             record.test.target.clone_from(&b.target);
             Ran {
+                infrastructure_error: record.infrastructure,
                 record,
-                infrastructure_error: false,
             }
         }
         Some(Err(message)) => failed(message, true),
@@ -133,6 +138,8 @@ fn failed_record(found: &Found, message: String) -> Record {
         elapsed_ns: 0,
         optimized: true,
         quick: false,
+        load: None,
+        infrastructure: false,
     }
 }
 

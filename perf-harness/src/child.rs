@@ -147,6 +147,8 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
         elapsed_ns: 0,
         optimized: !cfg!(debug_assertions),
         quick,
+        load: None,
+        infrastructure: false,
     };
     match joined {
         Ok(Ok(Some(m))) => {
@@ -156,6 +158,10 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
             record.samples_ns = m.samples_ns;
             record.setup_ns = m.setup_ns;
             record.elapsed_ns = m.elapsed_ns;
+            record.load = m.load;
+            if let Some(message) = m.failure {
+                record.status = Status::Failed { message };
+            }
         }
         Ok(Ok(None)) => {
             record.status = Status::Failed {
@@ -163,6 +169,7 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
             }
         }
         Ok(Err(failure)) => {
+            record.infrastructure = matches!(failure, crate::outcome::Failure::Infrastructure(_));
             record.status = Status::Failed {
                 message: failure.to_string(),
             }

@@ -34,6 +34,10 @@ pub enum Failure {
     /// The harness itself could not run the test (runtime, criterion output).
     #[error("{0}")]
     Harness(String),
+    /// Something outside the test is missing or broken (the service under load is down);
+    /// `cargo perf` exits 2.
+    #[error("{0}")]
+    Infrastructure(String),
 }
 
 /// A value a perf test body may return: `()` or any `Result` whose error can be printed.

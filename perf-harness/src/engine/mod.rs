@@ -46,6 +46,10 @@ pub struct Measurement {
     pub setup_ns: Option<u64>,
     /// Wall time of the whole measurement.
     pub elapsed_ns: u64,
+    /// Load tests: everything besides the iteration statistics.
+    pub load: Option<crate::load::report::LoadReport>,
+    /// Measured, but the test must still be reported as failed (e.g. the body panicked).
+    pub failure: Option<String>,
 }
 
 /// Runs `test` in `mode`; in smoke mode the measurement is `None`.
@@ -80,6 +84,8 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
                 criterion: Some(run.estimates),
                 setup_ns: None,
                 elapsed_ns: started.elapsed().as_nanos() as u64,
+                load: None,
+                failure: None,
             }))
         }
         (Routine::Timed(body), mode) => {
@@ -99,7 +105,10 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
                 criterion: None,
                 setup_ns,
                 elapsed_ns: started.elapsed().as_nanos() as u64,
+                load: None,
+                failure: None,
             }))
         }
+        (Routine::Load(routine), mode) => crate::load::run(test, routine, mode),
     }
 }
