@@ -258,6 +258,8 @@ mod tests {
             optimized: true,
             quick: false,
             queries: None,
+            load: None,
+            infrastructure: false,
         }
     }
 

@@ -145,6 +145,11 @@ pub struct Args {
     #[arg(long, num_args = 2, value_names = ["FORMAT", "PATH"], action = clap::ArgAction::Append)]
     pub export: Vec<String>,
 
+    /// Base URL of the service load tests talk to (passed to them as PERF_BASE_URL); without
+    /// it, each load test's `setup` starts the service in-process.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
     /// Show the test binaries' own output (criterion's report, prints) as they run.
     #[arg(short, long)]
     pub verbose: bool,

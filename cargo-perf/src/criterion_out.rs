@@ -149,6 +149,8 @@ mod tests {
             optimized: true,
             quick: false,
             queries: None,
+            load: None,
+            infrastructure: false,
         }
     }
 

@@ -9,16 +9,16 @@ use crate::baseline::Baseline;
 
 /// The statistic a test is judged on: the one its first timing threshold names (p95 for
 /// `p95 = ..`), p99 for `max` (the maximum is a single sample), the median without one. Count
-/// thresholds (`max_queries`, `n_plus_one`) have no noise and are checked exactly instead.
+/// thresholds (`max_queries`, `n_plus_one`) have no noise and are checked exactly instead;
+/// load thresholds (error rate, throughput, resources) are verdicts of their own.
 pub fn headline_metric(spec: &Spec) -> Metric {
-    match spec.thresholds.iter().find(|t| !t.is_count()) {
+    match spec.thresholds.iter().find(|t| t.is_time()) {
         Some(Threshold::Mean { .. }) => Metric::Mean,
         Some(Threshold::Percentile { percentile, .. }) => Metric::Percentile {
             percentile: *percentile,
         },
         Some(Threshold::Max { .. }) => Metric::Percentile { percentile: 99.0 },
-        Some(Threshold::Median { .. } | Threshold::MaxQueries { .. } | Threshold::NPlusOne)
-        | None => Metric::MEDIAN,
+        _ => Metric::MEDIAN,
     }
 }
 
@@ -153,6 +153,8 @@ mod tests {
             optimized: true,
             quick,
             queries: None,
+            load: None,
+            infrastructure: false,
         }
     }
 

@@ -91,6 +91,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         verbose: args.verbose,
         binary_args: args.binary_args.clone(),
         env: Vec::new(),
+        base_url: args.base_url.clone(),
     };
     let context = regress::Context::new(args, &criterion_home, started_at)?;
     let running = Instant::now();

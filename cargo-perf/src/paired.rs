@@ -153,6 +153,7 @@ pub fn run(
         verbose: config.verbose,
         binary_args: config.binary_args.clone(),
         env: vec![(ENV_ROLE.to_string(), name.to_string())],
+        base_url: config.base_url.clone(),
     };
     let (base_cfg, new_cfg) = (role("base"), role("new"));
     let pairs: Vec<(&Found, Option<&Found>)> = selected

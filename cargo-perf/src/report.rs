@@ -11,8 +11,9 @@ use std::io::IsTerminal as _;
 
 use perf_harness::compare::{format_change, format_p, Change, Comparison};
 use perf_harness::db::QueryStats;
+use perf_harness::load::report::{Latency, LoadReport, Model};
 use perf_harness::record::{Status, Summary, TestOutcome, TestResult, Verdict};
-use perf_harness::spec::format_ns;
+use perf_harness::spec::{format_bytes, format_ns};
 use perf_harness::stats::Stats;
 
 use crate::discover::Found;
@@ -162,6 +163,11 @@ pub fn table_with(summary: &Summary, colour: bool) -> String {
         }
         if let Some(q) = &r.record.queries {
             out.push_str(&statements_text(q));
+        }
+        if let Some(load) = &r.record.load {
+            for l in load_lines(load) {
+                let _ = writeln!(out, "      {l}");
+            }
         }
         if let Status::Failed { message } = &r.record.status {
             for (i, l) in message.lines().enumerate() {
@@ -316,13 +322,147 @@ fn cut(text: &str, width: usize) -> String {
 pub fn verdict_text(v: &Verdict) -> String {
     let measured = v.measured_ns.map_or_else(
         || "not measured".into(),
-        |m| format!("measured {}", v.threshold.format_measured(m)),
+        |m| format!("measured {}", v.threshold.format_value(m)),
     );
+    let scope = v
+        .scope
+        .as_ref()
+        .map(|s| format!("[{s}] "))
+        .unwrap_or_default();
     format!(
-        "{} {} ({measured})",
+        "{} {scope}{} ({measured})",
         if v.passed { "PASS" } else { "FAIL" },
         v.threshold
     )
+}
+
+/// A load test's breakdown under its row: counts and rates, latency per request name,
+/// errors by kind and status, checks, resources.
+pub fn load_lines(l: &LoadReport) -> Vec<String> {
+    let mut out = Vec::new();
+    let model = match l.model {
+        Model::Closed => format!("closed model, {} users", l.peak_users),
+        Model::Open => format!("open model, up to {} users", l.peak_users),
+    };
+    out.push(format!(
+        "load: {model}, {:.1}s · {} iterations ({:.1}/s), {} failed ({:.2}%), {} dropped, {} interrupted · {} requests ({:.1}/s), {} failed",
+        l.duration_s,
+        l.iterations,
+        l.iterations_per_s,
+        l.failed_iterations,
+        l.error_rate * 100.0,
+        l.dropped_iterations,
+        l.interrupted_iterations,
+        l.requests,
+        l.requests_per_s,
+        l.failed_requests,
+    ));
+    let mut resources = format!(
+        "data: sent {}, received {}",
+        format_bytes(l.bytes_sent as f64),
+        format_bytes(l.bytes_received as f64)
+    );
+    if let Some(cpu) = l.cpu_percent {
+        let _ = write!(resources, " · process cpu {cpu:.0}%");
+    }
+    if let Some(rss) = l.peak_rss_bytes {
+        let _ = write!(resources, " · peak rss {}", format_bytes(rss as f64));
+    }
+    out.push(resources);
+    let mut rows: Vec<[String; 10]> = vec![[
+        "LATENCY", "COUNT", "FAILED", "MEAN", "P50", "P90", "P95", "P99", "P999", "MAX",
+    ]
+    .map(String::from)];
+    let lat = |label: String, count: u64, failed: String, x: &Latency| {
+        [
+            label,
+            count.to_string(),
+            failed,
+            format_ns(x.mean_ns),
+            format_ns(x.p50_ns),
+            format_ns(x.p90_ns),
+            format_ns(x.p95_ns),
+            format_ns(x.p99_ns),
+            format_ns(x.p999_ns),
+            format_ns(x.max_ns),
+        ]
+    };
+    let open = l.model == Model::Open;
+    rows.push(lat(
+        if open {
+            "iteration (from schedule)".into()
+        } else {
+            "iteration".into()
+        },
+        l.iterations,
+        l.failed_iterations.to_string(),
+        &l.iteration,
+    ));
+    if let Some(s) = &l.iteration_service {
+        rows.push(lat(
+            "iteration (service time)".into(),
+            l.iterations,
+            l.failed_iterations.to_string(),
+            s,
+        ));
+    }
+    for n in &l.requests_by_name {
+        rows.push(lat(
+            n.name.clone(),
+            n.requests,
+            n.failed.to_string(),
+            &n.latency,
+        ));
+        if let Some(c) = &n.corrected {
+            rows.push(lat(
+                format!("{} (from schedule)", n.name),
+                n.requests,
+                n.failed.to_string(),
+                c,
+            ));
+        }
+    }
+    let mut widths = [0usize; 10];
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for r in &rows {
+        let mut line = String::new();
+        for (i, (c, w)) in r.iter().zip(widths).enumerate() {
+            let pad = " ".repeat(w - c.chars().count());
+            if i == 0 {
+                let _ = write!(line, "{c}{pad}");
+            } else {
+                let _ = write!(line, "  {pad}{c}");
+            }
+        }
+        out.push(line);
+    }
+    if !l.errors.is_empty() {
+        let kinds: Vec<String> = l.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        out.push(format!("errors: {}", kinds.join(", ")));
+    }
+    if !l.statuses.is_empty() {
+        let s: Vec<String> = l
+            .statuses
+            .iter()
+            .map(|(k, v)| format!("{k} ×{v}"))
+            .collect();
+        out.push(format!("statuses: {}", s.join(", ")));
+    }
+    for c in &l.checks {
+        let total = c.passes + c.fails;
+        out.push(format!("check `{}`: {}/{} passed", c.name, c.passes, total));
+    }
+    for e in &l.first_errors {
+        out.push(format!("error: {e}"));
+    }
+    if l.interrupted {
+        out.push("interrupted by Ctrl-C: partial results".into());
+    }
+    out
 }
 
 /// The run summary as Markdown, ready for a pull-request comment.

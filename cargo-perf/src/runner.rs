@@ -30,6 +30,8 @@ pub struct RunConfig {
     pub binary_args: Vec<String>,
     /// Extra environment for the test processes (`CARGO_PERF_ROLE` in paired mode).
     pub env: Vec<(String, String)>,
+    /// `--base-url`: the service load tests talk to.
+    pub base_url: Option<String>,
 }
 
 /// A finished test: its record, or an infrastructure problem that prevented one.
@@ -75,6 +77,9 @@ pub fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
     if config.quick {
         cmd.env(ENV_QUICK, "1");
     }
+    if let Some(url) = &config.base_url {
+        cmd.env(perf_harness::load::ENV_BASE_URL, url);
+    }
     let output = if config.verbose {
         cmd.status().map(|status| Output {
             status,
@@ -98,8 +103,8 @@ pub fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
             record.test.package.clone_from(&b.package);
             record.test.target.clone_from(&b.target);
             Ran {
+                infrastructure_error: record.infrastructure,
                 record,
-                infrastructure_error: false,
             }
         }
         Some(Err(message)) => failed(message, true),
@@ -138,6 +143,8 @@ fn failed_record(found: &Found, message: String) -> Record {
         optimized: true,
         quick: false,
         queries: None,
+        load: None,
+        infrastructure: false,
     }
 }
 

@@ -13,6 +13,7 @@
 //! tests, in `tests/catalogue.rs` next to ordinary tests, and in `tests/perf_main.rs`, a
 //! `harness = false` target.
 
+pub mod api;
 pub mod catalogue;
 pub mod cursor;
 pub mod fixtures;

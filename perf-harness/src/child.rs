@@ -148,6 +148,8 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
         optimized: !cfg!(debug_assertions),
         quick,
         queries: None,
+        load: None,
+        infrastructure: false,
     };
     match joined {
         Ok((measurement, failure)) => {
@@ -160,6 +162,11 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
                 record.setup_ns = m.setup_ns;
                 record.elapsed_ns = m.elapsed_ns;
                 record.queries = m.queries;
+                record.load = m.load;
+                // A load test can be measured and still have failed (its body panicked).
+                if let Some(message) = m.failure {
+                    record.status = Status::Failed { message };
+                }
             }
             match (failure, kept) {
                 (None, Some(_)) => {}
@@ -170,6 +177,7 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
                 }
                 // What was measured before the failure stays in the record.
                 (Some(failure), Some(n)) => {
+                    record.infrastructure = failure.is_infrastructure();
                     record.status = Status::Failed {
                         message: format!(
                             "{failure}\n(the {n} samples measured before it are kept in the record)"
@@ -177,6 +185,7 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
                     }
                 }
                 (Some(failure), None) => {
+                    record.infrastructure = failure.is_infrastructure();
                     record.status = Status::Failed {
                         message: failure.to_string(),
                     }

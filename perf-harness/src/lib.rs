@@ -20,14 +20,18 @@ pub mod criterion_files;
 pub mod db;
 pub mod engine;
 mod harness;
+pub mod load;
 pub mod outcome;
 pub mod record;
 pub mod registry;
 pub mod spec;
 pub mod stats;
+pub mod user;
 
 pub use bencher::{BatchSize, Bencher};
+pub use load::{Service, Target};
 pub use perf_macros::perf_test;
+pub use user::{Reply, Request, User};
 
 /// Defines `main` for a `harness = false` target whose tests are all `#[perf_test]`s.
 ///
@@ -49,10 +53,13 @@ pub mod __private {
     pub use crate::db::Scale;
     pub use crate::engine::latency::{BodyFuture, Sampler};
     pub use crate::harness::{main as harness_main, smoke_test};
+    pub use crate::load::{LoadRoutine, Service};
     pub use crate::outcome::{Failure, Outcome};
     pub use crate::registry::{PerfTest, Routine, PERF_TESTS};
-    pub use crate::spec::{Kind, Spec, Threshold};
+    pub use crate::spec::{Kind, NamedThreshold, Ramp, Spec, Stage, Stages, Threshold};
+    pub use crate::user::User;
     pub use linkme;
     pub use std::borrow::Cow;
     pub use std::boxed::Box;
+    pub use std::string::String;
 }

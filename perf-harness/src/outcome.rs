@@ -48,6 +48,17 @@ pub enum Failure {
     /// The harness itself could not run the test (runtime, criterion output).
     #[error("{0}")]
     Harness(String),
+    /// Something outside the test is missing or broken (the service under load is down);
+    /// `cargo perf` exits 2.
+    #[error("{0}")]
+    Infrastructure(String),
+}
+
+impl Failure {
+    /// Whether the cause lies outside the test (exit status 2 rather than a failed test).
+    pub fn is_infrastructure(&self) -> bool {
+        matches!(self, Failure::Infrastructure(_))
+    }
 }
 
 /// A value a perf test body may return: `()` or any `Result` whose error can be printed.

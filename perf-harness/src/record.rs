@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::compare::{Change, Comparison};
 use crate::criterion_files::CriterionEstimates;
 use crate::db::QueryStats;
+pub use crate::load::report::LoadReport;
 use crate::spec::{Spec, Threshold};
 use crate::stats::Stats;
 
@@ -107,6 +108,12 @@ pub struct Record {
     /// Database statements the timed calls issued: counts and the per-statement breakdown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queries: Option<QueryStats>,
+    /// Load tests: requests, errors, latency per request name, time series, resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadReport>,
+    /// The test could not run for a reason outside it (service down): `cargo perf` exits 2.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub infrastructure: bool,
 }
 
 /// The outcome of one threshold.
@@ -119,6 +126,9 @@ pub struct Verdict {
     pub measured_ns: Option<f64>,
     /// Whether it held.
     pub passed: bool,
+    /// Load tests: the request name a per-name threshold applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl Record {
@@ -128,12 +138,16 @@ impl Record {
             .thresholds
             .iter()
             .map(|&threshold| {
-                let measured_ns = match threshold {
-                    Threshold::MaxQueries { .. } | Threshold::NPlusOne => self
+                let measured_ns = match (threshold, &self.load) {
+                    (Threshold::MaxQueries { .. } | Threshold::NPlusOne, _) => self
                         .stats
                         .as_ref()
                         .and(self.queries.as_ref())
                         .and_then(|q| measured_count(q, &threshold)),
+                    (Threshold::ErrorRate { .. }, Some(l)) => Some(l.error_rate),
+                    (Threshold::Throughput { .. }, Some(l)) => Some(l.iterations_per_s),
+                    (Threshold::Rss { .. }, Some(l)) => l.peak_rss_bytes.map(|b| b as f64),
+                    (Threshold::Cpu { .. }, Some(l)) => l.cpu_percent,
                     _ => self.stats.as_ref().and_then(|s| measured(s, &threshold)),
                 };
                 // A failed test keeps what it measured before failing, but passes nothing.
@@ -141,10 +155,30 @@ impl Record {
                 Verdict {
                     threshold,
                     measured_ns,
-                    passed: measured_fully
-                        && measured_ns.is_some_and(|m| m <= threshold.limit_ns() as f64),
+                    passed: measured_fully && measured_ns.is_some_and(|m| threshold.holds(m)),
+                    scope: None,
                 }
             })
+            .chain(
+                self.spec
+                    .request_thresholds
+                    .iter()
+                    .flat_map(|t| t.iter())
+                    .map(|named| {
+                        let threshold = named.threshold;
+                        let measured_ns = self
+                            .load
+                            .as_ref()
+                            .and_then(|l| l.by_name(&named.name))
+                            .and_then(|n| crate::load::report::measured_by_name(n, &threshold));
+                        Verdict {
+                            threshold,
+                            measured_ns,
+                            passed: measured_ns.is_some_and(|m| threshold.holds(m)),
+                            scope: Some(named.name.to_string()),
+                        }
+                    }),
+            )
             .collect()
     }
 }
@@ -155,7 +189,7 @@ fn measured(stats: &Stats, threshold: &Threshold) -> Option<f64> {
         Threshold::Median { .. } => Some(stats.p50_ns),
         Threshold::Max { .. } => Some(stats.max_ns),
         Threshold::Percentile { percentile, .. } => stats.percentile(*percentile),
-        Threshold::MaxQueries { .. } | Threshold::NPlusOne => None,
+        _ => None,
     }
 }
 
@@ -481,6 +515,8 @@ mod tests {
             optimized: true,
             quick: false,
             queries: None,
+            load: None,
+            infrastructure: false,
         }
     }
 

@@ -34,6 +34,8 @@ pub enum Routine {
     Micro(fn(&mut Bencher<'_, '_>)),
     /// A body timed once per sample by the latency engine; the function runs setup itself.
     Timed(fn(&mut Sampler) -> Result<(), Failure>),
+    /// An async body run by virtual users against an HTTP service (load tests).
+    Load(crate::load::LoadRoutine),
 }
 
 impl PerfTest {

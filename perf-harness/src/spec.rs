@@ -16,6 +16,8 @@ pub enum Kind {
     Micro,
     /// One timed call per sample into an HDR histogram (latency and database timing).
     Latency,
+    /// Virtual users or an arrival rate driving an async body against an HTTP service.
+    Load,
 }
 
 impl Kind {
@@ -24,6 +26,7 @@ impl Kind {
         match self {
             Kind::Micro => "micro",
             Kind::Latency => "latency",
+            Kind::Load => "load",
         }
     }
 }
@@ -61,6 +64,26 @@ pub enum Threshold {
     },
     /// Statements per call must not grow with the fixture's size (`n_plus_one = "deny"`).
     NPlusOne,
+    /// Load tests: share of failed iterations at most `max` (0..=1).
+    ErrorRate {
+        /// Upper bound, a fraction.
+        max: f64,
+    },
+    /// Load tests: completed iterations per second at least `min_per_s`.
+    Throughput {
+        /// Lower bound, iterations per second.
+        min_per_s: f64,
+    },
+    /// Load tests: peak resident memory of the test process at most `max_bytes`.
+    Rss {
+        /// Upper bound in bytes.
+        max_bytes: u64,
+    },
+    /// Load tests: mean CPU use of the test process at most `max_percent` (100 = one core).
+    Cpu {
+        /// Upper bound in percent of one core.
+        max_percent: f64,
+    },
 }
 
 impl Threshold {
@@ -73,10 +96,15 @@ impl Threshold {
             Threshold::Percentile { percentile, .. } => percentile_key(*percentile),
             Threshold::MaxQueries { .. } => "max_queries".into(),
             Threshold::NPlusOne => "n_plus_one".into(),
+            Threshold::ErrorRate { .. } => "error_rate".into(),
+            Threshold::Throughput { .. } => "throughput".into(),
+            Threshold::Rss { .. } => "rss".into(),
+            Threshold::Cpu { .. } => "cpu".into(),
         }
     }
 
-    /// The bound in nanoseconds (a count for `MaxQueries`, 0 for `NPlusOne`).
+    /// The bound in nanoseconds (a count for `MaxQueries`; 0 for `NPlusOne` and for thresholds
+    /// that are neither times nor counts).
     pub fn limit_ns(&self) -> u64 {
         match *self {
             Threshold::Mean { limit_ns }
@@ -84,8 +112,19 @@ impl Threshold {
             | Threshold::Max { limit_ns }
             | Threshold::Percentile { limit_ns, .. } => limit_ns,
             Threshold::MaxQueries { limit } => limit,
-            Threshold::NPlusOne => 0,
+            _ => 0,
         }
+    }
+
+    /// Whether this bounds a time per call (mean, median, a percentile, the maximum).
+    pub fn is_time(&self) -> bool {
+        matches!(
+            self,
+            Threshold::Mean { .. }
+                | Threshold::Median { .. }
+                | Threshold::Max { .. }
+                | Threshold::Percentile { .. }
+        )
     }
 
     /// Whether this bounds a count of statements rather than a time.
@@ -93,12 +132,28 @@ impl Threshold {
         matches!(self, Threshold::MaxQueries { .. } | Threshold::NPlusOne)
     }
 
-    /// A measured value of this threshold's metric, for reports: a time or a count.
-    pub fn format_measured(&self, measured: f64) -> String {
+    /// Whether `measured` (in this threshold's unit) meets it; bounds are inclusive.
+    pub fn holds(&self, measured: f64) -> bool {
+        match *self {
+            Threshold::ErrorRate { max } => measured <= max,
+            Threshold::Throughput { min_per_s } => measured >= min_per_s,
+            Threshold::Rss { max_bytes } => measured <= max_bytes as f64,
+            Threshold::Cpu { max_percent } => measured <= max_percent,
+            _ => measured <= self.limit_ns() as f64,
+        }
+    }
+
+    /// A measured value in this threshold's unit, for people: `45.30ms`, `1.20%`, `812.0/s`,
+    /// `3 in the busiest call`.
+    pub fn format_value(&self, value: f64) -> String {
         match self {
-            Threshold::MaxQueries { .. } => format!("{measured:.0} in the busiest call"),
-            Threshold::NPlusOne => format!("{measured:+.0} per call at double the rows"),
-            _ => format_ns(measured),
+            Threshold::MaxQueries { .. } => format!("{value:.0} in the busiest call"),
+            Threshold::NPlusOne => format!("{value:+.0} per call at double the rows"),
+            Threshold::ErrorRate { .. } => format!("{:.2}%", value * 100.0),
+            Threshold::Throughput { .. } => format!("{value:.1}/s"),
+            Threshold::Rss { .. } => format_bytes(value),
+            Threshold::Cpu { .. } => format!("{value:.0}%"),
+            _ => format_ns(value),
         }
     }
 
@@ -114,11 +169,110 @@ impl Threshold {
 
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        match *self {
             Threshold::NPlusOne => f.write_str("n_plus_one = \"deny\" (no growth with the data)"),
+            Threshold::ErrorRate { max } => write!(f, "error_rate <= {}", trim_float(max)),
+            Threshold::Throughput { min_per_s } => {
+                write!(f, "throughput >= {}/s", trim_float(min_per_s))
+            }
+            Threshold::Rss { max_bytes } => {
+                write!(f, "rss <= {}", format_bytes(max_bytes as f64))
+            }
+            Threshold::Cpu { max_percent } => write!(f, "cpu <= {}%", trim_float(max_percent)),
             _ => write!(f, "{} <= {}", self.key(), self.limit_text()),
         }
     }
+}
+
+/// `0.01` → `0.01`, `200.0` → `200`: the number as a user would type it.
+fn trim_float(v: f64) -> String {
+    format!("{v}")
+}
+
+/// Bytes with a binary unit: `812B`, `1.5KiB`, `230.4MiB`.
+pub fn format_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = bytes;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{v:.0}B")
+    } else {
+        format!("{v:.1}{}", UNITS[unit])
+    }
+}
+
+/// Whether a load test's stages ramp virtual users (closed model) or the arrival rate (open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ramp {
+    /// Stages give numbers of virtual users: `"10s:0..50, 30s:50"`.
+    Users,
+    /// Stages give iterations per second: `"10s:0..100/s, 30s:100/s"`.
+    Rate,
+}
+
+/// One stage of a load profile: over `duration_ns`, go linearly from `from` to `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Stage {
+    /// Length of the stage in nanoseconds.
+    pub duration_ns: u64,
+    /// Users or rate (per second) at the start of the stage.
+    pub from: f64,
+    /// Users or rate (per second) at the end of the stage.
+    pub to: f64,
+}
+
+/// A load profile in stages (`stages = "10s:0..50, 30s:50, 10s:50..0"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stages {
+    /// What the numbers count.
+    pub ramp: Ramp,
+    /// The stages in order.
+    pub steps: Cow<'static, [Stage]>,
+}
+
+impl Stages {
+    /// Total length of the profile in nanoseconds.
+    pub fn duration_ns(&self) -> u64 {
+        self.steps.iter().map(|s| s.duration_ns).sum()
+    }
+
+    /// The highest users or rate the profile reaches.
+    pub fn peak(&self) -> f64 {
+        self.steps.iter().fold(0.0, |m, s| m.max(s.from).max(s.to))
+    }
+}
+
+impl fmt::Display for Stages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = if self.ramp == Ramp::Rate { "/s" } else { "" };
+        let parts: Vec<String> = self
+            .steps
+            .iter()
+            .map(|s| {
+                let d = format_exact_ns(s.duration_ns);
+                if s.from == s.to {
+                    format!("{d}:{}{unit}", s.to)
+                } else {
+                    format!("{d}:{}..{}{unit}", s.from, s.to)
+                }
+            })
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// A threshold on the requests of one name (`thresholds = ["name:login p(95) < 300ms"]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedThreshold {
+    /// The request name (`.name("login")`, or method and path such as `GET /api/v1/media`).
+    pub name: Cow<'static, str>,
+    /// The condition on that name's requests (latency percentiles, mean, max, error rate).
+    pub threshold: Threshold,
 }
 
 /// `95.0` → `p95`, `99.9` → `p999`, `50.0` → `p50`.
@@ -155,6 +309,27 @@ pub struct Spec {
     /// Name of the function that receives the fixture by value after the last sample.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub teardown: Option<Cow<'static, str>>,
+    /// Load tests, closed model: number of virtual users looping over the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u64>,
+    /// Load tests, open model: iterations started per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Load tests, open model: most virtual users available to start scheduled iterations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_users: Option<u64>,
+    /// Load tests: stop after this many iterations in total (shared by all users).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<u64>,
+    /// Load tests: a ramping profile of users or rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Stages>,
+    /// Load tests, closed model: pause of each user between two iterations, nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_ns: Option<u64>,
+    /// Load tests: thresholds on the requests of one name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_thresholds: Option<Cow<'static, [NamedThreshold]>>,
 }
 
 impl Spec {
@@ -169,6 +344,13 @@ impl Spec {
         timeout_ns: None,
         setup: None,
         teardown: None,
+        users: None,
+        rate: None,
+        max_users: None,
+        iterations: None,
+        stages: None,
+        think_ns: None,
+        request_thresholds: None,
     };
 
     /// Samples a latency test takes when run in full.
@@ -220,8 +402,37 @@ impl fmt::Display for Spec {
         if let Some(s) = &self.teardown {
             parts.push(format!("teardown = {s}"));
         }
+        if let Some(n) = self.users {
+            parts.push(format!("users = {n}"));
+        }
+        if let Some(r) = self.rate {
+            parts.push(format!("rate = {r}/s"));
+        }
+        if let Some(n) = self.max_users {
+            parts.push(format!("max_users = {n}"));
+        }
+        if let Some(n) = self.iterations {
+            parts.push(format!("iterations = {n}"));
+        }
+        if let Some(s) = &self.stages {
+            parts.push(format!("stages = {s}"));
+        }
+        if let Some(ns) = self.think_ns {
+            parts.push(format!("think = {}", format_exact_ns(ns)));
+        }
         for t in self.thresholds.iter() {
-            parts.push(format!("{} = {}", t.key(), t.limit_text()));
+            match t {
+                Threshold::Mean { .. }
+                | Threshold::Median { .. }
+                | Threshold::Max { .. }
+                | Threshold::Percentile { .. }
+                | Threshold::MaxQueries { .. }
+                | Threshold::NPlusOne => parts.push(format!("{} = {}", t.key(), t.limit_text())),
+                other => parts.push(other.to_string()),
+            }
+        }
+        for t in self.request_thresholds.iter().flat_map(|t| t.iter()) {
+            parts.push(format!("[name:{}] {}", t.name, t.threshold));
         }
         if parts.is_empty() {
             f.write_str("-")
@@ -316,7 +527,7 @@ mod tests {
             "samples = 200, max_queries = 2, n_plus_one = \"deny\""
         );
         assert_eq!(Q[0].to_string(), "max_queries <= 2");
-        assert_eq!(Q[0].format_measured(3.0), "3 in the busiest call");
+        assert_eq!(Q[0].format_value(3.0), "3 in the busiest call");
         assert_eq!(format_exact_ns(1_500_000), "1500us");
         assert_eq!(format_exact_ns(120_000_000_000), "2m");
     }

@@ -7,7 +7,8 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, Meta, Token};
 
 use crate::duration::parse_ns;
-use crate::keys::{self, ALL_KEYS, NOT_YET};
+use crate::keys::{self, ALL_KEYS, LOAD_KEYS};
+use crate::load::{parse_bytes, parse_rate, parse_stages, StageValue};
 
 /// A threshold as written: metric key, limit, and the token to blame.
 pub struct ThresholdArg {
@@ -20,6 +21,8 @@ pub struct ThresholdArg {
 #[derive(Default)]
 pub struct Args {
     pub thresholds: Vec<ThresholdArg>,
+    /// `max_error_rate`, `min_throughput`, `max_rss`, `max_cpu`, and unnamed `thresholds`.
+    pub load_thresholds: Vec<(Threshold, Span)>,
     pub samples: Option<(u64, Span)>,
     pub warmup_calls: Option<(u64, Span)>,
     pub warmup_ns: Option<(u64, Span)>,
@@ -30,12 +33,38 @@ pub struct Args {
     pub max_queries: Option<(u64, Span)>,
     /// `n_plus_one = "deny"`: the span of the key.
     pub n_plus_one: Option<Span>,
+    /// Load keys, each with the span of its key.
+    pub users: Option<(u64, Span)>,
+    pub rate: Option<(f64, Span)>,
+    pub max_users: Option<(u64, Span)>,
+    pub iterations: Option<(u64, Span)>,
+    pub stages: Option<(Vec<StageValue>, bool, Span)>,
+    pub think_ns: Option<(u64, Span)>,
+    /// Every load key given, for "belongs to a load test" errors.
+    pub load_keys: Vec<(String, Span)>,
+    /// Per-name thresholds from `thresholds = [...]`.
+    pub named: Vec<(String, Threshold)>,
+}
+
+/// A load-test threshold that is not a time bound, or a time bound for a request name.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Threshold {
+    Time { key: String, limit_ns: u64 },
+    ErrorRate(f64),
+    Throughput(f64),
+    Rss(u64),
+    Cpu(f64),
 }
 
 impl Args {
     /// Whether the attribute makes this a latency test (one timed call per sample).
     pub fn is_latency(&self) -> bool {
-        self.samples.is_some()
+        self.samples.is_some() && !self.is_load()
+    }
+
+    /// Whether the attribute makes this a load test (`users`, `rate` or `stages`).
+    pub fn is_load(&self) -> bool {
+        self.users.is_some() || self.rate.is_some() || self.stages.is_some()
     }
 }
 
@@ -100,23 +129,17 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
             continue;
         }
         seen.push(key.clone());
-        if let Some((_, what)) = NOT_YET.iter().find(|(k, _)| *k == key) {
-            errors.push(
-                key_span,
-                format!(
-                    "`{key}` ({what}) is not supported by this version of perf-harness yet; \
-                     supported keys: {THRESHOLD_KEYS}, {OTHER_KEYS}"
-                ),
-            );
-            continue;
-        }
         if !ALL_KEYS.contains(&key.as_str()) {
             let hint = keys::nearest(&key)
                 .map(|k| format!("did you mean `{k}`? "))
                 .unwrap_or_default();
             errors.push(
                 key_span,
-                format!("unknown key `{key}`; {hint}valid keys: {THRESHOLD_KEYS}, {OTHER_KEYS}"),
+                format!(
+                    "unknown key `{key}`; {hint}valid keys: {THRESHOLD_KEYS}, {OTHER_KEYS}; \
+                     for load tests: {}",
+                    LOAD_KEYS.join(", ")
+                ),
             );
             continue;
         }
@@ -125,7 +148,55 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
         while let Expr::Group(g) = value {
             value = &g.expr;
         }
+        if LOAD_KEYS.contains(&key.as_str()) {
+            args.load_keys.push((key.clone(), key_span));
+        }
         match key.as_str() {
+            "users" => args.users = count(value, &key, 1, &mut errors).map(|n| (n, key_span)),
+            "max_users" => {
+                args.max_users = count(value, &key, 1, &mut errors).map(|n| (n, key_span))
+            }
+            "iterations" => {
+                args.iterations = count(value, &key, 1, &mut errors).map(|n| (n, key_span))
+            }
+            "think" => args.think_ns = duration(value, &key, &mut errors).map(|n| (n, key_span)),
+            "rate" => {
+                args.rate = string(value, &key, "\"200/s\"", &mut errors)
+                    .and_then(|(s, span)| report(parse_rate(&s), &key, span, &mut errors))
+                    .map(|r| (r, key_span))
+            }
+            "min_throughput" => {
+                if let Some(r) = string(value, &key, "\"190/s\"", &mut errors)
+                    .and_then(|(s, span)| report(parse_rate(&s), &key, span, &mut errors))
+                {
+                    args.load_thresholds
+                        .push((Threshold::Throughput(r), key_span));
+                }
+            }
+            "max_rss" => {
+                if let Some(b) = string(value, &key, "\"512MiB\"", &mut errors)
+                    .and_then(|(s, span)| report(parse_bytes(&s), &key, span, &mut errors))
+                {
+                    args.load_thresholds.push((Threshold::Rss(b), key_span));
+                }
+            }
+            "stages" => {
+                args.stages = string(value, &key, "\"10s:0..50, 30s:50, 10s:50..0\"", &mut errors)
+                    .and_then(|(s, span)| report(parse_stages(&s), &key, span, &mut errors))
+                    .map(|(st, rate)| (st, rate, key_span))
+            }
+            "max_error_rate" => {
+                if let Some(r) = fraction(value, &key, 1.0, &mut errors) {
+                    args.load_thresholds
+                        .push((Threshold::ErrorRate(r), key_span));
+                }
+            }
+            "max_cpu" => {
+                if let Some(r) = fraction(value, &key, f64::INFINITY, &mut errors) {
+                    args.load_thresholds.push((Threshold::Cpu(r), key_span));
+                }
+            }
+            "thresholds" => thresholds_list(value, &mut args, &mut errors),
             "mean" | "median" | "max" | "p50" | "p75" | "p90" | "p95" | "p99" | "p999" => {
                 if let Some(ns) = duration(value, &key, &mut errors) {
                     args.thresholds.push(ThresholdArg {
@@ -205,6 +276,118 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
     }
     errors.finish()?;
     Ok(args)
+}
+
+fn string(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<(String, Span)> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some((s.value(), s.span())),
+        other => {
+            errors.push(
+                other.span(),
+                format!("`{key}` takes a string, e.g. `{key} = {example}`"),
+            );
+            None
+        }
+    }
+}
+
+fn report<T>(r: Result<T, String>, key: &str, span: Span, errors: &mut Errors) -> Option<T> {
+    r.map_err(|m| errors.push(span, format!("`{key}`: {m}")))
+        .ok()
+}
+
+/// A number literal (integer or float) from 0 to `max`; `max_cpu` also takes `"80%"`.
+fn fraction(value: &Expr, key: &str, max: f64, errors: &mut Errors) -> Option<f64> {
+    let (n, span) = match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => (f.base10_parse::<f64>().ok(), f.span()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => (i.base10_parse::<f64>().ok(), i.span()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) if key == "max_cpu" => (
+            s.value().trim().trim_end_matches('%').trim().parse().ok(),
+            s.span(),
+        ),
+        other => (None, other.span()),
+    };
+    match n {
+        Some(n) if (0.0..=max).contains(&n) => Some(n),
+        _ if key == "max_error_rate" => {
+            errors.push(
+                span,
+                "`max_error_rate` is a fraction from 0 to 1, e.g. `max_error_rate = 0.01` (1 %)",
+            );
+            None
+        }
+        _ => {
+            errors.push(
+                span,
+                format!(
+                    "`{key}` is a percentage of one core, e.g. `{key} = 80` or `{key} = \"150%\"`"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `thresholds = ["p(95) < 300ms", "http_req_duration{name:login}: p(99) < 1s"]`.
+fn thresholds_list(value: &Expr, args: &mut Args, errors: &mut Errors) {
+    let Expr::Array(array) = value else {
+        errors.push(
+            value.span(),
+            "`thresholds` takes a list of k6 expressions, e.g.              `thresholds = [\"p(95) < 300ms\", \"http_req_duration{name:login}: p(99) < 1s\"]`",
+        );
+        return;
+    };
+    for item in &array.elems {
+        let Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) = item
+        else {
+            errors.push(
+                item.span(),
+                "each threshold is a string such as \"p(95) < 300ms\"",
+            );
+            continue;
+        };
+        let parsed = match crate::k6::parse(&s.value()) {
+            Ok(p) => p,
+            Err(m) => {
+                errors.push(s.span(), format!("threshold: {m}"));
+                continue;
+            }
+        };
+        use crate::k6::Condition as C;
+        let t = match parsed.condition {
+            C::Mean(ns) => Threshold::Time {
+                key: "mean".into(),
+                limit_ns: ns,
+            },
+            C::Median(ns) => Threshold::Time {
+                key: "median".into(),
+                limit_ns: ns,
+            },
+            C::Max(ns) => Threshold::Time {
+                key: "max".into(),
+                limit_ns: ns,
+            },
+            C::Percentile(p, ns) => Threshold::Time {
+                key: format!("p:{p}"),
+                limit_ns: ns,
+            },
+            C::ErrorRate(r) => Threshold::ErrorRate(r),
+        };
+        match parsed.name {
+            Some(name) => args.named.push((name, t)),
+            None => args.load_thresholds.push((t, s.span())),
+        }
+    }
 }
 
 fn duration(value: &Expr, key: &str, errors: &mut Errors) -> Option<u64> {

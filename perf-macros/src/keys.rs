@@ -1,7 +1,22 @@
 //! The attribute's keys: which exist, which this version supports, and the nearest-key hint.
 
+/// Keys that make a test a load test, or belong only to one.
+pub const LOAD_KEYS: [&str; 11] = [
+    "users",
+    "rate",
+    "stages",
+    "max_users",
+    "think",
+    "iterations",
+    "max_error_rate",
+    "min_throughput",
+    "max_rss",
+    "max_cpu",
+    "thresholds",
+];
+
 /// Every key of the attribute contract, supported or not.
-pub const ALL_KEYS: [&str; 24] = [
+pub const ALL_KEYS: [&str; 28] = [
     "mean",
     "median",
     "p50",
@@ -24,19 +39,12 @@ pub const ALL_KEYS: [&str; 24] = [
     "timeout",
     "setup",
     "teardown",
+    "max_users",
+    "max_rss",
+    "max_cpu",
+    "thresholds",
     "max_queries",
     "n_plus_one",
-];
-
-/// Keys of the contract that this version does not implement yet, with what they belong to.
-pub const NOT_YET: [(&str, &str); 7] = [
-    ("users", "load tests"),
-    ("rate", "load tests"),
-    ("stages", "load tests"),
-    ("think", "load tests"),
-    ("iterations", "load tests"),
-    ("max_error_rate", "load tests"),
-    ("min_throughput", "load tests"),
 ];
 
 /// The percentile behind a key like `p95` or `p999`.

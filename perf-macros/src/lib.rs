@@ -3,7 +3,9 @@
 
 mod attr;
 mod duration;
+mod k6;
 mod keys;
+mod load;
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens};
@@ -88,6 +90,24 @@ fn check(args: &Args, f: &ItemFn) -> syn::Result<Shape> {
     }
     if let Some(v) = &sig.variadic {
         errors.push(v.span(), "a perf test cannot be variadic");
+    }
+    if args.is_load() {
+        check_load(args, f, &mut errors);
+        errors.finish()?;
+        return Ok(Shape {
+            is_async: true,
+            takes_arg: true,
+        });
+    }
+    for (key, span) in &args.load_keys {
+        errors.push(
+            *span,
+            format!(
+                "`{key}` belongs to a load test: add `users = N` (virtual users) or \
+                 `rate = \"N/s\"` (arrivals), and make the body \
+                 `async fn name(user: &mut perf_harness::User)`"
+            ),
+        );
     }
     let mut inputs = sig.inputs.iter();
     let first = inputs.next();
@@ -259,6 +279,110 @@ fn check(args: &Args, f: &ItemFn) -> syn::Result<Shape> {
     })
 }
 
+/// The rules of a load test: one model, its keys, and `async fn(user: &mut User)`.
+fn check_load(args: &Args, f: &ItemFn, errors: &mut Errors) {
+    let sig = &f.sig;
+    if let (Some((_, u)), Some(_)) = (args.users, args.rate) {
+        errors.push(
+            u,
+            "`users` (closed model: each user loops) and `rate` (open model: iterations start on \
+             a schedule) exclude each other: keep one",
+        );
+    }
+    if let Some((_, rate_stages, span)) = &args.stages {
+        if args.users.is_some() || args.rate.is_some() {
+            errors.push(
+                *span,
+                "`stages` give the users (or, ending in `/s`, the rate) over time: remove `users` \
+                 and `rate`",
+            );
+        }
+        if let Some((_, d)) = args.duration_ns {
+            errors.push(d, "`stages` set the duration: remove `duration`");
+        }
+        if !rate_stages {
+            if let Some((_, m)) = args.max_users {
+                errors.push(
+                    m,
+                    "`max_users` caps an open-model test; these stages give users: use rate \
+                     stages (`\"10s:0..100/s\"`) or remove `max_users`",
+                );
+            }
+        }
+    }
+    let open = args.rate.is_some() || args.stages.as_ref().is_some_and(|s| s.1);
+    if !open && args.stages.is_none() {
+        if let Some((_, m)) = args.max_users {
+            errors.push(
+                m,
+                "`max_users` caps the users an open-model test (`rate = \"N/s\"`) may start; with \
+                 `users = N` the number is fixed",
+            );
+        }
+    }
+    if open {
+        if let Some((_, t)) = args.think_ns {
+            errors.push(
+                t,
+                "`think` pauses a user between iterations (closed model); with a rate, \
+                 iterations start on schedule: sleep inside the body instead",
+            );
+        }
+    }
+    if let Some((_, s)) = args.samples {
+        errors.push(
+            s,
+            "`samples` belongs to latency tests; a load test stops after `duration` or \
+             `iterations`",
+        );
+    }
+    if let Some((_, w)) = args.warmup_calls.or(args.warmup_ns) {
+        errors.push(
+            w,
+            "load tests have no `warmup` yet: ramp up with `stages` instead",
+        );
+    }
+    if sig.asyncness.is_none() {
+        errors.push(
+            sig.fn_token.span(),
+            "a load test is an `async fn` taking `user: &mut perf_harness::User`",
+        );
+    }
+    let mut inputs = sig.inputs.iter();
+    match inputs.next() {
+        None => errors.push(
+            sig.paren_token.span.join(),
+            "a load test takes the virtual user: `user: &mut perf_harness::User`",
+        ),
+        Some(FnArg::Receiver(r)) => errors.push_spanned(
+            r,
+            "#[perf_test] cannot go on a method: move the body into a free function",
+        ),
+        Some(FnArg::Typed(pt)) => {
+            let is_user = match &*pt.ty {
+                Type::Reference(r) if r.mutability.is_some() => matches!(
+                    &*r.elem,
+                    Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "User")
+                ),
+                _ => false,
+            };
+            if !is_user {
+                errors.push_spanned(
+                    &pt.ty,
+                    "a load test takes `user: &mut perf_harness::User`; a `setup` value is not \
+                     passed to it (setup starts the service and gives its URL)",
+                );
+            }
+        }
+    }
+    for extra in inputs {
+        errors.push_spanned(
+            extra,
+            "a load test takes one argument: `user: &mut perf_harness::User`",
+        );
+    }
+}
+
 /// Tokens as a reader would write them: `Vec<u8>`, `&mut Db`, not `Vec < u8 >`.
 fn show(tokens: impl ToTokens) -> String {
     tokens
@@ -311,7 +435,40 @@ fn emit(args: &Args, mut f: ItemFn, shape: Shape) -> Tokens {
     // fixture), so clippy's advice to take `&mut str` is not the user's to follow.
     f.attrs.push(syn::parse_quote!(#[allow(clippy::ptr_arg)]));
 
-    let routine = if args.is_latency() {
+    let routine = if args.is_load() {
+        let out = match &f.sig.output {
+            syn::ReturnType::Type(_, ty) => blame(ty.span()),
+            syn::ReturnType::Default => Span::call_site(),
+        };
+        let result = quote_spanned!(out=> #p::Outcome::into_result(__perf_body(__u).await));
+        let setup = match &args.setup {
+            Some(setup) => {
+                let setup_name = quote!(#setup).to_string().replace(' ', "");
+                let call = quote_spanned!(blame(setup.span())=> #p::Service::from_setup(#setup_name, #setup));
+                quote!(::core::option::Option::Some({
+                    fn __perf_setup() -> ::core::result::Result<#p::Service, #p::Failure> {
+                        #call
+                    }
+                    __perf_setup as fn() -> ::core::result::Result<#p::Service, #p::Failure>
+                }))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        quote! {
+            #p::Routine::Load(#p::LoadRoutine {
+                body: {
+                    fn __perf_load(
+                        __u: &mut #p::User,
+                    ) -> #p::BodyFuture<'_, ::core::result::Result<(), #p::String>> {
+                        #f
+                        #p::Box::pin(async move { #result })
+                    }
+                    __perf_load
+                },
+                setup: #setup,
+            })
+        }
+    } else if args.is_latency() {
         // With `n_plus_one`, setup builds the fixture at a given scale.
         let scale = |which: Tokens| match args.n_plus_one {
             Some(_) => quote!(#p::Scale::#which),
@@ -450,28 +607,28 @@ fn blame(user: Span) -> Span {
 }
 
 fn spec_tokens(args: &Args, p: &Tokens) -> Tokens {
-    let kind = if args.is_latency() {
+    let kind = if args.is_load() {
+        quote!(#p::Kind::Load)
+    } else if args.is_latency() {
         quote!(#p::Kind::Latency)
     } else {
         quote!(#p::Kind::Micro)
     };
-    let thresholds = args.thresholds.iter().map(|t| {
-        let limit = t.limit_ns;
-        match t.key.as_str() {
-            "mean" => quote!(#p::Threshold::Mean { limit_ns: #limit }),
-            "median" => quote!(#p::Threshold::Median { limit_ns: #limit }),
-            "max" => quote!(#p::Threshold::Max { limit_ns: #limit }),
-            key => {
-                let percentile = keys::percentile_of(key).unwrap_or(50.0);
-                quote!(#p::Threshold::Percentile { percentile: #percentile, limit_ns: #limit })
-            }
-        }
-    });
     let max_queries = args
         .max_queries
         .map(|(limit, _)| quote!(#p::Threshold::MaxQueries { limit: #limit }));
     let n_plus_one = args.n_plus_one.map(|_| quote!(#p::Threshold::NPlusOne));
-    let thresholds = thresholds.chain(max_queries).chain(n_plus_one);
+    let thresholds = args
+        .thresholds
+        .iter()
+        .map(|t| time_threshold(p, &t.key, t.limit_ns))
+        .chain(
+            args.load_thresholds
+                .iter()
+                .map(|(t, _)| load_threshold(p, t)),
+        )
+        .chain(max_queries)
+        .chain(n_plus_one);
     let opt = |v: Option<(u64, Span)>| match v {
         Some((n, _)) => quote!(::core::option::Option::Some(#n)),
         None => quote!(::core::option::Option::None),
@@ -495,6 +652,7 @@ fn spec_tokens(args: &Args, p: &Tokens) -> Tokens {
         }
         None => quote!(::core::option::Option::None),
     };
+    let load = load_spec_fields(args, p);
     quote! {
         #p::Spec {
             kind: #kind,
@@ -506,6 +664,79 @@ fn spec_tokens(args: &Args, p: &Tokens) -> Tokens {
             timeout_ns: #timeout_ns,
             setup: #setup,
             teardown: #teardown,
+            #load
+            ..#p::Spec::MICRO
         }
     }
+}
+
+fn time_threshold(p: &Tokens, key: &str, limit: u64) -> Tokens {
+    match key {
+        "mean" => quote!(#p::Threshold::Mean { limit_ns: #limit }),
+        "median" => quote!(#p::Threshold::Median { limit_ns: #limit }),
+        "max" => quote!(#p::Threshold::Max { limit_ns: #limit }),
+        key => {
+            let percentile = key
+                .strip_prefix("p:")
+                .and_then(|v| v.parse::<f64>().ok())
+                .or_else(|| keys::percentile_of(key))
+                .unwrap_or(50.0);
+            quote!(#p::Threshold::Percentile { percentile: #percentile, limit_ns: #limit })
+        }
+    }
+}
+
+fn load_threshold(p: &Tokens, t: &attr::Threshold) -> Tokens {
+    match t {
+        attr::Threshold::Time { key, limit_ns } => time_threshold(p, key, *limit_ns),
+        attr::Threshold::ErrorRate(max) => quote!(#p::Threshold::ErrorRate { max: #max }),
+        attr::Threshold::Throughput(min) => {
+            quote!(#p::Threshold::Throughput { min_per_s: #min })
+        }
+        attr::Threshold::Rss(b) => quote!(#p::Threshold::Rss { max_bytes: #b }),
+        attr::Threshold::Cpu(c) => quote!(#p::Threshold::Cpu { max_percent: #c }),
+    }
+}
+
+/// The load fields of `Spec` that the attribute sets; the rest come from `Spec::MICRO`.
+fn load_spec_fields(args: &Args, p: &Tokens) -> Tokens {
+    let mut out = Tokens::new();
+    let some = quote!(::core::option::Option::Some);
+    if let Some((n, _)) = args.users {
+        out.extend(quote!(users: #some(#n),));
+    }
+    if let Some((r, _)) = args.rate {
+        out.extend(quote!(rate: #some(#r),));
+    }
+    if let Some((n, _)) = args.max_users {
+        out.extend(quote!(max_users: #some(#n),));
+    }
+    if let Some((n, _)) = args.iterations {
+        out.extend(quote!(iterations: #some(#n),));
+    }
+    if let Some((n, _)) = args.think_ns {
+        out.extend(quote!(think_ns: #some(#n),));
+    }
+    if let Some((steps, rate, _)) = &args.stages {
+        let ramp = if *rate {
+            quote!(#p::Ramp::Rate)
+        } else {
+            quote!(#p::Ramp::Users)
+        };
+        let steps = steps
+            .iter()
+            .map(|(d, from, to)| quote!(#p::Stage { duration_ns: #d, from: #from, to: #to }));
+        out.extend(quote!(stages: #some(#p::Stages {
+            ramp: #ramp,
+            steps: #p::Cow::Borrowed(&[#(#steps),*]),
+        }),));
+    }
+    if !args.named.is_empty() {
+        let named = args.named.iter().map(|(name, t)| {
+            let t = load_threshold(p, t);
+            quote!(#p::NamedThreshold { name: #p::Cow::Borrowed(#name), threshold: #t })
+        });
+        out.extend(quote!(request_thresholds: #some(#p::Cow::Borrowed(&[#(#named),*])),));
+    }
+    out
 }

@@ -362,6 +362,8 @@ mod tests {
             optimized: true,
             quick: false,
             queries: None,
+            load: None,
+            infrastructure: false,
         }
     }
 

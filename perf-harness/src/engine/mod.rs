@@ -49,6 +49,10 @@ pub struct Measurement {
     pub elapsed_ns: u64,
     /// Database statements the timed calls issued, when any client reported them.
     pub queries: Option<QueryStats>,
+    /// Load tests: everything besides the iteration statistics.
+    pub load: Option<crate::load::report::LoadReport>,
+    /// Measured, but the test must still be reported as failed (e.g. the body panicked).
+    pub failure: Option<String>,
 }
 
 /// Runs `test` in `mode`; in smoke mode the measurement is `None`.
@@ -84,12 +88,15 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
                 setup_ns: None,
                 elapsed_ns: started.elapsed().as_nanos() as u64,
                 queries: None,
+                load: None,
+                failure: None,
             }))
         }
         (Routine::Timed(body), mode) => match run_timed(body, test, mode, started) {
             (measurement, None) => Ok(measurement),
             (_, Some(failure)) => Err(failure),
         },
+        (Routine::Load(routine), mode) => crate::load::run(test, routine, mode),
     }
 }
 
@@ -98,7 +105,7 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
 pub fn run_keeping_partial(test: &PerfTest, mode: &Mode) -> (Option<Measurement>, Option<Failure>) {
     match test.routine {
         Routine::Timed(body) => run_timed(body, test, mode, Instant::now()),
-        Routine::Micro(_) => match run(test, mode) {
+        Routine::Micro(_) | Routine::Load(_) => match run(test, mode) {
             Ok(measurement) => (measurement, None),
             Err(failure) => (None, Some(failure)),
         },
@@ -130,6 +137,8 @@ fn run_timed(
         setup_ns,
         elapsed_ns: started.elapsed().as_nanos() as u64,
         queries,
+        load: None,
+        failure: None,
     });
     match (measurement, outcome) {
         (Some(m), Ok(())) => (Some(m), None),

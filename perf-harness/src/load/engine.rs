@@ -1,0 +1,662 @@
+//! The load generator: resolves the service, drives users or arrivals on one thread, stops
+//! gracefully, samples CPU and memory, and turns the worker's metrics into a `LoadReport`.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::io::IsTerminal;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use super::metrics::{ErrorKind, Metrics};
+use super::report::{Latency, LoadReport, Model, Tick};
+use super::{LoadBody, LoadRoutine, Plan, Service, ENV_BASE_URL};
+use crate::engine::latency::BodyFuture;
+use crate::engine::{Measurement, Mode};
+use crate::outcome::Failure;
+use crate::registry::PerfTest;
+use crate::spec::format_ns;
+use crate::stats::Stats;
+use crate::user::User;
+
+/// Resolution of tokio's timer; the open-model scheduler sleeps to within this of a slot.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
+/// Runs a load test in `mode`; a smoke run returns `Ok(None)` when every iteration succeeded.
+pub fn run(
+    test: &PerfTest,
+    routine: LoadRoutine,
+    mode: &Mode,
+) -> Result<Option<Measurement>, Failure> {
+    let started = Instant::now();
+    let smoke = matches!(mode, Mode::Smoke);
+    let plan = Plan::new(&test.spec, mode);
+    let service_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("perf-service")
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Harness(format!("cannot start a tokio runtime: {e}")))?;
+    let (base, service, setup_ns) = match resolve(routine, &service_rt)? {
+        Some(found) => found,
+        None if smoke => {
+            eprintln!(
+                "perf-harness: `{}` not run: no service to load (set {ENV_BASE_URL} or give the \
+                 test a `setup` that starts one)",
+                test.full_name()
+            );
+            return Ok(None);
+        }
+        None => {
+            return Err(Failure::Infrastructure(format!(
+                "no service to load: pass `--base-url URL` to cargo perf (or set {ENV_BASE_URL}), \
+                 or give the test a `setup = start_service` that returns its address"
+            )))
+        }
+    };
+    probe(&base)?;
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Harness(format!("cannot start a tokio runtime: {e}")))?;
+    let local = tokio::task::LocalSet::new();
+    let metrics = Rc::new(RefCell::new(Metrics::default()));
+    let driven = local.block_on(
+        &rt,
+        drive(
+            &plan,
+            routine.body,
+            base.clone().into(),
+            metrics.clone(),
+            !smoke,
+        ),
+    );
+    drop(local);
+    drop(rt);
+    let mut resources = Resources::new();
+    resources.sample();
+    drop(service);
+    service_rt.shutdown_timeout(Duration::from_secs(1));
+    let driven = driven?;
+    let m = std::mem::take(&mut *metrics.borrow_mut());
+
+    if smoke {
+        return match m.messages.first() {
+            Some(first) if m.failed_iterations > 0 => Err(Failure::Harness(format!(
+                "{} of {} iterations failed: {first}",
+                m.failed_iterations, m.iterations
+            ))),
+            _ if m.iterations == 0 => Err(Failure::Harness(format!(
+                "no iteration finished ({} interrupted)",
+                driven.interrupted_iterations
+            ))),
+            _ => Ok(None),
+        };
+    }
+
+    let report = report(&plan, &base, &m, &driven, &resources);
+    let failure = if m.panics > 0 {
+        Some(format!(
+            "{} of {} iterations panicked: {}",
+            m.panics,
+            m.iterations,
+            m.messages.first().map_or("", String::as_str)
+        ))
+    } else if m.iterations > 0 && m.failed_iterations == m.iterations {
+        Some(format!(
+            "every iteration failed ({}); first error: {}",
+            m.iterations,
+            m.messages.first().map_or("-", String::as_str)
+        ))
+    } else if m.iterations == 0 {
+        Some(format!(
+            "no iteration finished in {:.1}s ({} dropped, {} interrupted)",
+            driven.elapsed.as_secs_f64(),
+            driven.dropped,
+            driven.interrupted_iterations
+        ))
+    } else if driven.interrupted {
+        Some(format!(
+            "interrupted (Ctrl-C) after {:.1}s; partial results are kept",
+            driven.elapsed.as_secs_f64()
+        ))
+    } else {
+        None
+    };
+    let stats = iteration_stats(&m.iteration, report.iterations_per_s);
+    Ok(Some(Measurement {
+        stats,
+        samples_ns: Vec::new(),
+        histogram: m.iteration.clone(),
+        criterion: None,
+        setup_ns,
+        elapsed_ns: started.elapsed().as_nanos() as u64,
+        queries: None,
+        load: Some(report),
+        failure,
+    }))
+}
+
+type Resolved = (String, Option<Service>, Option<u64>);
+
+/// The base URL: `PERF_BASE_URL` (from `--base-url`) wins; else the test's `setup`.
+fn resolve(
+    routine: LoadRoutine,
+    service_rt: &tokio::runtime::Runtime,
+) -> Result<Option<Resolved>, Failure> {
+    if let Some(url) = std::env::var(ENV_BASE_URL)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    {
+        return Ok(Some((
+            url.trim().trim_end_matches('/').to_string(),
+            None,
+            None,
+        )));
+    }
+    let Some(setup) = routine.setup else {
+        return Ok(None);
+    };
+    let _guard = service_rt.enter();
+    let start = Instant::now();
+    let service = setup()?;
+    let took = start.elapsed().as_nanos() as u64;
+    let url = service.url().trim_end_matches('/').to_string();
+    Ok(Some((url, Some(service), Some(took))))
+}
+
+/// Fails fast, as an infrastructure error, when nothing listens at the base URL.
+fn probe(base: &str) -> Result<(), Failure> {
+    let url = reqwest::Url::parse(base).map_err(|e| {
+        Failure::Infrastructure(format!(
+            "base URL `{base}` is not a URL ({e}); expected e.g. http://127.0.0.1:8080"
+        ))
+    })?;
+    if url.scheme() != "http" {
+        return Err(Failure::Infrastructure(format!(
+            "base URL `{base}`: only http:// is supported by this build (no TLS stack)"
+        )));
+    }
+    let addrs = url.socket_addrs(|| Some(80)).map_err(|e| {
+        Failure::Infrastructure(format!("cannot resolve the host of `{base}`: {e}"))
+    })?;
+    let mut last = None;
+    for addr in &addrs {
+        match std::net::TcpStream::connect_timeout(addr, Duration::from_secs(2)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(Failure::Infrastructure(format!(
+        "cannot connect to the service at {base}: {}; is it running? Pass `--base-url URL` \
+         (or set {ENV_BASE_URL}), or give the test a `setup` that starts it",
+        last.map_or_else(|| "no address".to_string(), |e| e.to_string())
+    )))
+}
+
+/// State shared by the users of one worker (single thread: `Cell`s, no atomics or locks).
+struct Ctx {
+    body: LoadBody,
+    metrics: Rc<RefCell<Metrics>>,
+    timeout: Option<Duration>,
+    deadline: Instant,
+    stop: Cell<bool>,
+    /// Iterations that may still start.
+    budget: Cell<u64>,
+    in_flight: Cell<u64>,
+    dropped: Cell<u64>,
+    /// Closed model: users wanted now.
+    target: Cell<u64>,
+}
+
+impl Ctx {
+    fn take_budget(&self) -> bool {
+        let b = self.budget.get();
+        if b == 0 {
+            return false;
+        }
+        self.budget.set(b - 1);
+        true
+    }
+}
+
+struct Driven {
+    elapsed: Duration,
+    dropped: u64,
+    interrupted_iterations: u64,
+    interrupted: bool,
+    peak_users: u64,
+    timeline: Vec<Tick>,
+    resources: Resources,
+}
+
+async fn drive(
+    plan: &Plan,
+    body: LoadBody,
+    base: Rc<str>,
+    metrics: Rc<RefCell<Metrics>>,
+    full: bool,
+) -> Result<Driven, Failure> {
+    let t0 = Instant::now();
+    let ctx = Rc::new(Ctx {
+        body,
+        metrics: metrics.clone(),
+        timeout: plan.timeout,
+        deadline: t0 + plan.duration,
+        stop: Cell::new(false),
+        budget: Cell::new(plan.iterations.unwrap_or(u64::MAX)),
+        in_flight: Cell::new(0),
+        dropped: Cell::new(0),
+        target: Cell::new(0),
+    });
+    let mut interrupt: Pin<Box<dyn Future<Output = ()>>> = if full {
+        Box::pin(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+    } else {
+        Box::pin(std::future::pending())
+    };
+    let timeline = Rc::new(RefCell::new(Vec::new()));
+    let resources = Rc::new(RefCell::new(Resources::new()));
+    let ticker = full.then(|| {
+        tokio::task::spawn_local(tick(
+            ctx.clone(),
+            plan.model,
+            t0,
+            timeline.clone(),
+            resources.clone(),
+        ))
+    });
+
+    let mut set: JoinSet<()> = JoinSet::new();
+    let mut interrupted = false;
+    let duration_ns = plan.duration.as_nanos() as u64;
+    let peak_users;
+    match plan.model {
+        Model::Closed => {
+            peak_users = plan.max_users;
+            ctx.target.set(plan.profile.users_at(0));
+            for i in 0..plan.max_users {
+                let user = User::new(i, base.clone(), metrics.clone()).map_err(client_error)?;
+                set.spawn_local(user_loop(ctx.clone(), user, plan.think));
+            }
+            loop {
+                let now = Instant::now();
+                if now >= ctx.deadline || set.is_empty() {
+                    break;
+                }
+                ctx.target
+                    .set(plan.profile.users_at((now - t0).as_nanos() as u64));
+                let step = Duration::from_millis(50).min(ctx.deadline - now);
+                tokio::select! {
+                    _ = tokio::time::sleep(step) => {}
+                    Some(_) = set.join_next() => {}
+                    _ = &mut interrupt => { interrupted = true; break; }
+                }
+            }
+        }
+        Model::Open => {
+            let pool: Rc<RefCell<Vec<User>>> = Rc::new(RefCell::new(Vec::new()));
+            let mut created = 0u64;
+            for offset in plan.profile.arrivals() {
+                if offset >= duration_ns || ctx.budget.get() == 0 {
+                    break;
+                }
+                let at = t0 + Duration::from_nanos(offset);
+                // tokio's timer has millisecond ticks: sleep to within a tick of the slot, then
+                // yield (other users' responses keep flowing) until it comes, so generator
+                // lateness does not pollute the latency measured from the schedule.
+                let early = at.checked_sub(TIMER_TICK);
+                if early.is_some_and(|e| e > Instant::now()) {
+                    let e = early.unwrap_or(at);
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(e.into()) => {}
+                        _ = &mut interrupt => { interrupted = true; break; }
+                    }
+                }
+                while Instant::now() < at {
+                    tokio::task::yield_now().await;
+                }
+                while set.try_join_next().is_some() {}
+                let free = pool.borrow_mut().pop();
+                let user = match free {
+                    Some(u) => Some(u),
+                    None if created < plan.max_users => {
+                        created += 1;
+                        Some(
+                            User::new(created - 1, base.clone(), metrics.clone())
+                                .map_err(client_error)?,
+                        )
+                    }
+                    None => None,
+                };
+                let Some(mut user) = user else {
+                    ctx.dropped.set(ctx.dropped.get() + 1);
+                    continue;
+                };
+                ctx.budget.set(ctx.budget.get() - 1);
+                let (c, p) = (ctx.clone(), pool.clone());
+                set.spawn_local(async move {
+                    run_iteration(&c, &mut user, at).await;
+                    p.borrow_mut().push(user);
+                });
+            }
+            peak_users = created;
+        }
+    }
+
+    // Graceful stop: no new iterations; running ones get `grace` to finish.
+    ctx.stop.set(true);
+    if !interrupted {
+        let grace_end = tokio::time::Instant::now() + plan.grace;
+        tokio::select! {
+            _ = async { while set.join_next().await.is_some() {} } => {}
+            _ = tokio::time::sleep_until(grace_end) => {}
+            _ = &mut interrupt => { interrupted = true; }
+        }
+    }
+    let interrupted_iterations = ctx.in_flight.get();
+    set.abort_all();
+    while set.join_next().await.is_some() {}
+    let elapsed = t0.elapsed();
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    record_tick(&ctx, plan.model, t0, &timeline, &resources);
+    if full && std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
+    let timeline = std::mem::take(&mut *timeline.borrow_mut());
+    let resources = std::mem::replace(&mut *resources.borrow_mut(), Resources::new());
+    Ok(Driven {
+        elapsed,
+        dropped: ctx.dropped.get(),
+        interrupted_iterations,
+        interrupted,
+        peak_users,
+        timeline,
+        resources,
+    })
+}
+
+fn client_error(e: reqwest::Error) -> Failure {
+    Failure::Harness(format!(
+        "cannot build an HTTP client for a virtual user: {e}"
+    ))
+}
+
+async fn user_loop(ctx: Rc<Ctx>, mut user: User, think: Option<Duration>) {
+    let mut scheduled = Instant::now();
+    loop {
+        if ctx.stop.get() || Instant::now() >= ctx.deadline {
+            break;
+        }
+        if user.index() >= ctx.target.get() {
+            // Ramped down (or not yet up): wait for the stage to want this user again.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            scheduled = Instant::now();
+            continue;
+        }
+        if !ctx.take_budget() {
+            break;
+        }
+        run_iteration(&ctx, &mut user, scheduled).await;
+        match think {
+            Some(t) => {
+                scheduled = (Instant::now() + t).min(ctx.deadline);
+                tokio::time::sleep_until(scheduled.into()).await;
+            }
+            None => {
+                // A body that never waits must not starve the controller and the ticker.
+                tokio::task::yield_now().await;
+                scheduled = Instant::now();
+            }
+        }
+    }
+}
+
+/// Runs one iteration; `scheduled` is when it should have started (open model: its slot in
+/// the schedule), so a late start counts against the service, not silently for it.
+async fn run_iteration(ctx: &Ctx, user: &mut User, scheduled: Instant) {
+    let started = Instant::now();
+    let lag = started.saturating_duration_since(scheduled);
+    user.begin_iteration(lag.as_nanos() as u64);
+    ctx.in_flight.set(ctx.in_flight.get() + 1);
+    let result = {
+        let future = CatchUnwind((ctx.body)(user));
+        match ctx.timeout {
+            Some(limit) => tokio::time::timeout(limit, future).await.ok(),
+            None => Some(future.await),
+        }
+    };
+    let end = Instant::now();
+    let request_failure = user.end_iteration();
+    let mut m = ctx.metrics.borrow_mut();
+    let failed = match result {
+        None => {
+            let limit = ctx.timeout.unwrap_or_default();
+            m.record_failure(ErrorKind::IterationTimeout, || {
+                format!(
+                    "an iteration ran over the timeout of {}",
+                    format_ns(limit.as_nanos() as f64)
+                )
+            });
+            true
+        }
+        Some(Err(panic)) => {
+            m.record_failure(ErrorKind::Panic, || format!("the body panicked: {panic}"));
+            true
+        }
+        Some(Ok(Err(message))) => {
+            m.record_failure(ErrorKind::Error, || {
+                format!("the body returned an error: {message}")
+            });
+            true
+        }
+        Some(Ok(Ok(()))) => request_failure.is_some(),
+    };
+    m.record_iteration(
+        end.saturating_duration_since(scheduled).as_nanos() as u64,
+        (end - started).as_nanos() as u64,
+        failed,
+    );
+    drop(m);
+    ctx.in_flight.set(ctx.in_flight.get() - 1);
+}
+
+/// Turns a panic inside the body into a value, so one bad iteration does not end its user.
+struct CatchUnwind<'a>(BodyFuture<'a, Result<(), String>>);
+
+impl Future for CatchUnwind<'_> {
+    type Output = Result<Result<(), String>, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(crate::child::panic_message(payload.as_ref()))),
+        }
+    }
+}
+
+async fn tick(
+    ctx: Rc<Ctx>,
+    model: Model,
+    t0: Instant,
+    timeline: Rc<RefCell<Vec<Tick>>>,
+    resources: Rc<RefCell<Resources>>,
+) {
+    let progress = std::io::stderr().is_terminal();
+    let mut interval =
+        tokio::time::interval_at((t0 + Duration::from_secs(1)).into(), Duration::from_secs(1));
+    loop {
+        interval.tick().await;
+        record_tick(&ctx, model, t0, &timeline, &resources);
+        if progress {
+            if let Some(t) = timeline.borrow().last() {
+                let m = ctx.metrics.borrow();
+                let p95 = m.iteration.value_at_quantile(0.95);
+                eprint!(
+                    "\r\x1b[2K  load {:>4.0}s  users {}  iterations {} ({:.0}/s)  requests {}  \
+                     failed {}  dropped {}  p95 {}",
+                    t.t_s,
+                    t.users,
+                    t.iterations,
+                    t.iterations as f64 / t.t_s.max(1e-9),
+                    t.requests,
+                    t.failed_iterations,
+                    t.dropped,
+                    format_ns(p95 as f64)
+                );
+            }
+        }
+    }
+}
+
+fn record_tick(
+    ctx: &Ctx,
+    model: Model,
+    t0: Instant,
+    timeline: &RefCell<Vec<Tick>>,
+    resources: &RefCell<Resources>,
+) {
+    let (cpu, rss) = resources.borrow_mut().sample();
+    let m = ctx.metrics.borrow();
+    timeline.borrow_mut().push(Tick {
+        t_s: t0.elapsed().as_secs_f64(),
+        users: match model {
+            Model::Closed => ctx.target.get(),
+            Model::Open => ctx.in_flight.get(),
+        },
+        iterations: m.iterations,
+        requests: m.requests,
+        failed_iterations: m.failed_iterations,
+        dropped: ctx.dropped.get(),
+        cpu_percent: cpu,
+        rss_bytes: rss,
+    });
+}
+
+/// CPU and memory of this process, sampled with sysinfo.
+struct Resources {
+    system: sysinfo::System,
+    pid: Option<sysinfo::Pid>,
+    cpu: Vec<f64>,
+    peak_rss: Option<u64>,
+}
+
+impl Resources {
+    fn new() -> Resources {
+        let mut r = Resources {
+            system: sysinfo::System::new(),
+            pid: sysinfo::get_current_pid().ok(),
+            cpu: Vec::new(),
+            peak_rss: None,
+        };
+        // The first CPU reading has nothing to compare with; take it now.
+        r.refresh();
+        r
+    }
+
+    fn refresh(&mut self) -> Option<&sysinfo::Process> {
+        let pid = self.pid?;
+        self.system.refresh_processes_specifics(
+            sysinfo::ProcessesToUpdate::Some(&[pid]),
+            true,
+            sysinfo::ProcessRefreshKind::nothing()
+                .with_cpu()
+                .with_memory(),
+        );
+        self.system.process(pid)
+    }
+
+    /// CPU % since the last sample and current RSS.
+    fn sample(&mut self) -> (Option<f64>, Option<u64>) {
+        let Some(p) = self.refresh() else {
+            return (None, None);
+        };
+        let (cpu, rss) = (f64::from(p.cpu_usage()), p.memory());
+        self.cpu.push(cpu);
+        self.peak_rss = Some(self.peak_rss.unwrap_or(0).max(rss));
+        (Some(cpu), Some(rss))
+    }
+}
+
+fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> LoadReport {
+    let secs = d.elapsed.as_secs_f64().max(1e-9);
+    let open = plan.model == Model::Open;
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let cpu = &d.resources.cpu;
+    LoadReport {
+        model: plan.model,
+        base_url: base.to_string(),
+        duration_s: d.elapsed.as_secs_f64(),
+        iterations: m.iterations,
+        failed_iterations: m.failed_iterations,
+        dropped_iterations: d.dropped,
+        interrupted_iterations: d.interrupted_iterations,
+        requests: m.requests,
+        failed_requests: m.failed_requests,
+        iterations_per_s: m.iterations as f64 / secs,
+        requests_per_s: m.requests as f64 / secs,
+        error_rate: ratio(m.failed_iterations, m.iterations),
+        request_error_rate: ratio(m.failed_requests, m.requests),
+        errors: m
+            .errors
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), *v))
+            .collect(),
+        statuses: m
+            .statuses
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        checks: m.check_reports(),
+        iteration: Latency::of(&m.iteration),
+        iteration_service: open.then(|| Latency::of(&m.iteration_service)),
+        requests_by_name: m.name_reports(open),
+        bytes_sent: m.bytes_sent,
+        bytes_received: m.bytes_received,
+        peak_users: d.peak_users,
+        timeline: d.timeline.clone(),
+        // Skip the first reading (no interval behind it) when there are others.
+        cpu_percent: (!cpu.is_empty()).then(|| cpu.iter().sum::<f64>() / cpu.len() as f64),
+        peak_rss_bytes: match (d.resources.peak_rss, end.peak_rss) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        },
+        first_errors: m.messages.clone(),
+        interrupted: d.interrupted,
+    }
+}
+
+/// `Record::stats` of a load test: iteration latency (corrected in the open model).
+fn iteration_stats(h: &hdrhistogram::Histogram<u64>, per_s: f64) -> Stats {
+    let l = Latency::of(h);
+    Stats {
+        samples: l.count,
+        mean_ns: l.mean_ns,
+        std_dev_ns: if h.is_empty() { 0.0 } else { h.stdev() },
+        min_ns: l.min_ns,
+        p50_ns: l.p50_ns,
+        p75_ns: if h.is_empty() {
+            0.0
+        } else {
+            h.value_at_quantile(0.75).min(h.max()) as f64
+        },
+        p90_ns: l.p90_ns,
+        p95_ns: l.p95_ns,
+        p99_ns: l.p99_ns,
+        p999_ns: l.p999_ns,
+        max_ns: l.max_ns,
+        throughput_per_s: Some(per_s),
+    }
+}

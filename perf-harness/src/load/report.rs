@@ -1,0 +1,230 @@
+//! The record of one load test: counts, rates, error breakdown, latency per request name and for
+//! iterations, the time series and process resources. Part of the stable `record` schema.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::stats;
+
+/// Closed (users loop) or open (iterations start on a schedule) workload model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Model {
+    /// A fixed (or staged) number of users, each starting its next iteration when the last ends.
+    Closed,
+    /// Iterations start at a fixed (or staged) rate whether or not earlier ones finished.
+    Open,
+}
+
+/// Latency summary of one histogram, with the histogram itself (HdrHistogram V2, base64) so
+/// runs and shards can be merged exactly.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Recorded values.
+    pub count: u64,
+    /// Mean, nanoseconds (from the histogram).
+    pub mean_ns: f64,
+    /// Fastest value, nanoseconds.
+    pub min_ns: f64,
+    /// Median, nanoseconds.
+    pub p50_ns: f64,
+    /// 90th percentile, nanoseconds.
+    pub p90_ns: f64,
+    /// 95th percentile, nanoseconds.
+    pub p95_ns: f64,
+    /// 99th percentile, nanoseconds.
+    pub p99_ns: f64,
+    /// 99.9th percentile, nanoseconds.
+    pub p999_ns: f64,
+    /// Slowest value, nanoseconds.
+    pub max_ns: f64,
+    /// The histogram, V2 format, base64.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub histogram: String,
+}
+
+impl Latency {
+    /// Summarizes a histogram (empty histograms give zeros).
+    pub fn of(h: &Histogram<u64>) -> Latency {
+        if h.is_empty() {
+            return Latency::default();
+        }
+        let q = |p: f64| h.value_at_quantile(p).min(h.max()) as f64;
+        Latency {
+            count: h.len(),
+            mean_ns: h.mean(),
+            min_ns: h.min() as f64,
+            p50_ns: q(0.50),
+            p90_ns: q(0.90),
+            p95_ns: q(0.95),
+            p99_ns: q(0.99),
+            p999_ns: q(0.999),
+            max_ns: h.max() as f64,
+            histogram: stats::encode_histogram(h).unwrap_or_default(),
+        }
+    }
+
+    /// The value for a threshold percentile (50, 90, 95, 99, 99.9), or any other percentile
+    /// from the stored histogram.
+    pub fn percentile(&self, percentile: f64) -> Option<f64> {
+        let table = [
+            (50.0, self.p50_ns),
+            (90.0, self.p90_ns),
+            (95.0, self.p95_ns),
+            (99.0, self.p99_ns),
+            (99.9, self.p999_ns),
+        ];
+        if let Some((_, v)) = table.iter().find(|(p, _)| (p - percentile).abs() < 1e-9) {
+            return Some(*v);
+        }
+        let h = stats::decode_histogram(&self.histogram).ok()?;
+        Some(h.value_at_quantile(percentile / 100.0).min(h.max()) as f64)
+    }
+}
+
+/// Requests of one name (`.name("login")`, or method and path).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NameReport {
+    /// The request name.
+    pub name: String,
+    /// Requests sent.
+    pub requests: u64,
+    /// Requests that failed (transport error or status >= 400).
+    pub failed: u64,
+    /// Time from sending to the end of the body (service time).
+    pub latency: Latency,
+    /// Open model: the same plus the iteration's delay behind its schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected: Option<Latency>,
+}
+
+/// Passes and failures of one `user.check(name, ..)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// The check's name.
+    pub name: String,
+    /// Times the condition held.
+    pub passes: u64,
+    /// Times it did not.
+    pub fails: u64,
+}
+
+/// One point of the per-second time series (cumulative counts since the start).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tick {
+    /// Seconds since the load started.
+    pub t_s: f64,
+    /// Virtual users busy or looping at that moment.
+    pub users: u64,
+    /// Iterations completed so far.
+    pub iterations: u64,
+    /// Requests completed so far.
+    pub requests: u64,
+    /// Failed iterations so far.
+    pub failed_iterations: u64,
+    /// Dropped iterations so far (open model).
+    pub dropped: u64,
+    /// CPU use of the test process over the last interval, percent of one core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+    /// Resident memory of the test process, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_bytes: Option<u64>,
+}
+
+/// Everything a load test measured besides the iteration statistics in `Record::stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadReport {
+    /// Closed or open model.
+    pub model: Model,
+    /// The service the users talked to.
+    pub base_url: String,
+    /// Wall time of the load phase, seconds (graceful stop included).
+    pub duration_s: f64,
+    /// Iterations that ran to the end (successfully or not).
+    pub iterations: u64,
+    /// Iterations that failed: a panic, an `Err`, the `timeout`, a failed request or check.
+    pub failed_iterations: u64,
+    /// Open model: scheduled starts with no free user (never silently skipped).
+    pub dropped_iterations: u64,
+    /// Iterations still running when the graceful stop ended (not counted in `iterations`).
+    pub interrupted_iterations: u64,
+    /// Requests sent through `User`.
+    pub requests: u64,
+    /// Requests that failed (transport error or status >= 400).
+    pub failed_requests: u64,
+    /// Completed iterations per second.
+    pub iterations_per_s: f64,
+    /// Completed requests per second.
+    pub requests_per_s: f64,
+    /// `failed_iterations / iterations` (the `max_error_rate` threshold).
+    pub error_rate: f64,
+    /// `failed_requests / requests`.
+    pub request_error_rate: f64,
+    /// Failures by kind: connect, timeout, tls, 4xx, 5xx, body, request, panic, error,
+    /// iteration_timeout, check.
+    pub errors: BTreeMap<String, u64>,
+    /// Responses by HTTP status.
+    pub statuses: BTreeMap<String, u64>,
+    /// `user.check(..)` results.
+    #[serde(default)]
+    pub checks: Vec<CheckReport>,
+    /// Iteration latency: from the scheduled start (open model: corrected for coordinated
+    /// omission) to the end of the iteration.
+    pub iteration: Latency,
+    /// Open model: iteration latency from its actual start (service time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration_service: Option<Latency>,
+    /// Requests by name.
+    #[serde(default)]
+    pub requests_by_name: Vec<NameReport>,
+    /// Bytes sent: request line, headers and body (approximate: no TLS or framing overhead).
+    pub bytes_sent: u64,
+    /// Bytes received: status line, headers and body.
+    pub bytes_received: u64,
+    /// Most virtual users that existed at once.
+    pub peak_users: u64,
+    /// Per-second time series.
+    #[serde(default)]
+    pub timeline: Vec<Tick>,
+    /// Mean CPU use of the test process during the load, percent of one core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+    /// Peak resident memory of the test process, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// The first few distinct error messages, for the report.
+    #[serde(default)]
+    pub first_errors: Vec<String>,
+    /// Stopped early by Ctrl-C.
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+impl LoadReport {
+    /// The requests of one name.
+    pub fn by_name(&self, name: &str) -> Option<&NameReport> {
+        self.requests_by_name.iter().find(|n| n.name == name)
+    }
+}
+
+/// The value a per-name threshold is checked against: latency from the corrected histogram in
+/// the open model (the service time otherwise), or the name's error rate.
+pub fn measured_by_name(n: &NameReport, threshold: &crate::spec::Threshold) -> Option<f64> {
+    use crate::spec::Threshold;
+    let l = n.corrected.as_ref().unwrap_or(&n.latency);
+    match *threshold {
+        Threshold::Mean { .. } => Some(l.mean_ns),
+        Threshold::Median { .. } => Some(l.p50_ns),
+        Threshold::Max { .. } => Some(l.max_ns),
+        Threshold::Percentile { percentile, .. } => l.percentile(percentile),
+        Threshold::ErrorRate { .. } => Some(if n.requests == 0 {
+            0.0
+        } else {
+            n.failed as f64 / n.requests as f64
+        }),
+        _ => None,
+    }
+}

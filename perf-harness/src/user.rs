@@ -1,0 +1,368 @@
+//! `User`: one virtual user of a load test: its own HTTP client (connection pool and cookie
+//! store), the base URL, its index and iteration number; requests sent through it are timed and
+//! tagged by name, status and error kind.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+
+use crate::load::metrics::{ErrorKind, Metrics, RequestOutcome};
+
+/// A virtual user: what a load test's `async fn` receives by `&mut`.
+///
+/// ```ignore
+/// #[perf_test(users = 20, duration = "30s", p95 = "1s")]
+/// async fn browse_media(user: &mut perf_harness::User) {
+///     let list = user.get("/api/v1/media").name("media list").send().await;
+///     user.check("media list is 200", list.status() == 200);
+/// }
+/// ```
+pub struct User {
+    client: reqwest::Client,
+    base: Rc<str>,
+    index: u64,
+    iteration: u64,
+    metrics: Rc<RefCell<Metrics>>,
+    lag_ns: u64,
+    failure: Option<ErrorKind>,
+}
+
+impl User {
+    /// A user with its own client; `metrics` is its worker's store.
+    pub(crate) fn new(
+        index: u64,
+        base: Rc<str>,
+        metrics: Rc<RefCell<Metrics>>,
+    ) -> Result<User, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .no_proxy()
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(10))
+            // Bounds a request that no `timeout` covers: a stalled server cannot hang the run.
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(User {
+            client,
+            base,
+            index,
+            iteration: 0,
+            metrics,
+            lag_ns: 0,
+            failure: None,
+        })
+    }
+
+    /// This user's number, from 0.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// This user's iteration number, from 0.
+    pub fn iteration(&self) -> u64 {
+        self.iteration
+    }
+
+    /// The service's base URL, without a trailing slash (`http://127.0.0.1:8080`).
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// `path` joined to the base URL; absolute URLs (`http://...`) are kept as they are.
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else if path.starts_with('/') {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}/{path}", self.base)
+        }
+    }
+
+    /// The user's own reqwest client: requests sent with it directly work but are not timed
+    /// or broken down by name.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// A `GET` request to `path`, timed and tagged when sent.
+    pub fn get(&mut self, path: &str) -> Request<'_> {
+        self.request(Method::GET, path)
+    }
+
+    /// A `POST` request to `path`.
+    pub fn post(&mut self, path: &str) -> Request<'_> {
+        self.request(Method::POST, path)
+    }
+
+    /// A `PUT` request to `path`.
+    pub fn put(&mut self, path: &str) -> Request<'_> {
+        self.request(Method::PUT, path)
+    }
+
+    /// A `PATCH` request to `path`.
+    pub fn patch(&mut self, path: &str) -> Request<'_> {
+        self.request(Method::PATCH, path)
+    }
+
+    /// A `DELETE` request to `path`.
+    pub fn delete(&mut self, path: &str) -> Request<'_> {
+        self.request(Method::DELETE, path)
+    }
+
+    /// A `HEAD` request to `path`.
+    pub fn head(&mut self, path: &str) -> Request<'_> {
+        self.request(Method::HEAD, path)
+    }
+
+    /// A request with any method; its default name is the method and the path without query.
+    pub fn request(&mut self, method: Method, path: &str) -> Request<'_> {
+        let builder = self.client.request(method.clone(), self.url(path));
+        Request {
+            user: self,
+            builder,
+            name: None,
+            method,
+            path: path.split('?').next().unwrap_or(path).to_string(),
+        }
+    }
+
+    /// Records a named check; a failed check fails the iteration. Returns `passed`.
+    pub fn check(&mut self, name: &str, passed: bool) -> bool {
+        self.metrics.borrow_mut().record_check(name, passed);
+        if !passed {
+            self.fail(ErrorKind::Check);
+        }
+        passed
+    }
+
+    pub(crate) fn begin_iteration(&mut self, lag_ns: u64) {
+        self.lag_ns = lag_ns;
+        self.failure = None;
+    }
+
+    /// Ends an iteration: the first failure a request or check reported, if any.
+    pub(crate) fn end_iteration(&mut self) -> Option<ErrorKind> {
+        self.iteration += 1;
+        self.failure.take()
+    }
+
+    fn fail(&mut self, kind: ErrorKind) {
+        self.failure.get_or_insert(kind);
+    }
+}
+
+/// A request being built; `send().await` times it and records it under its name.
+pub struct Request<'u> {
+    user: &'u mut User,
+    builder: reqwest::RequestBuilder,
+    name: Option<Cow<'static, str>>,
+    method: Method,
+    path: String,
+}
+
+impl Request<'_> {
+    /// Names the request in the report (default: method and path, e.g. `GET /api/v1/media`).
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, key: &str, value: &str) -> Self {
+        self.builder = self.builder.header(key, value);
+        self
+    }
+
+    /// Sends `value` as a JSON body.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        self.builder = self.builder.json(value);
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<reqwest::Body>) -> Self {
+        self.builder = self.builder.body(body);
+        self
+    }
+
+    /// Adds query parameters.
+    pub fn query<T: serde::Serialize + ?Sized>(mut self, query: &T) -> Self {
+        self.builder = self.builder.query(query);
+        self
+    }
+
+    /// A timeout for this request alone (the client's default is 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.builder = self.builder.timeout(timeout);
+        self
+    }
+
+    /// Sends the request and reads the whole body; never panics: failures are in the `Reply`.
+    pub async fn send(self) -> Reply {
+        let Request {
+            user,
+            builder,
+            name,
+            method,
+            path,
+        } = self;
+        let name: Cow<'_, str> = match &name {
+            Some(n) => Cow::Borrowed(n.as_ref()),
+            None => Cow::Owned(format!("{method} {path}")),
+        };
+        let mut outcome = RequestOutcome {
+            lag_ns: user.lag_ns,
+            ..RequestOutcome::default()
+        };
+        let mut reply = Reply::default();
+        let start = Instant::now();
+        match builder.build() {
+            Err(e) => {
+                outcome.error = Some(ErrorKind::Request);
+                reply.error = Some(e.to_string());
+            }
+            Ok(request) => {
+                outcome.bytes_sent = request_size(&request);
+                match user.client.execute(request).await {
+                    Err(e) => {
+                        outcome.error = Some(classify(&e));
+                        reply.error = Some(describe(&e));
+                    }
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        outcome.status = status;
+                        reply.status = status;
+                        reply.headers = response.headers().clone();
+                        let head = head_size(response.headers());
+                        match response.bytes().await {
+                            Ok(body) => {
+                                outcome.bytes_received = head + body.len() as u64;
+                                outcome.error = ErrorKind::of_status(status);
+                                reply.body = body;
+                            }
+                            Err(e) => {
+                                outcome.bytes_received = head;
+                                outcome.error = Some(ErrorKind::Body);
+                                reply.error = Some(describe(&e));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let took = start.elapsed();
+        outcome.service_ns = took.as_nanos() as u64;
+        reply.elapsed = took;
+        if let Some(kind) = outcome.error {
+            user.fail(kind);
+            if let Some(message) = &reply.error {
+                user.metrics
+                    .borrow_mut()
+                    .note(|| format!("{name}: {}: {message}", kind.as_str()));
+            }
+        }
+        user.metrics.borrow_mut().record_request(&name, outcome);
+        reply
+    }
+}
+
+/// A finished request: status, headers and body, or what went wrong.
+#[derive(Debug, Default)]
+pub struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+    error: Option<String>,
+    elapsed: Duration,
+}
+
+impl Reply {
+    /// The HTTP status, or 0 when no response arrived (connect error, timeout, ...).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Whether a response arrived with a status below 400 and its whole body.
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.status != 0 && self.status < 400
+    }
+
+    /// The transport error, if the request failed before a whole response arrived.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// A response header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body bytes (empty on failure).
+    pub fn bytes(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// The body parsed as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// Time from sending to the end of the body.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+}
+
+fn classify(e: &reqwest::Error) -> ErrorKind {
+    if e.is_timeout() {
+        return ErrorKind::Timeout;
+    }
+    let text = describe(e).to_ascii_lowercase();
+    if text.contains("tls") || text.contains("certificate") || text.contains("ssl") {
+        ErrorKind::Tls
+    } else if e.is_connect() {
+        ErrorKind::Connect
+    } else if e.is_body() || e.is_decode() {
+        ErrorKind::Body
+    } else {
+        ErrorKind::Request
+    }
+}
+
+/// The error with its causes: reqwest's own message is often just "error sending request".
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn request_size(r: &reqwest::Request) -> u64 {
+    let line = r.method().as_str().len() + r.url().as_str().len() + 11;
+    let body = r.body().and_then(|b| b.as_bytes()).map_or(0, <[u8]>::len);
+    (line + head_size(r.headers()) as usize + body) as u64
+}
+
+fn head_size(h: &HeaderMap) -> u64 {
+    h.iter()
+        .map(|(k, v)| (k.as_str().len() + v.len() + 4) as u64)
+        .sum::<u64>()
+        + 17
+}

@@ -1,0 +1,154 @@
+//! The values of load-test keys: rates (`"200/s"`), stages (`"10s:0..50, 30s:50"`), memory
+//! sizes (`"512MiB"`) and CPU percentages.
+
+use crate::duration::parse_ns;
+
+/// Iterations per second in `"200/s"`, `"90/m"` or `"5/h"`.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let hint = "expected a count per unit time, e.g. \"200/s\" or \"600/m\"";
+    let (count, unit) = text
+        .trim()
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}`: {hint}"))?;
+    let count: f64 = count
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}`: {hint}"))?;
+    let per = match unit.trim() {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("`{text}`: the unit is s, m or h; {hint}")),
+    };
+    if !(count > 0.0 && count.is_finite()) {
+        return Err(format!("`{text}`: the rate must be above zero"));
+    }
+    Ok(count / per)
+}
+
+/// One parsed stage: (duration ns, from, to).
+pub type StageValue = (u64, f64, f64);
+
+/// `"10s:0..50, 30s:50, 10s:50..0"` (users) or `"10s:0..100/s, 30s:100/s"` (rate).
+/// Returns the stages and whether they are rates.
+pub fn parse_stages(text: &str) -> Result<(Vec<StageValue>, bool), String> {
+    let hint = "stages are `DURATION:FROM..TO` or `DURATION:N`, comma separated, e.g. \
+                \"10s:0..50, 30s:50, 10s:50..0\" (users) or \"10s:0..100/s, 30s:100/s\" (rate)";
+    let mut stages = Vec::new();
+    let mut rate: Option<bool> = None;
+    for part in text.split(',') {
+        let part = part.trim();
+        let (d, spec) = part
+            .split_once(':')
+            .ok_or_else(|| format!("`{part}`: {hint}"))?;
+        let d = parse_ns(d).map_err(|e| format!("`{part}`: {e}"))?;
+        let spec = spec.trim();
+        let (spec, is_rate) = match spec.strip_suffix("/s") {
+            Some(s) => (s, true),
+            None => (spec, false),
+        };
+        if rate.is_some_and(|r| r != is_rate) {
+            return Err(format!(
+                "`{part}`: every stage is a number of users, or every stage a rate ending in `/s`"
+            ));
+        }
+        rate = Some(is_rate);
+        let number = |v: &str| -> Result<f64, String> {
+            let n: f64 = v.trim().parse().map_err(|_| format!("`{part}`: {hint}"))?;
+            if n < 0.0 || !n.is_finite() || (!is_rate && n.fract() != 0.0) {
+                return Err(format!(
+                    "`{part}`: users are whole numbers and rates are not negative"
+                ));
+            }
+            Ok(n)
+        };
+        let (from, to) = match spec.split_once("..") {
+            Some((a, b)) => (number(a)?, number(b)?),
+            None => {
+                let n = number(spec)?;
+                (n, n)
+            }
+        };
+        stages.push((d, from, to));
+    }
+    if stages.iter().all(|s| s.1 == 0.0 && s.2 == 0.0) {
+        return Err("the stages never start a user or an iteration: give a value above 0".into());
+    }
+    Ok((stages, rate.unwrap_or(false)))
+}
+
+/// Bytes in `"512MiB"`, `"1.5GB"`, `"800KB"` (KB/MB/GB are decimal, KiB/MiB/GiB binary).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: f64 = n
+        .parse()
+        .map_err(|_| format!("`{text}`: expected a size such as \"512MiB\" or \"2GB\""))?;
+    let factor = match unit.trim() {
+        "B" => 1.0,
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(format!(
+                "`{text}`: the unit is B, KB, MB, GB, KiB, MiB or GiB, e.g. \"512MiB\""
+            ))
+        }
+    };
+    Ok((n * factor).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_per_second() {
+        assert_eq!(parse_rate("200/s"), Ok(200.0));
+        assert_eq!(parse_rate("90/m"), Ok(1.5));
+        assert!(parse_rate("200").is_err());
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("5/d").expect_err("unit").contains("s, m or h"));
+    }
+
+    #[test]
+    fn stages_parse_users_and_rates() {
+        assert_eq!(
+            parse_stages("10s:0..50, 30s:50, 10s:50..0"),
+            Ok((
+                vec![
+                    (10_000_000_000, 0.0, 50.0),
+                    (30_000_000_000, 50.0, 50.0),
+                    (10_000_000_000, 50.0, 0.0)
+                ],
+                false
+            ))
+        );
+        assert_eq!(
+            parse_stages("1m:0..100/s, 30s:100/s"),
+            Ok((
+                vec![(60_000_000_000, 0.0, 100.0), (30_000_000_000, 100.0, 100.0)],
+                true
+            ))
+        );
+        assert!(parse_stages("10s:5, 10s:5/s")
+            .expect_err("mixed")
+            .contains("every stage"));
+        assert!(parse_stages("10s:2.5").is_err());
+        assert!(parse_stages("10s").is_err());
+        assert!(parse_stages("10s:0").is_err());
+    }
+
+    #[test]
+    fn sizes_use_decimal_and_binary_units() {
+        assert_eq!(parse_bytes("512MiB"), Ok(536_870_912));
+        assert_eq!(parse_bytes("2GB"), Ok(2_000_000_000));
+        assert!(parse_bytes("2 lots").is_err());
+    }
+}
