@@ -52,6 +52,13 @@ pub fn table(summary: &Summary) -> String {
             let _ = writeln!(out, "      {}", verdict_text(v));
         }
         if let Some(q) = &r.record.queries {
+            if let Some(ns) = r.record.setup_ns {
+                let _ = writeln!(
+                    out,
+                    "      setup: {} (not in samples)",
+                    format_ns(ns as f64)
+                );
+            }
             out.push_str(&statements_text(q));
         }
         if let Status::Failed { message } = &r.record.status {
