@@ -15,8 +15,16 @@ use serde_json::{json, Value};
 
 use crate::error::PerfError;
 
-/// Writes the files of every measured non-criterion test.
-pub fn write_all(summary: &Summary, criterion_home: &Path) -> Result<(), PerfError> {
+/// Writes the files of every measured non-criterion test into `new/`, and into `<baseline>/`
+/// too when the run is saved as a named baseline (critcmp compares those folders by name).
+pub fn write_all(
+    summary: &Summary,
+    criterion_home: &Path,
+    baseline: Option<&str>,
+) -> Result<(), PerfError> {
+    let folders: Vec<&str> = std::iter::once("new")
+        .chain(baseline.filter(|b| is_folder_name(b)))
+        .collect();
     for r in &summary.results {
         if r.record.spec.kind == Kind::Micro || r.record.status != Status::Measured {
             continue;
@@ -24,9 +32,22 @@ pub fn write_all(summary: &Summary, criterion_home: &Path) -> Result<(), PerfErr
         if r.record.samples_ns.is_empty() {
             continue;
         }
-        write_one(&r.record, criterion_home, "new")?;
+        for folder in &folders {
+            write_one(&r.record, criterion_home, folder)?;
+        }
     }
     Ok(())
+}
+
+/// A baseline given as a plain name (not a path) becomes a criterion baseline folder too.
+fn is_folder_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.ends_with(".json")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.starts_with('.')
+        && name != "new"
 }
 
 /// The benchmark directory of a record: the same layout as criterion's for micro-benchmarks.
@@ -163,8 +184,12 @@ mod tests {
             "bench".into(),
             vec![TestResult::judge(latency_record())],
         );
-        write_all(&summary, home.path()).expect("written");
+        write_all(&summary, home.path(), Some("main")).expect("written");
         let dir = home.path().join("shop/api/routes__browse_media");
+        assert!(
+            dir.join("main/estimates.json").exists(),
+            "named baseline folder"
+        );
         // Our own reader of criterion's files is the golden-tested one.
         let est = read_estimates(&dir).expect("criterion-shaped estimates");
         assert_eq!(est.mean.point_estimate, 300.0);
@@ -188,7 +213,8 @@ mod tests {
         let mut r = latency_record();
         r.spec.kind = Kind::Micro;
         let summary = Summary::new(0, 1.0, "bench".into(), vec![TestResult::judge(r)]);
-        write_all(&summary, home.path()).expect("written");
+        write_all(&summary, home.path(), None).expect("written");
         assert_eq!(std::fs::read_dir(home.path()).expect("ls").count(), 0);
+        assert!(!is_folder_name("x/y.json") && !is_folder_name("new") && is_folder_name("main"));
     }
 }

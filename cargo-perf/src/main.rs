@@ -122,7 +122,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         None => regress::compare_with_baseline(&mut summary, &selected, &config, &context)?,
     };
     regress::save_baselines(&summary, &context)?;
-    criterion_out::write_all(&summary, &criterion_home)?;
+    criterion_out::write_all(&summary, &criterion_home, args.save_baseline.as_deref())?;
     summary.duration_s = running.elapsed().as_secs_f64();
     let report_dir = args
         .report_dir

@@ -97,6 +97,21 @@ fn worktree(
                 &commit,
             ],
         )?;
+        // Keep one reference checkout per target directory: older ones only take space.
+        let siblings = dir
+            .parent()
+            .and_then(|p| std::fs::read_dir(p).ok())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| *p != dir);
+        for old in siblings {
+            let _ = git(
+                &top,
+                &["worktree", "remove", "--force", &old.display().to_string()],
+            );
+        }
     }
     Ok((dir, commit, top))
 }

@@ -162,6 +162,13 @@ pub fn table_with(summary: &Summary, colour: bool) -> String {
             let _ = writeln!(out, "      {}", paint(&text, change_colour(r), colour));
         }
         if let Some(q) = &r.record.queries {
+            if let Some(ns) = r.record.setup_ns {
+                let _ = writeln!(
+                    out,
+                    "      setup: {} (not in samples)",
+                    format_ns(ns as f64)
+                );
+            }
             out.push_str(&statements_text(q));
         }
         if let Some(load) = &r.record.load {

@@ -24,6 +24,24 @@ fn statements_are_counted_and_failures_name_their_cause() {
             }
             Err(e) => panic!("{e}"),
         };
+        // Wrong credentials and a missing database: the server's reason, no password.
+        let url = database_url();
+        if !url.contains('?') {
+            let err = Postgres::connect(&format!("{url}_no_such_db"))
+                .await
+                .expect_err("no such database");
+            assert!(err.to_string().contains("does not exist"), "{err}");
+            let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
+            let host_and_db = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            let as_role = format!("{scheme}://no_such_role_x:pw@{host_and_db}");
+            let err = Postgres::connect(&as_role).await.expect_err("no such role");
+            let text = err.to_string();
+            assert!(
+                text.contains("no_such_role_x") && !text.contains(":pw"),
+                "{text}"
+            );
+        }
+
         let schema = format!("perf_harness_test_{}", std::process::id());
         db.batch_execute(&format!(
             "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
