@@ -13,6 +13,7 @@ mod workspace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -28,6 +29,15 @@ const EXIT_PASS: u8 = 0;
 const EXIT_FAIL: u8 = 1;
 /// Usage, build or infrastructure error.
 const EXIT_ERROR: u8 = 2;
+
+/// Set by Ctrl-C: the running test finishes (load tests stop gracefully and keep their
+/// results), no further test starts, and the summary of what ran is still written.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether Ctrl-C was pressed during the run.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
 
 fn main() -> ExitCode {
     // `cargo perf ...` runs us as `cargo-perf perf ...`; accept `cargo-perf ...` run directly too.
@@ -88,8 +98,12 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         base_url: args.base_url.clone(),
     };
     let progress = progress::Progress::new(selected.len(), args.verbose);
+    // The test binary gets the same SIGINT (same process group) and ends its test; we only
+    // stop starting new ones. Without a handler (setup failed) Ctrl-C ends us as before.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     let ran = runner::run_all(&selected, &config, &progress);
     progress.done();
+    let stopped = interrupted().then_some((ran.len(), selected.len()));
 
     let infrastructure_error = ran.iter().any(|r| r.infrastructure_error);
     let results: Vec<TestResult> = ran
@@ -124,7 +138,15 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         }
         Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
     }
-    Ok(exit_code(&summary, args.fail_on, infrastructure_error))
+    let code = exit_code(&summary, args.fail_on, infrastructure_error);
+    if let Some((ran, of)) = stopped {
+        eprintln!(
+            "cargo perf: interrupted by Ctrl-C after {ran} of {of} perf tests; the summary holds \
+             the results so far"
+        );
+        return Ok(code.max(EXIT_FAIL));
+    }
+    Ok(code)
 }
 
 fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PerfError> {
