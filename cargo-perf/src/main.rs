@@ -19,6 +19,7 @@ mod workspace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -34,6 +35,15 @@ const EXIT_PASS: u8 = 0;
 const EXIT_FAIL: u8 = 1;
 /// Usage, build or infrastructure error.
 const EXIT_ERROR: u8 = 2;
+
+/// Set by Ctrl-C: the running test finishes (load tests stop gracefully and keep their
+/// results), no further test starts, and the summary of what ran is still written.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether Ctrl-C was pressed during the run.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
 
 fn main() -> ExitCode {
     // `cargo perf ...` runs us as `cargo-perf perf ...`; accept `cargo-perf ...` run directly too.
@@ -95,6 +105,9 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     };
     let context = regress::Context::new(args, &criterion_home, started_at)?;
     let running = Instant::now();
+    // The test binary gets the same SIGINT (same process group) and ends its test; we only
+    // stop starting new ones. Without a handler (setup failed) Ctrl-C ends us as before.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     // Paired mode measures both builds in rounds; otherwise one run, compared with a baseline.
     let (ran, compared) = match &args.against {
         Some(rev) => paired::run(args, &project, &selected, &config, rev, &context)?,
@@ -105,6 +118,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             (ran, None)
         }
     };
+    let stopped = interrupted().then_some((ran.len(), selected.len()));
 
     let infrastructure_error = ran.iter().any(|r| r.infrastructure_error);
     let results: Vec<TestResult> = ran
@@ -148,7 +162,15 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         }
         Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
     }
-    Ok(exit_code(&summary, args.fail_on, infrastructure_error))
+    let code = exit_code(&summary, args.fail_on, infrastructure_error);
+    if let Some((ran, of)) = stopped {
+        eprintln!(
+            "cargo perf: interrupted by Ctrl-C after {ran} of {of} perf tests; the summary holds \
+             the results so far"
+        );
+        return Ok(code.max(EXIT_FAIL));
+    }
+    Ok(code)
 }
 
 fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PerfError> {

@@ -47,6 +47,7 @@ pub fn run_all(tests: &[Found], config: &RunConfig, progress: &Progress) -> Vec<
     tests
         .iter()
         .enumerate()
+        .take_while(|_| !crate::interrupted())
         .map(|(i, found)| {
             progress.start(i, tests.len(), &found.test.id.name);
             let started = Instant::now();
