@@ -129,8 +129,8 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub rounds: usize,
 
-    /// Re-measure a suspected regression N times before it fails the run (default: 1 when the
-    /// `CI` variable is set, else 0).
+    /// Re-measure a suspected regression N times before it fails the run (default 1; 0 trusts
+    /// the first measurement).
     #[arg(long, value_name = "N")]
     pub confirm: Option<usize>,
 

@@ -102,7 +102,6 @@ impl Context {
                     .filter(|p| !p.is_empty())
                     .map(PathBuf::from),
             });
-        let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
         Ok(Context {
             criterion_home: criterion_home.to_path_buf(),
             report_dir: args
@@ -115,7 +114,9 @@ impl Context {
                 min_effect: args.min_effect / 100.0,
                 ..Policy::default()
             },
-            confirm: args.confirm.unwrap_or(usize::from(in_ci)),
+            // One re-measurement by default, locally too: a machine that was busy for a moment
+            // (a build, a browser) must not fail the developer loop with a false regression.
+            confirm: args.confirm.unwrap_or(1),
             baseline: args.baseline.clone(),
             save_baseline: args.save_baseline.clone(),
             no_compare: args.no_compare,
