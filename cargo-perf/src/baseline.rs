@@ -225,7 +225,6 @@ impl Baseline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_harness::record::RECORD_SCHEMA;
     use perf_harness::spec::Spec;
 
     fn machine() -> Machine {
@@ -239,27 +238,18 @@ mod tests {
 
     fn record(name: &str, samples: Vec<u64>, status: Status) -> Record {
         Record {
-            schema: RECORD_SCHEMA.into(),
-            test: TestId {
-                package: "p".into(),
-                target: "t".into(),
-                name: name.into(),
-                file: "tests/t.rs".into(),
-                line: 1,
-            },
-            spec: Spec::MICRO,
-            status,
-            stats: None,
-            criterion: None,
-            histogram: None,
             samples_ns: samples,
-            setup_ns: None,
-            elapsed_ns: 0,
-            optimized: true,
-            quick: false,
-            queries: None,
-            load: None,
-            infrastructure: false,
+            ..Record::new(
+                TestId {
+                    package: "p".into(),
+                    target: "t".into(),
+                    name: name.into(),
+                    file: "tests/t.rs".into(),
+                    line: 1,
+                },
+                Spec::MICRO,
+                status,
+            )
         }
     }
 

@@ -142,36 +142,27 @@ pub fn benchmark(record: &Record) -> Value {
 mod tests {
     use super::*;
     use perf_harness::criterion_files::{read_estimates, read_sample_times};
-    use perf_harness::record::{TestId, TestResult, RECORD_SCHEMA};
+    use perf_harness::record::{TestId, TestResult};
     use perf_harness::spec::Spec;
 
     fn latency_record() -> Record {
         Record {
-            schema: RECORD_SCHEMA.into(),
-            test: TestId {
-                package: "shop".into(),
-                target: "api".into(),
-                name: "routes::browse_media".into(),
-                file: "tests/api.rs".into(),
-                line: 9,
-            },
-            spec: Spec {
-                kind: Kind::Latency,
-                samples: Some(5),
-                ..Spec::MICRO
-            },
-            status: Status::Measured,
-            stats: None,
-            criterion: None,
-            histogram: None,
             samples_ns: vec![100, 200, 300, 400, 500],
-            setup_ns: None,
-            elapsed_ns: 0,
-            optimized: true,
-            quick: false,
-            queries: None,
-            load: None,
-            infrastructure: false,
+            ..Record::new(
+                TestId {
+                    package: "shop".into(),
+                    target: "api".into(),
+                    name: "routes::browse_media".into(),
+                    file: "tests/api.rs".into(),
+                    line: 9,
+                },
+                Spec {
+                    kind: Kind::Latency,
+                    samples: Some(5),
+                    ..Spec::MICRO
+                },
+                Status::Measured,
+            )
         }
     }
 

@@ -118,7 +118,7 @@ impl Gate {
 mod tests {
     use super::*;
     use perf_harness::compare::Change;
-    use perf_harness::record::{TestId, RECORD_SCHEMA};
+    use perf_harness::record::TestId;
     use perf_harness::spec::Kind;
     use std::borrow::Cow;
 
@@ -129,32 +129,24 @@ mod tests {
 
     fn record(samples: Vec<u64>, quick: bool) -> Record {
         Record {
-            schema: RECORD_SCHEMA.into(),
-            test: TestId {
-                package: "p".into(),
-                target: "t".into(),
-                name: "browse_media".into(),
-                file: "tests/t.rs".into(),
-                line: 4,
-            },
-            spec: Spec {
-                kind: Kind::Latency,
-                thresholds: Cow::Borrowed(P95),
-                samples: Some(100),
-                ..Spec::MICRO
-            },
-            status: Status::Measured,
-            stats: None,
-            criterion: None,
-            histogram: None,
             samples_ns: samples,
-            setup_ns: None,
-            elapsed_ns: 0,
-            optimized: true,
             quick,
-            queries: None,
-            load: None,
-            infrastructure: false,
+            ..Record::new(
+                TestId {
+                    package: "p".into(),
+                    target: "t".into(),
+                    name: "browse_media".into(),
+                    file: "tests/t.rs".into(),
+                    line: 4,
+                },
+                Spec {
+                    kind: Kind::Latency,
+                    thresholds: Cow::Borrowed(P95),
+                    samples: Some(100),
+                    ..Spec::MICRO
+                },
+                Status::Measured,
+            )
         }
     }
 

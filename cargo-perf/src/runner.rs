@@ -130,23 +130,11 @@ fn read_record(path: &Path) -> Option<Result<Record, String>> {
 }
 
 fn failed_record(found: &Found, message: String) -> Record {
-    Record {
-        schema: RECORD_SCHEMA.into(),
-        test: found.test.id.clone(),
-        spec: found.test.spec.clone(),
-        status: Status::Failed { message },
-        stats: None,
-        criterion: None,
-        histogram: None,
-        samples_ns: Vec::new(),
-        setup_ns: None,
-        elapsed_ns: 0,
-        optimized: true,
-        quick: false,
-        queries: None,
-        load: None,
-        infrastructure: false,
-    }
+    Record::new(
+        found.test.id.clone(),
+        found.test.spec.clone(),
+        Status::Failed { message },
+    )
 }
 
 fn describe_exit(output: &Output) -> String {

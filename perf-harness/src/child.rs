@@ -135,21 +135,9 @@ fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: P
         .map_err(|e| format!("cannot start the test thread: {e}"))
         .and_then(|h| h.join().map_err(|payload| panic_report(payload.as_ref())));
     let mut record = Record {
-        schema: record::RECORD_SCHEMA.into(),
-        test: test_id(test, request),
-        spec: test.spec.clone(),
-        status: Status::Measured,
-        stats: None,
-        criterion: None,
-        histogram: None,
-        samples_ns: Vec::new(),
-        setup_ns: None,
-        elapsed_ns: 0,
         optimized: !cfg!(debug_assertions),
         quick,
-        queries: None,
-        load: None,
-        infrastructure: false,
+        ..Record::new(test_id(test, request), test.spec.clone(), Status::Measured)
     };
     match joined {
         Ok((measurement, failure)) => {

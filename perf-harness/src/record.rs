@@ -132,6 +132,27 @@ pub struct Verdict {
 }
 
 impl Record {
+    /// A record with nothing measured yet: the engine or `cargo perf` fills in what it has.
+    pub fn new(test: TestId, spec: Spec, status: Status) -> Record {
+        Record {
+            schema: RECORD_SCHEMA.into(),
+            test,
+            spec,
+            status,
+            stats: None,
+            criterion: None,
+            histogram: None,
+            samples_ns: Vec::new(),
+            setup_ns: None,
+            elapsed_ns: 0,
+            optimized: true,
+            quick: false,
+            queries: None,
+            load: None,
+            infrastructure: false,
+        }
+    }
+
     /// Checks every threshold of the spec against the statistics; a failed test fails them all.
     pub fn verdicts(&self) -> Vec<Verdict> {
         self.spec
@@ -484,39 +505,29 @@ mod tests {
     use std::borrow::Cow;
 
     fn record(stats: Option<Stats>, thresholds: &'static [Threshold]) -> Record {
+        let test = TestId {
+            package: "p".into(),
+            target: "t".into(),
+            name: "m::f".into(),
+            file: "tests/a.rs".into(),
+            line: 3,
+        };
+        let spec = Spec {
+            kind: Kind::Latency,
+            thresholds: Cow::Borrowed(thresholds),
+            samples: Some(10),
+            ..Spec::MICRO
+        };
+        let status = if stats.is_some() {
+            Status::Measured
+        } else {
+            Status::Failed {
+                message: "boom".into(),
+            }
+        };
         Record {
-            schema: RECORD_SCHEMA.into(),
-            test: TestId {
-                package: "p".into(),
-                target: "t".into(),
-                name: "m::f".into(),
-                file: "tests/a.rs".into(),
-                line: 3,
-            },
-            spec: Spec {
-                kind: Kind::Latency,
-                thresholds: Cow::Borrowed(thresholds),
-                samples: Some(10),
-                ..Spec::MICRO
-            },
-            status: if stats.is_some() {
-                Status::Measured
-            } else {
-                Status::Failed {
-                    message: "boom".into(),
-                }
-            },
             stats,
-            criterion: None,
-            histogram: None,
-            samples_ns: vec![],
-            setup_ns: None,
-            elapsed_ns: 0,
-            optimized: true,
-            quick: false,
-            queries: None,
-            load: None,
-            infrastructure: false,
+            ..Record::new(test, spec, status)
         }
     }
 

@@ -334,36 +334,27 @@ fn sequence(out: &mut String, new: &[u64], old: Option<&[u64]>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_harness::record::{TestId, RECORD_SCHEMA};
+    use perf_harness::record::TestId;
     use perf_harness::spec::{Kind, Spec};
 
     fn record(samples: Vec<u64>) -> Record {
         Record {
-            schema: RECORD_SCHEMA.into(),
-            test: TestId {
-                package: "p".into(),
-                target: "t".into(),
-                name: "a<b>".into(),
-                file: "tests/t.rs".into(),
-                line: 1,
-            },
-            spec: Spec {
-                kind: Kind::Latency,
-                samples: Some(50),
-                ..Spec::MICRO
-            },
-            status: Status::Measured,
-            stats: None,
-            criterion: None,
-            histogram: None,
             samples_ns: samples,
-            setup_ns: None,
-            elapsed_ns: 0,
-            optimized: true,
-            quick: false,
-            queries: None,
-            load: None,
-            infrastructure: false,
+            ..Record::new(
+                TestId {
+                    package: "p".into(),
+                    target: "t".into(),
+                    name: "a<b>".into(),
+                    file: "tests/t.rs".into(),
+                    line: 1,
+                },
+                Spec {
+                    kind: Kind::Latency,
+                    samples: Some(50),
+                    ..Spec::MICRO
+                },
+                Status::Measured,
+            )
         }
     }
 
