@@ -208,10 +208,7 @@ fn compared_line(summary: &Summary) -> Option<String> {
         .as_deref()
         .map(|c| format!(" at {}", &c[..c.len().min(10)]))
         .unwrap_or_default();
-    let mut line = format!(
-        "compared with {}{commit}: {} regressions, {} improvements, {} unchanged, {} inconclusive, {} not compared",
-        w.against, w.regressions, w.improvements, w.unchanged, w.inconclusive, w.not_compared
-    );
+    let mut line = format!("compared with {}{commit}: {}", w.against, w.tally());
     for n in &w.notes {
         let _ = write!(line, "\nnote: {n}");
     }
@@ -504,17 +501,14 @@ pub fn markdown(summary: &Summary) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "Compared with {}{commit} ({}): {} regressions, {} improvements, {} unchanged, {} inconclusive, {} not compared.\n",
+            "Compared with {}{commit} ({}): {}.\n",
             w.against,
             match w.mode {
                 perf_harness::record::CompareMode::Baseline => "Mann-Whitney U on raw samples",
-                perf_harness::record::CompareMode::Paired => "Wilcoxon signed-rank on paired round ratios",
+                perf_harness::record::CompareMode::Paired =>
+                    "Wilcoxon signed-rank on paired round ratios",
             },
-            w.regressions,
-            w.improvements,
-            w.unchanged,
-            w.inconclusive,
-            w.not_compared
+            w.tally()
         );
         for n in &w.notes {
             let _ = writeln!(out, "> **Note:** {n}\n");

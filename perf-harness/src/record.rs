@@ -371,6 +371,19 @@ pub struct ComparedWith {
 }
 
 impl ComparedWith {
+    /// `3 regressions, 1 improvements, 5 unchanged, 2 inconclusive, 0 not compared`: the
+    /// tally every report prints.
+    pub fn tally(&self) -> String {
+        format!(
+            "{} regressions, {} improvements, {} unchanged, {} inconclusive, {} not compared",
+            self.regressions,
+            self.improvements,
+            self.unchanged,
+            self.inconclusive,
+            self.not_compared
+        )
+    }
+
     /// Counts the change verdicts of `results`.
     pub fn count(&mut self, results: &[TestResult]) {
         let count = |c: Change| {

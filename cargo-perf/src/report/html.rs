@@ -31,17 +31,12 @@ pub fn render(summary: &Summary, base: &[Record]) -> String {
     if let Some(w) = &summary.compared_with {
         let _ = write!(
             out,
-            "<p class=\"meta\">compared with {} ({:?}): {} regressions, {} improvements, \
-             {} unchanged, {} inconclusive, {} not compared. \
+            "<p class=\"meta\">compared with {} ({:?}): {}. \
              <span style=\"color:{NEW}\">■ this run</span> \
              <span style=\"color:{BASE}\">■ baseline</span></p>",
             escape(&w.against),
             w.mode,
-            w.regressions,
-            w.improvements,
-            w.unchanged,
-            w.inconclusive,
-            w.not_compared
+            w.tally()
         );
         for n in &w.notes {
             let _ = write!(out, "<p class=\"note\">{}</p>", escape(n));
