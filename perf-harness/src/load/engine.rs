@@ -101,6 +101,10 @@ pub fn run<S: 'static>(
     );
     drop(local);
     drop(rt);
+    // Statements of dropping the state (a fixture's cleanup) are not the load's.
+    if let Some(c) = &capture {
+        c.end_call();
+    }
     // The state (a pool) goes before the runtime that drives its connections.
     drop(state);
     let mut resources = Resources::new();
@@ -109,16 +113,18 @@ pub fn run<S: 'static>(
     service_rt.shutdown_timeout(Duration::from_secs(1));
     let driven = driven?;
     let m = std::mem::take(&mut *metrics.borrow_mut());
+    // Counts are per iteration; statements no iteration ran (a service in this process using
+    // the wrapper) give no count, or exact gating would compare totals that grow with time.
     let queries = capture.and_then(|c| {
-        c.end_call();
         let mut q = c.finish()?;
         let per = &driven.statements_per_iteration;
-        if !per.is_empty() {
-            q.calls = per.len() as u64;
-            q.min_per_call = per.iter().copied().min().unwrap_or(0);
-            q.max_per_call = per.iter().copied().max().unwrap_or(0);
-            q.mean_per_call = per.iter().sum::<u64>() as f64 / per.len() as f64;
+        if per.is_empty() {
+            return None;
         }
+        q.calls = per.len() as u64;
+        q.min_per_call = per.iter().copied().min().unwrap_or(0);
+        q.max_per_call = per.iter().copied().max().unwrap_or(0);
+        q.mean_per_call = per.iter().sum::<u64>() as f64 / per.len() as f64;
         Some(q)
     });
 
