@@ -78,6 +78,20 @@ pub fn against_baseline(
     notes
 }
 
+/// `count_changes` against the record of the same test among `reference` (paired mode: the
+/// reference build's records); empty when the test is not there.
+pub fn counts_against(reference: &[Record], new: &Record) -> Vec<Comparison> {
+    reference
+        .iter()
+        .find(|b| {
+            b.test.package == new.test.package
+                && b.test.target == new.test.target
+                && b.test.name == new.test.name
+        })
+        .map(|base| count_changes(base, new))
+        .unwrap_or_default()
+}
+
 /// The metric name of statements per timed call (latency) or per iteration (load).
 pub const QUERIES_PER_ITERATION: &str = "queries/iteration";
 
@@ -317,6 +331,15 @@ mod tests {
         against_baseline(&mut results, &b, &machine("cpu"), &Policy::default());
         assert_eq!(results[0].counts[0].severity, Some(Severity::Minor));
         assert!(!gate.fails_on_change(&results[0]));
+
+        // Paired mode looks the test up among the reference build's records.
+        let reference = [with_queries(record(vec![], false), 2)];
+        let paired = counts_against(&reference, &with_queries(record(vec![], false), 41));
+        assert_eq!(paired[0].change_verdict, Change::Regression);
+        assert_eq!((paired[0].base_ns, paired[0].new_ns), (2.0, 41.0));
+        let mut other = with_queries(record(vec![], false), 41);
+        other.test.name = "new_test".into();
+        assert!(counts_against(&reference, &other).is_empty());
 
         // Fewer queries: an improvement; the same count: unchanged; no statements: no count.
         let fewer = count_changes(

@@ -162,16 +162,7 @@ pub fn attach(summary: &mut Summary, paired: Paired, ctx: &Context) -> Vec<Recor
     for (r, c) in summary.results.iter_mut().zip(paired.comparisons) {
         r.comparison = Some(c);
         // Counts have no noise: the reference build's last round against this build's.
-        r.counts = paired
-            .reference
-            .iter()
-            .find(|b| {
-                b.test.name == r.record.test.name
-                    && b.test.target == r.record.test.target
-                    && b.test.package == r.record.test.package
-            })
-            .map(|base| judge::count_changes(base, &r.record))
-            .unwrap_or_default();
+        r.counts = judge::counts_against(&paired.reference, &r.record);
     }
     let mut with = paired.with;
     with.count(&summary.results);
