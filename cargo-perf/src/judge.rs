@@ -69,8 +69,47 @@ pub fn against_baseline(
             other_machine.then_some(&baseline.machine),
             policy,
         ));
+        // Counts do not depend on the machine: compared even across machines.
+        r.counts = baseline
+            .find(&r.record.test)
+            .map(|base| count_changes(base, &r.record))
+            .unwrap_or_default();
     }
     notes
+}
+
+/// `count_changes` against the record of the same test among `reference` (paired mode: the
+/// reference build's records); empty when the test is not there.
+pub fn counts_against(reference: &[Record], new: &Record) -> Vec<Comparison> {
+    reference
+        .iter()
+        .find(|b| {
+            b.test.package == new.test.package
+                && b.test.target == new.test.target
+                && b.test.name == new.test.name
+        })
+        .map(|base| count_changes(base, new))
+        .unwrap_or_default()
+}
+
+/// The metric name of statements per timed call (latency) or per iteration (load).
+pub const QUERIES_PER_ITERATION: &str = "queries/iteration";
+
+/// Exact comparisons of the counts that have no noise: the statements of the busiest timed
+/// call (what `max_queries` checks). Empty unless both runs measured and one counted statements.
+pub fn count_changes(base: &Record, new: &Record) -> Vec<Comparison> {
+    if base.status != Status::Measured || new.status != Status::Measured {
+        return Vec::new();
+    }
+    if base.queries.is_none() && new.queries.is_none() {
+        return Vec::new();
+    }
+    let per_call = |r: &Record| r.queries.as_ref().map_or(0, |q| q.max_per_call);
+    vec![compare::compare_exact(
+        QUERIES_PER_ITERATION,
+        per_call(base),
+        per_call(new),
+    )]
 }
 
 fn compare_one(
@@ -107,9 +146,13 @@ pub struct Gate {
 impl Gate {
     /// Whether a result fails the gate on its change verdict.
     pub fn fails_on_change(&self, r: &TestResult) -> bool {
-        match (self.regressions, &r.comparison) {
-            (Some(at_least), Some(c)) => c.is_regression(at_least),
-            _ => false,
+        match self.regressions {
+            Some(at_least) => r
+                .comparison
+                .iter()
+                .chain(&r.counts)
+                .any(|c| c.is_regression(at_least)),
+            None => false,
         }
     }
 }
@@ -226,5 +269,96 @@ mod tests {
         changed.spec.samples = Some(50);
         assert!(incomparable(&changed, &record(vec![], false))
             .is_some_and(|n| n.contains("attribute changed")));
+    }
+
+    fn with_queries(mut r: Record, per_call: u64) -> Record {
+        r.queries = Some(perf_harness::db::QueryStats {
+            calls: 100,
+            statements: 100 * per_call,
+            min_per_call: per_call,
+            max_per_call: per_call,
+            mean_per_call: per_call as f64,
+            scaling: None,
+            distinct: 1,
+            top: Vec::new(),
+        });
+        r
+    }
+
+    #[test]
+    fn more_queries_per_call_is_an_exact_regression_whatever_the_timing_says() {
+        let b = baseline(vec![with_queries(record(ramp(100, 100), false), 2)], "cpu");
+        let mut results = vec![TestResult::judge(with_queries(
+            record(ramp(100, 100), false),
+            41,
+        ))];
+        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default());
+        let timing = results[0].comparison.as_ref().expect("compared");
+        assert_eq!(timing.change_verdict, Change::Unchanged);
+        let c = &results[0].counts[0];
+        assert_eq!(c.metric, "queries/iteration");
+        assert_eq!((c.base_ns, c.new_ns), (2.0, 41.0));
+        assert_eq!(c.change, 19.5);
+        assert_eq!(c.p_value, None);
+        assert_eq!(c.change_verdict, Change::Regression);
+        assert_eq!(c.severity, Some(Severity::Critical));
+        assert!(results[0].regressed());
+        let gate = Gate {
+            thresholds: true,
+            regressions: Some(Severity::Major),
+        };
+        assert!(gate.fails_on_change(&results[0]));
+        let mut tally = perf_harness::record::ComparedWith {
+            mode: perf_harness::record::CompareMode::Baseline,
+            against: "base".into(),
+            commit: None,
+            notes: Vec::new(),
+            regressions: 0,
+            improvements: 0,
+            unchanged: 0,
+            inconclusive: 0,
+            not_compared: 0,
+        };
+        tally.count(&results);
+        assert_eq!((tally.regressions, tally.unchanged), (1, 0));
+
+        // One query more out of ten: +10 %, a minor regression; the default gate (major) passes.
+        let b = baseline(vec![with_queries(record(ramp(100, 100), false), 10)], "cpu");
+        let mut results = vec![TestResult::judge(with_queries(
+            record(ramp(100, 100), false),
+            11,
+        ))];
+        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default());
+        assert_eq!(results[0].counts[0].severity, Some(Severity::Minor));
+        assert!(!gate.fails_on_change(&results[0]));
+
+        // Paired mode looks the test up among the reference build's records.
+        let reference = [with_queries(record(vec![], false), 2)];
+        let paired = counts_against(&reference, &with_queries(record(vec![], false), 41));
+        assert_eq!(paired[0].change_verdict, Change::Regression);
+        assert_eq!((paired[0].base_ns, paired[0].new_ns), (2.0, 41.0));
+        let mut other = with_queries(record(vec![], false), 41);
+        other.test.name = "new_test".into();
+        assert!(counts_against(&reference, &other).is_empty());
+
+        // Fewer queries: an improvement; the same count: unchanged; no statements: no count.
+        let fewer = count_changes(
+            &with_queries(record(vec![], false), 41),
+            &with_queries(record(vec![], false), 2),
+        );
+        assert_eq!(fewer[0].change_verdict, Change::Improvement);
+        let same = count_changes(
+            &with_queries(record(vec![], false), 3),
+            &with_queries(record(vec![], false), 3),
+        );
+        assert_eq!(same[0].change_verdict, Change::Unchanged);
+        assert!(count_changes(&record(vec![], false), &record(vec![], false)).is_empty());
+        // From no statement at all to some: a regression counted from one.
+        let from_none = count_changes(
+            &record(vec![], false),
+            &with_queries(record(vec![], false), 3),
+        );
+        assert_eq!((from_none[0].base_ns, from_none[0].new_ns), (0.0, 3.0));
+        assert_eq!(from_none[0].change_verdict, Change::Regression);
     }
 }

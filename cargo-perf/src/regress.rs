@@ -161,6 +161,8 @@ pub fn attach(summary: &mut Summary, paired: Paired, ctx: &Context) -> Vec<Recor
     stamp(summary, ctx);
     for (r, c) in summary.results.iter_mut().zip(paired.comparisons) {
         r.comparison = Some(c);
+        // Counts have no noise: the reference build's last round against this build's.
+        r.counts = judge::counts_against(&paired.reference, &r.record);
     }
     let mut with = paired.with;
     with.count(&summary.results);

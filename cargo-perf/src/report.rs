@@ -9,7 +9,7 @@ pub mod junit;
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 
-use perf_harness::compare::{format_change, format_p, Change, Comparison};
+use perf_harness::compare::{format_change, format_p, Change, Comparison, Method};
 use perf_harness::db::QueryStats;
 use perf_harness::load::report::{Latency, LoadReport, Model};
 use perf_harness::record::{Status, Summary, TestOutcome, TestResult, Verdict};
@@ -47,10 +47,7 @@ fn change_colour(r: &TestResult) -> &'static str {
 }
 
 fn result_colour(r: &TestResult) -> &'static str {
-    let regressed = r
-        .comparison
-        .as_ref()
-        .is_some_and(|c| c.change_verdict == Change::Regression);
+    let regressed = r.regressed();
     match r.outcome {
         TestOutcome::Pass if regressed => "1;31",
         TestOutcome::Pass => "32",
@@ -78,6 +75,22 @@ pub fn change_cell(c: Option<&Comparison>) -> String {
 
 /// `p95 of browse_media went from 212.0ms to 289.0ms (+36.3 %, major regression, p < 0.001)`.
 pub fn change_sentence(name: &str, c: &Comparison) -> String {
+    if c.method == Method::Exact {
+        // `queries/iteration of list went from 2 to 41 (+1950.0 %, critical regression, exact)`.
+        let what = match (c.change_verdict, c.severity) {
+            (Change::Regression | Change::Improvement, Some(s)) => {
+                format!("{} {}", s.as_str(), c.change_verdict.as_str())
+            }
+            (v, _) => v.as_str().to_string(),
+        };
+        return format!(
+            "{} of {name} went from {} to {} ({}, {what}, exact count)",
+            c.metric,
+            c.base_ns,
+            c.new_ns,
+            format_change(c.change)
+        );
+    }
     if c.change_verdict == Change::NotCompared {
         return format!(
             "{name}: not compared ({})",
@@ -161,6 +174,18 @@ pub fn table_with(summary: &Summary, colour: bool) -> String {
             let text = change_sentence(&r.record.test.name, c);
             let _ = writeln!(out, "      {}", paint(&text, change_colour(r), colour));
         }
+        for c in r
+            .counts
+            .iter()
+            .filter(|c| c.change_verdict != Change::Unchanged)
+        {
+            let code = match c.change_verdict {
+                Change::Regression => "1;31",
+                _ => "32",
+            };
+            let text = change_sentence(&r.record.test.name, c);
+            let _ = writeln!(out, "      {}", paint(&text, code, colour));
+        }
         if let Some(q) = &r.record.queries {
             if let Some(ns) = r.record.setup_ns {
                 let _ = writeln!(
@@ -218,10 +243,7 @@ fn compared_line(summary: &Summary) -> Option<String> {
 fn row(r: &TestResult) -> [String; 11] {
     let name = format!("  {}", r.record.test.name);
     let kind = r.record.spec.kind.as_str().to_string();
-    let regressed = r
-        .comparison
-        .as_ref()
-        .is_some_and(|c| c.change_verdict == Change::Regression);
+    let regressed = r.regressed();
     let result = match r.outcome {
         TestOutcome::Pass if regressed => "REGRESSED",
         TestOutcome::Pass => "PASS",
@@ -480,9 +502,8 @@ pub fn markdown(summary: &Summary) -> String {
         let regressions: Vec<String> = summary
             .results
             .iter()
-            .filter_map(|r| {
-                let c = r.comparison.as_ref()?;
-                (c.change_verdict == Change::Regression).then(|| {
+            .flat_map(|r| {
+                r.regressions().map(|c| {
                     format!(
                         "- :red_circle: {}",
                         change_sentence(&format!("`{}`", r.record.test.name), c)
@@ -638,4 +659,24 @@ pub fn list(found: &[Found]) -> String {
     }
     let _ = writeln!(out, "\n{} perf tests", found.len());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_counts_read_as_counts_not_durations() {
+        let c = perf_harness::compare::compare_exact("queries/iteration", 2, 41);
+        assert_eq!(
+            change_sentence("recent_requests", &c),
+            "queries/iteration of recent_requests went from 2 to 41 (+1950.0 %, critical \
+             regression, exact count)"
+        );
+        let same = perf_harness::compare::compare_exact("queries/iteration", 3, 3);
+        assert_eq!(
+            change_sentence("x", &same),
+            "queries/iteration of x went from 3 to 3 (+0.0 %, unchanged, exact count)"
+        );
+    }
 }

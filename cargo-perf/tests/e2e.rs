@@ -87,6 +87,8 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         .collect();
     names.sort();
     let want: Vec<(String, String, String)> = [
+        ("fixture-db", "db", "counted_queries"),
+        ("fixture-db", "db", "reaches_the_database"),
         ("fixture-fail", "suite", "panics_in_perf_mode"),
         ("fixture-fail", "suite", "panics_when_asked"),
         ("fixture-fail", "suite", "returns_an_error"),
@@ -977,5 +979,90 @@ fn a_dead_server_is_an_infrastructure_error_naming_the_cause() {
         stdout(&none).contains("no service to load"),
         "{}",
         stdout(&none)
+    );
+}
+
+#[test]
+fn an_unreachable_database_in_setup_exits_2_and_the_other_tests_still_run() {
+    let report = tempfile::tempdir().expect("tempdir");
+    let out = cargo_perf_env(
+        &[
+            "-p",
+            "fixture-db",
+            "--no-compare",
+            "--format",
+            "json",
+            "--report-dir",
+            report.path().to_str().expect("utf-8"),
+        ],
+        // Port 1 on loopback: nothing listens there.
+        &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/test")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let summary = json(&out);
+    let down = result(&summary, "reaches_the_database");
+    assert_eq!(down["outcome"], "error", "{down:#}");
+    let message = down["record"]["message"].as_str().expect("message");
+    assert!(
+        message.starts_with(
+            "setup `connect` could not reach its database: cannot connect to PostgreSQL at \
+             postgres@127.0.0.1:1/test: "
+        ),
+        "{message}"
+    );
+    assert!(message.contains("set DATABASE_URL"), "{message}");
+    assert_eq!(result(&summary, "counted_queries")["outcome"], "pass");
+}
+
+#[test]
+fn more_queries_per_call_than_the_baseline_is_an_exact_regression_that_exits_1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let base = tmp.path().join("two-queries.json");
+    let base_arg = base.to_str().expect("utf-8");
+    let report = tmp.path().to_str().expect("utf-8");
+    let args = [
+        "-p",
+        "fixture-db",
+        "--exact",
+        "counted_queries",
+        "--report-dir",
+        report,
+    ];
+    let mut first = args.to_vec();
+    first.extend(["--no-compare", "--save-baseline", base_arg]);
+    let out = cargo_perf_env(&first, &[("FIXTURE_QUERIES", "2")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // The same code issuing the same statements: no count change, whatever the timing does.
+    let mut again = args.to_vec();
+    again.extend(["--baseline", base_arg, "--fail-on", "none"]);
+    let out = cargo_perf_env(&again, &[("FIXTURE_QUERIES", "2")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary = read_json(&tmp.path().join("summary.json"));
+    let counts = &result(&summary, "counted_queries")["counts"];
+    assert_eq!(counts[0]["change_verdict"], "unchanged", "{counts:#}");
+
+    let mut more = args.to_vec();
+    more.extend(["--baseline", base_arg]);
+    let out = cargo_perf_env(&more, &[("FIXTURE_QUERIES", "41")]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(
+        table.contains(
+            "queries/iteration of counted_queries went from 2 to 41 (+1950.0 %, critical \
+             regression, exact count)"
+        ),
+        "{table}"
+    );
+    assert!(table.contains("REGRESSED"), "{table}");
+    let summary = read_json(&tmp.path().join("summary.json"));
+    let counted = result(&summary, "counted_queries");
+    assert_eq!(counted["counts"][0]["method"], "exact");
+    assert_eq!(counted["counts"][0]["severity"], "critical");
+    assert_eq!(summary["compared_with"]["regressions"], 1);
+    let markdown = std::fs::read_to_string(tmp.path().join("summary.md")).expect("summary.md");
+    assert!(
+        markdown.contains(":red_circle: queries/iteration of `counted_queries` went from 2 to 41"),
+        "{markdown}"
     );
 }

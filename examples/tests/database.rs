@@ -7,8 +7,8 @@
 
 use mediashelf::fixtures::{self, XorShift64};
 use perf_harness::db::sqlite::SqliteError;
-use perf_harness::db::{Scale, Sqlite};
-use perf_harness::perf_test;
+use perf_harness::db::{Scale, Sqlite, SqlitePool};
+use perf_harness::{perf_test, User};
 
 /// Rows at full scale. Debug builds (`cargo test` smoke runs) seed a tenth: the smoke run only
 /// shows the bodies work.
@@ -219,6 +219,58 @@ fn user_history_joined(s: &mut Shelf) -> Result<(), SqliteError> {
     )?;
     assert!(!titles.is_empty());
     Ok(())
+}
+
+/// The seeded database behind four connections, shared by the users of a load test.
+struct SharedShelf {
+    pool: SqlitePool,
+    users: i64,
+    media: i64,
+}
+
+fn shared_shelf() -> Result<SharedShelf, SqliteError> {
+    let Shelf {
+        db, users, media, ..
+    } = seeded_at(Scale::FULL)?;
+    Ok(SharedShelf {
+        pool: SqlitePool::new(db, 4)?,
+        users,
+        media,
+    })
+}
+
+/// Contention: eight users on four connections to one WAL database, each iteration a title
+/// search, and every fourth a request submission whose write lock the others wait for. Each
+/// statement shows in the breakdown as a named request (`sql: ...`), with `pool wait`.
+#[perf_test(users = 8, duration = "5s", p99 = "50ms", max_error_rate = 0.0, setup = shared_shelf)]
+async fn concurrent_search_and_submit(user: &mut User<SharedShelf>) -> Result<(), SqliteError> {
+    const PREFIXES: [&str; 8] = ["the", "mid", "sh", "night", "a", "red", "lan", "st"];
+    let n = (user.index() * 1_000_003 + user.iteration()) as i64;
+    let (users, media) = (user.state().users, user.state().media);
+    user.state()
+        .pool
+        .run(move |db| {
+            let prefix = PREFIXES[(n % 8) as usize];
+            db.query(
+                "SELECT id, title, year FROM media WHERE title LIKE ?1 || '%'
+                 ORDER BY requested DESC, id LIMIT 20",
+                [prefix],
+            )?;
+            if n % 4 == 0 {
+                let (who, item) = (n * 7919 % users + 1, n * 104_729 % media + 1);
+                let tx = db.transaction()?;
+                let fail = |e| perf_harness::db::sqlite::statement_error("submit", e);
+                tx.execute(
+                    "INSERT INTO requests (user_id, media_id, status, priority, created_at)
+                     VALUES (?1, ?2, 'pending', 1, ?3)",
+                    [who, item, 1_000_000_000 + n],
+                )
+                .map_err(fail)?;
+                tx.commit().map_err(fail)?;
+            }
+            Ok(())
+        })
+        .await
 }
 
 /// The deliberate mistakes: built only with `--features n-plus-one-demo`.

@@ -3,12 +3,12 @@
 //! its own per process, seeded server-side with skewed picks, dropped by `teardown`.
 //!
 //! Under `cargo test` (a smoke run) an unreachable server skips the body with a printed reason;
-//! under `cargo perf` it fails the test with the connection error.
+//! under `cargo perf` it is an infrastructure error (exit 2) naming the server and the fix.
 #![cfg(feature = "postgres")]
 
 use perf_harness::db::postgres::{database_url, PostgresError};
-use perf_harness::db::Postgres;
-use perf_harness::perf_test;
+use perf_harness::db::{PgPool, Postgres};
+use perf_harness::{perf_test, User};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tokio::runtime::Handle;
@@ -126,5 +126,94 @@ async fn pg_submit_request_in_a_transaction(
     )
     .await?;
     s.db.batch_execute("COMMIT").await?;
+    Ok(())
+}
+
+/// The seeded schema behind a pool of four connections, shared by the users of a load test;
+/// dropping it drops the schema.
+struct PgContention {
+    pool: PgPool,
+    shelf: Option<PgShelf>,
+}
+
+impl Drop for PgContention {
+    fn drop(&mut self) {
+        // Dropped by the harness outside its runtimes, while the connections are still driven.
+        let Some(s) = self.shelf.take() else { return };
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", s.schema);
+        let dropped = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| {
+                rt.block_on(s.db.batch_execute(&sql))
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = dropped {
+            eprintln!("warning: could not drop schema {}: {e}", s.schema);
+        }
+    }
+}
+
+/// The seeded database and four pooled connections on its schema, or `None` (reason printed)
+/// when a smoke run finds no server.
+fn pg_pool() -> Option<PgContention> {
+    let shelf = pg_seeded()?;
+    let connected = Handle::current().block_on(async {
+        let pool = PgPool::connect(&database_url(), 4).await?;
+        // Each connection looks in the fixture's schema.
+        let mut held = Vec::new();
+        for _ in 0..pool.size() {
+            let db = pool.get().await;
+            db.batch_execute(&format!("SET search_path TO {}", shelf.schema))
+                .await?;
+            held.push(db);
+        }
+        drop(held);
+        Ok::<_, PostgresError>(pool)
+    });
+    match connected {
+        Ok(pool) => Some(PgContention {
+            pool,
+            shelf: Some(shelf),
+        }),
+        Err(e) => {
+            drop_schema(Some(shelf));
+            panic!("cannot open the pool: {e}")
+        }
+    }
+}
+
+/// Contention, the example: ten users share four connections for 10 s; each iteration
+/// searches titles, every fourth also submits a request. The per-request breakdown shows each
+/// statement's p99 (`sql: ...`) and the wait for a free connection (`pool wait`).
+#[perf_test(users = 10, duration = "10s", p99 = "250ms", max_error_rate = 0.0, setup = pg_pool)]
+async fn pg_concurrent_search(user: &mut User<Option<PgContention>>) -> Result<(), PostgresError> {
+    let n = (user.index() * 1_000_003 + user.iteration()) as i64;
+    let Some(c) = user.state() else {
+        return Ok(());
+    };
+    let db = c.pool.get().await;
+    let pattern = format!("title {:x}%", n % 16);
+    let hits = db
+        .query(
+            "SELECT id, title FROM media WHERE title LIKE $1 ORDER BY requested DESC, id LIMIT 20",
+            &[&pattern],
+        )
+        .await?;
+    assert!(!hits.is_empty());
+    if n % 4 == 0 {
+        let (who, item) = (n * 7919 % USERS + 1, n * 104_729 % MEDIA + 1);
+        db.execute(
+            "INSERT INTO requests (user_id, media_id, status, created_at) VALUES ($1, $2, 'pending', $3)",
+            &[&who, &item, &(REQUESTS * 60 + n)],
+        )
+        .await?;
+        db.execute(
+            "UPDATE media SET requested = requested + 1 WHERE id = $1",
+            &[&item],
+        )
+        .await?;
+    }
     Ok(())
 }

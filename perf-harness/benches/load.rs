@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use perf_harness::engine::latency::BodyFuture;
 use perf_harness::engine::Mode;
 use perf_harness::load::metrics::{Metrics, RequestOutcome};
-use perf_harness::load::LoadRoutine;
+use perf_harness::load::{LoadRoutine, Scenario};
 use perf_harness::registry::{PerfTest, Routine};
 use perf_harness::spec::{Kind, Spec};
 use perf_harness::User;
@@ -49,6 +49,18 @@ fn one_get(user: &mut User) -> BodyFuture<'_, Result<(), String>> {
     })
 }
 
+fn run_one_get(
+    test: &PerfTest,
+    mode: &Mode,
+) -> Result<Option<perf_harness::engine::Measurement>, perf_harness::outcome::Failure> {
+    Scenario {
+        body: one_get,
+        service: None,
+        state: perf_harness::load::no_state,
+    }
+    .run(test, mode)
+}
+
 fn run(spec: Spec, url: &str) -> perf_harness::load::report::LoadReport {
     std::env::set_var(perf_harness::load::ENV_BASE_URL, url);
     let test = PerfTest {
@@ -58,10 +70,7 @@ fn run(spec: Spec, url: &str) -> perf_harness::load::report::LoadReport {
         line: line!(),
         spec,
         is_async: true,
-        routine: Routine::Load(LoadRoutine {
-            body: one_get,
-            setup: None,
-        }),
+        routine: Routine::Load(LoadRoutine { run: run_one_get }),
     };
     let mode = Mode::Full {
         quick: false,

@@ -251,6 +251,10 @@ pub struct TestResult {
     /// The change against the baseline or the reference build, when the run compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
+    /// Exact comparisons of counts without noise (`queries/iteration`), apart from the timing
+    /// verdict: any increase is a regression, its severity from the ratio.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counts: Vec<Comparison>,
 }
 
 impl TestResult {
@@ -267,7 +271,21 @@ impl TestResult {
             verdicts,
             record,
             comparison: None,
+            counts: Vec::new(),
         }
+    }
+
+    /// The regressions found: the timing comparison's, then the counts'.
+    pub fn regressions(&self) -> impl Iterator<Item = &Comparison> {
+        self.comparison
+            .iter()
+            .chain(&self.counts)
+            .filter(|c| c.change_verdict == Change::Regression)
+    }
+
+    /// Whether the timing or a count regressed.
+    pub fn regressed(&self) -> bool {
+        self.regressions().next().is_some()
     }
 }
 
@@ -386,12 +404,18 @@ impl ComparedWith {
 
     /// Counts the change verdicts of `results`.
     pub fn count(&mut self, results: &[TestResult]) {
-        let count = |c: Change| {
-            results
+        // A count that regressed makes the test a regression whatever its timing did.
+        let verdict = |r: &TestResult| {
+            if r.counts
                 .iter()
-                .filter(|r| r.comparison.as_ref().map(|x| x.change_verdict) == Some(c))
-                .count()
+                .any(|c| c.change_verdict == Change::Regression)
+            {
+                Some(Change::Regression)
+            } else {
+                r.comparison.as_ref().map(|x| x.change_verdict)
+            }
         };
+        let count = |c: Change| results.iter().filter(|r| verdict(r) == Some(c)).count();
         self.regressions = count(Change::Regression);
         self.improvements = count(Change::Improvement);
         self.unchanged = count(Change::Unchanged);

@@ -1,6 +1,7 @@
 //! `User`: one virtual user of a load test: its own HTTP client (connection pool and cookie
-//! store), the base URL, its index and iteration number; requests sent through it are timed and
-//! tagged by name, status and error kind.
+//! store), the base URL, its index and iteration number, and the state its test's `setup`
+//! shares between all users (`User<S>`); requests sent through it are timed and tagged by name,
+//! status and error kind.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -21,7 +22,21 @@ use crate::load::metrics::{ErrorKind, Metrics, RequestOutcome};
 ///     user.check("media list is 200", list.status() == 200);
 /// }
 /// ```
-pub struct User {
+///
+/// With a type parameter, the users share what `setup` returns instead of an HTTP service:
+/// a database pool under contention, a client of some other protocol. The users of a test
+/// run on one generator thread, so the state is shared by `Rc` and needs neither `Send` nor
+/// `Sync`.
+///
+/// ```ignore
+/// #[perf_test(users = 10, duration = "20s", p99 = "250ms", setup = pg_pool)]
+/// async fn concurrent_search(user: &mut perf_harness::User<PgPool>) -> Result<(), PostgresError> {
+///     let db = user.state().get().await?;
+///     db.query("SELECT ...", &[]).await?;
+///     Ok(())
+/// }
+/// ```
+pub struct User<S = ()> {
     client: reqwest::Client,
     base: Rc<str>,
     index: u64,
@@ -29,15 +44,18 @@ pub struct User {
     metrics: Rc<RefCell<Metrics>>,
     lag_ns: u64,
     failure: Option<ErrorKind>,
+    state: Rc<S>,
 }
 
-impl User {
-    /// A user with its own client; `metrics` is its worker's store.
+impl<S> User<S> {
+    /// A user with its own client; `metrics` is its worker's store, `state` the test's shared
+    /// setup value.
     pub(crate) fn new(
         index: u64,
         base: Rc<str>,
         metrics: Rc<RefCell<Metrics>>,
-    ) -> Result<User, reqwest::Error> {
+        state: Rc<S>,
+    ) -> Result<User<S>, reqwest::Error> {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .no_proxy()
@@ -54,7 +72,18 @@ impl User {
             metrics,
             lag_ns: 0,
             failure: None,
+            state,
         })
+    }
+
+    /// What the test's `setup` returned, shared by every user of the test.
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    /// The shared state by `Rc`, to keep it in a future that outlives a borrow of the user.
+    pub fn shared_state(&self) -> Rc<S> {
+        Rc::clone(&self.state)
     }
 
     /// This user's number, from 0.
@@ -90,37 +119,37 @@ impl User {
     }
 
     /// A `GET` request to `path`, timed and tagged when sent.
-    pub fn get(&mut self, path: &str) -> Request<'_> {
+    pub fn get(&mut self, path: &str) -> Request<'_, S> {
         self.request(Method::GET, path)
     }
 
     /// A `POST` request to `path`.
-    pub fn post(&mut self, path: &str) -> Request<'_> {
+    pub fn post(&mut self, path: &str) -> Request<'_, S> {
         self.request(Method::POST, path)
     }
 
     /// A `PUT` request to `path`.
-    pub fn put(&mut self, path: &str) -> Request<'_> {
+    pub fn put(&mut self, path: &str) -> Request<'_, S> {
         self.request(Method::PUT, path)
     }
 
     /// A `PATCH` request to `path`.
-    pub fn patch(&mut self, path: &str) -> Request<'_> {
+    pub fn patch(&mut self, path: &str) -> Request<'_, S> {
         self.request(Method::PATCH, path)
     }
 
     /// A `DELETE` request to `path`.
-    pub fn delete(&mut self, path: &str) -> Request<'_> {
+    pub fn delete(&mut self, path: &str) -> Request<'_, S> {
         self.request(Method::DELETE, path)
     }
 
     /// A `HEAD` request to `path`.
-    pub fn head(&mut self, path: &str) -> Request<'_> {
+    pub fn head(&mut self, path: &str) -> Request<'_, S> {
         self.request(Method::HEAD, path)
     }
 
     /// A request with any method; its default name is the method and the path without query.
-    pub fn request(&mut self, method: Method, path: &str) -> Request<'_> {
+    pub fn request(&mut self, method: Method, path: &str) -> Request<'_, S> {
         let builder = self.client.request(method.clone(), self.url(path));
         Request {
             user: self,
@@ -157,15 +186,15 @@ impl User {
 }
 
 /// A request being built; `send().await` times it and records it under its name.
-pub struct Request<'u> {
-    user: &'u mut User,
+pub struct Request<'u, S = ()> {
+    user: &'u mut User<S>,
     builder: reqwest::RequestBuilder,
     name: Option<Cow<'static, str>>,
     method: Method,
     path: String,
 }
 
-impl Request<'_> {
+impl<S> Request<'_, S> {
     /// Names the request in the report (default: method and path, e.g. `GET /api/v1/media`).
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.name = Some(name.into());

@@ -8,8 +8,12 @@ use perf_harness::db::capture::Capture;
 use perf_harness::db::postgres::{database_url, PostgresError};
 use perf_harness::db::Postgres;
 
+/// Both tests open the process-wide statement capture: one at a time.
+static ONE_CAPTURE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn statements_are_counted_and_failures_name_their_cause() {
+    let _one = ONE_CAPTURE.lock().unwrap_or_else(|p| p.into_inner());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -126,4 +130,81 @@ fn statements_are_counted_and_failures_name_their_cause() {
             .await
             .expect("cleanup");
     });
+}
+
+mod contention {
+    use perf_harness::db::postgres::{database_url, PgPool, PostgresError};
+    use perf_harness::{perf_test, User};
+
+    /// `None` (skipped, reason printed) when no server answers.
+    pub fn pool() -> Option<PgPool> {
+        match PgPool::connect_blocking(&database_url(), 3) {
+            Ok(pool) => Some(pool),
+            Err(e @ PostgresError::Connect { .. }) => {
+                eprintln!("skipped: {e}");
+                None
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Five users on three connections: they wait for the pool and contend on the server.
+    #[perf_test(users = 5, iterations = 50, p99 = "10s", setup = pool)]
+    pub async fn pg_contention(user: &mut User<Option<PgPool>>) -> Result<(), PostgresError> {
+        let Some(pool) = user.state() else {
+            return Ok(());
+        };
+        let db = pool.get().await;
+        let n: i32 = db
+            .query_one("SELECT $1::int + 1", &[&(user.index() as i32)])
+            .await?
+            .get(0);
+        assert_eq!(n, user.index() as i32 + 1);
+        db.query("SELECT pg_sleep(0.001)", &[]).await?;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_pg_pool_shares_captured_connections_between_the_users_of_a_load_test() {
+    let _one = ONE_CAPTURE.lock().unwrap_or_else(|p| p.into_inner());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let reachable = {
+        let _in = rt.enter();
+        contention::pool().is_some()
+    };
+    drop(rt);
+    if !reachable {
+        return;
+    }
+    let test = perf_harness::registry::find("contention::pg_contention").expect("registered");
+    let mode = perf_harness::engine::Mode::Full {
+        quick: false,
+        criterion_home: std::env::temp_dir(),
+        package: "perf-harness".into(),
+        target: "postgres".into(),
+    };
+    let m = perf_harness::engine::run(test, &mode)
+        .expect("runs without a service")
+        .expect("measured");
+    let load = m.load.expect("a load report");
+    assert_eq!(
+        (load.iterations, load.failed_iterations),
+        (50, 0),
+        "{:?}",
+        load.first_errors
+    );
+    let names: Vec<(&str, u64)> = load
+        .requests_by_name
+        .iter()
+        .map(|r| (r.name.as_str(), r.requests))
+        .collect();
+    assert!(names.contains(&("sql: SELECT ?::int + ?", 50)), "{names:?}");
+    assert!(
+        names.contains(&("sql: SELECT pg_sleep(?)", 50)),
+        "{names:?}"
+    );
+    assert!(names.contains(&("pool wait", 50)), "{names:?}");
+    let q = m.queries.expect("statements were counted");
+    assert_eq!((q.calls, q.min_per_call, q.max_per_call), (50, 2, 2));
 }

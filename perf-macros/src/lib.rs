@@ -358,22 +358,26 @@ fn check_load(args: &Args, f: &ItemFn, errors: &mut Errors) {
             r,
             "#[perf_test] cannot go on a method: move the body into a free function",
         ),
-        Some(FnArg::Typed(pt)) => {
-            let is_user = match &*pt.ty {
-                Type::Reference(r) if r.mutability.is_some() => matches!(
-                    &*r.elem,
-                    Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "User")
+        Some(FnArg::Typed(pt)) => match user_state(&pt.ty) {
+            None => errors.push_spanned(
+                &pt.ty,
+                "a load test takes `user: &mut perf_harness::User` (setup starts the service \
+                 and gives its URL), or `user: &mut perf_harness::User<S>` whose users share \
+                 the `S` that `setup` returns",
+            ),
+            Some(Some(state)) if args.setup.is_none() => errors.push_spanned(
+                state,
+                format!(
+                    "`User<{}>` shares the value `setup` returns between the users: add \
+                     `setup = make_it`, naming a function that returns `{}` (or \
+                     `Result<{}, E>`)",
+                    show(state),
+                    show(state),
+                    show(state)
                 ),
-                _ => false,
-            };
-            if !is_user {
-                errors.push_spanned(
-                    &pt.ty,
-                    "a load test takes `user: &mut perf_harness::User`; a `setup` value is not \
-                     passed to it (setup starts the service and gives its URL)",
-                );
-            }
-        }
+            ),
+            Some(_) => {}
+        },
     }
     for extra in inputs {
         errors.push_spanned(
@@ -396,6 +400,27 @@ fn show(tokens: impl ToTokens) -> String {
         .replace(" ,", ",")
         .replace(" ;", ";")
         .replace("& ", "&")
+}
+
+/// A load test's parameter: `Some(None)` for `&mut User`, `Some(Some(S))` for `&mut User<S>`,
+/// `None` for anything else.
+fn user_state(ty: &Type) -> Option<Option<&Type>> {
+    let Type::Reference(r) = ty else {
+        return None;
+    };
+    r.mutability?;
+    let Type::Path(p) = &*r.elem else {
+        return None;
+    };
+    let last = p.path.segments.last().filter(|s| s.ident == "User")?;
+    match &last.arguments {
+        syn::PathArguments::None => Some(None),
+        syn::PathArguments::AngleBracketed(a) => match a.args.first() {
+            Some(syn::GenericArgument::Type(t)) if a.args.len() == 1 => Some(Some(t)),
+            _ => None,
+        },
+        syn::PathArguments::Parenthesized(_) => None,
+    }
 }
 
 fn names_bencher(ty: &Type) -> bool {
@@ -441,31 +466,68 @@ fn emit(args: &Args, mut f: ItemFn, shape: Shape) -> Tokens {
             syn::ReturnType::Default => Span::call_site(),
         };
         let result = quote_spanned!(out=> #p::Outcome::into_result(__perf_body(__u).await));
-        let setup = match &args.setup {
-            Some(setup) => {
+        let state = match f.sig.inputs.first() {
+            Some(FnArg::Typed(pt)) => user_state(&pt.ty).flatten().cloned(),
+            _ => None,
+        };
+        let (service, state_fn, state_ty) = match (&args.setup, &state) {
+            (Some(setup), Some(ty)) => {
+                let setup_name = quote!(#setup).to_string().replace(' ', "");
+                let call = quote_spanned!(blame(setup.span())=> #p::state_from_setup::<#ty, _>(#setup_name, #setup));
+                (
+                    quote!(::core::option::Option::None),
+                    quote!({
+                        fn __perf_state() -> ::core::result::Result<#ty, #p::Failure> {
+                            #call
+                        }
+                        __perf_state
+                    }),
+                    quote!(#ty),
+                )
+            }
+            (Some(setup), None) => {
                 let setup_name = quote!(#setup).to_string().replace(' ', "");
                 let call = quote_spanned!(blame(setup.span())=> #p::Service::from_setup(#setup_name, #setup));
-                quote!(::core::option::Option::Some({
-                    fn __perf_setup() -> ::core::result::Result<#p::Service, #p::Failure> {
-                        #call
-                    }
-                    __perf_setup as fn() -> ::core::result::Result<#p::Service, #p::Failure>
-                }))
+                (
+                    quote!(::core::option::Option::Some({
+                        fn __perf_setup() -> ::core::result::Result<#p::Service, #p::Failure> {
+                            #call
+                        }
+                        __perf_setup as fn() -> ::core::result::Result<#p::Service, #p::Failure>
+                    })),
+                    quote!(#p::no_state),
+                    quote!(()),
+                )
             }
-            None => quote!(::core::option::Option::None),
+            // `User<S>` without `setup` is reported by `check_load`.
+            (None, _) => (
+                quote!(::core::option::Option::None),
+                quote!(#p::no_state),
+                quote!(()),
+            ),
         };
         quote! {
             #p::Routine::Load(#p::LoadRoutine {
-                body: {
+                run: {
                     fn __perf_load(
-                        __u: &mut #p::User,
+                        __u: &mut #p::User<#state_ty>,
                     ) -> #p::BodyFuture<'_, ::core::result::Result<(), #p::String>> {
                         #f
                         #p::Box::pin(async move { #result })
                     }
-                    __perf_load
+                    fn __perf_run(
+                        __t: &#p::PerfTest,
+                        __m: &#p::Mode,
+                    ) -> ::core::result::Result<::core::option::Option<#p::Measurement>, #p::Failure> {
+                        #p::Scenario::<#state_ty> {
+                            body: __perf_load,
+                            service: #service,
+                            state: #state_fn,
+                        }
+                        .run(__t, __m)
+                    }
+                    __perf_run
                 },
-                setup: #setup,
             })
         }
     } else if args.is_latency() {

@@ -33,10 +33,8 @@ pub fn failure_lines(r: &TestResult) -> Vec<String> {
         .filter(|v| !v.passed)
         .map(verdict_text)
         .collect();
-    if let Some(c) = &r.comparison {
-        if c.change_verdict == perf_harness::compare::Change::Regression {
-            lines.push(change_sentence(&r.record.test.name, c));
-        }
+    for c in r.regressions() {
+        lines.push(change_sentence(&r.record.test.name, c));
     }
     lines
 }

@@ -58,7 +58,9 @@ pub fn is_open() -> bool {
 /// The bundled clients (`db::Sqlite`, `db::Postgres`) call this for you; call it yourself from
 /// a wrapper around any other client (sqlx, diesel, an HTTP API) to get query counts and the
 /// per-statement breakdown for it. Outside a timed call of `cargo perf` it does nothing.
+/// Inside a load test's iteration it is also timed as a named request (`sql: ...`).
 pub fn record_statement(sql: &str, took: Duration) {
+    crate::load::statements::observe(sql, took);
     if !OPEN.load(Ordering::Relaxed) {
         return;
     }

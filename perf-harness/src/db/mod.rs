@@ -17,9 +17,98 @@ pub mod sqlite;
 pub use capture::{record_statement, QueryStats, StatementStats};
 pub use normalize::normalize;
 #[cfg(feature = "postgres")]
-pub use postgres::Postgres;
+pub use postgres::{PgPool, Postgres};
 #[cfg(feature = "sqlite")]
-pub use sqlite::Sqlite;
+pub use sqlite::{Sqlite, SqlitePool};
+
+/// Reports of unreachable databases: how many so far, and the last one of each thread. A
+/// setup compares the count before and after it ran and takes its own thread's report (its
+/// connect ran there: `connect_blocking`, `Handle::block_on`), so setups running at once
+/// (unit tests) never take each other's.
+struct Reports {
+    count: u64,
+    by_thread: Vec<(std::thread::ThreadId, u64, String)>,
+}
+
+static UNREACHABLE: std::sync::Mutex<Reports> = std::sync::Mutex::new(Reports {
+    count: 0,
+    by_thread: Vec::new(),
+});
+
+/// Reports that a database could not be reached (refused, unknown host, failed login).
+///
+/// `Postgres::connect` calls it for you; call it from your own client's connect. When a perf
+/// test's `setup` then fails (panics, e.g. on `.expect(..)`), the test ends as an
+/// infrastructure error (`cargo perf` exits 2) carrying `message`, not as a failed test.
+pub fn report_unreachable(message: impl Into<String>) {
+    let message = message.into();
+    let me = std::thread::current().id();
+    let mut r = reports();
+    r.count += 1;
+    let n = r.count;
+    r.by_thread.retain(|(t, _, _)| *t != me);
+    r.by_thread.push((me, n, message));
+    // Threads come and go (tokio's blocking pool): keep the recent ones only.
+    if r.by_thread.len() > 64 {
+        r.by_thread.remove(0);
+    }
+}
+
+fn reports() -> std::sync::MutexGuard<'static, Reports> {
+    UNREACHABLE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs a test's `setup`, turning a panic into `Failure::Setup`, or into
+/// `Failure::Infrastructure` when the setup failed after a database reported itself unreachable.
+pub(crate) fn guarded_setup<T>(
+    name: &str,
+    setup: impl FnOnce() -> T,
+) -> Result<T, crate::outcome::Failure> {
+    let before = unreachable_reports();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(setup)).map_err(|payload| {
+        setup_failure(
+            name,
+            crate::child::panic_message(payload.as_ref()),
+            unreachable_since(before),
+        )
+    })
+}
+
+/// How many times a database reported itself unreachable so far.
+pub(crate) fn unreachable_reports() -> u64 {
+    reports().count
+}
+
+/// The last unreachable database's message, if one was reported after `before` reports.
+/// This thread's report, if it made one after `before` reports.
+pub(crate) fn unreachable_since(before: u64) -> Option<String> {
+    let me = std::thread::current().id();
+    reports()
+        .by_thread
+        .iter()
+        .find(|(t, n, _)| *t == me && *n > before)
+        .map(|(_, _, m)| m.clone())
+}
+
+/// The failure of setup `name` with `message`: infrastructure when `unreachable` names a
+/// database that could not be reached.
+pub(crate) fn setup_failure(
+    name: &str,
+    message: String,
+    unreachable: Option<String>,
+) -> crate::outcome::Failure {
+    match unreachable {
+        Some(cause) => crate::outcome::Failure::Infrastructure(format!(
+            "setup `{name}` could not reach its database: {cause}"
+        )),
+        None => crate::outcome::Failure::Setup {
+            name: name.to_string(),
+            message,
+        },
+    }
+}
 
 /// The fixture size a `setup` is asked for when the test has `n_plus_one = "deny"`.
 ///
@@ -53,5 +142,42 @@ pub(crate) fn short_sql(sql: &str) -> String {
         format!("{cut}...")
     } else {
         one_line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Failure;
+
+    #[test]
+    fn a_setup_failing_after_an_unreachable_database_is_an_infrastructure_error() {
+        let unreachable = guarded_setup("pg_pool", || -> u8 {
+            report_unreachable("cannot connect to PostgreSQL at u@127.0.0.1:1/db: refused");
+            panic!("connect failed")
+        });
+        assert_eq!(
+            unreachable,
+            Err(Failure::Infrastructure(
+                "setup `pg_pool` could not reach its database: cannot connect to PostgreSQL at \
+                 u@127.0.0.1:1/db: refused"
+                    .into()
+            ))
+        );
+        assert!(unreachable.expect_err("failed").is_infrastructure());
+        // Any other failing setup is the test's own failure.
+        assert_eq!(
+            guarded_setup("seed", || -> u8 { panic!("no such table: media") }),
+            Err(Failure::Setup {
+                name: "seed".into(),
+                message: "no such table: media".into()
+            })
+        );
+        // A setup that recovers from an unreachable server (a smoke run's skip) succeeds.
+        let recovered = guarded_setup("skip", || {
+            report_unreachable("down");
+            7
+        });
+        assert_eq!(recovered, Ok(7));
     }
 }

@@ -131,14 +131,14 @@ impl Postgres {
             reason: describe(&e),
         })?;
         let server = server_of(&config);
-        let (client, connection) =
-            config
-                .connect(NoTls)
-                .await
-                .map_err(|e| PostgresError::Connect {
-                    server: server.clone(),
-                    reason: describe(&e),
-                })?;
+        let (client, connection) = config.connect(NoTls).await.map_err(|e| {
+            let e = PostgresError::Connect {
+                server: server.clone(),
+                reason: describe(&e),
+            };
+            super::report_unreachable(e.to_string());
+            e
+        })?;
         tokio::spawn(async move {
             // The client's next statement reports a lost connection as its error.
             let _ = connection.await;
@@ -210,6 +210,131 @@ impl Postgres {
     /// The tokio-postgres client. Statements run through it directly are not captured.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+}
+
+/// A fixed set of `Postgres` connections shared by the users of a load test (`User<PgPool>`)
+/// or the tasks of an async latency test: contention on the server and on the pool itself.
+///
+/// Every connection is our capturing wrapper, so statement counts and the per-statement
+/// breakdown work under contention. A user waiting for a free connection is timed too (the
+/// request `pool wait` in a load test's breakdown). Connections open up front, inside the
+/// runtime the `setup` runs in (a load test's service runtime), which then drives them.
+///
+/// Why not deadpool-postgres or bb8: they hand out tokio-postgres clients, whose statements
+/// bypass the capture; wrapping theirs in ours would leave them only the waiting, which a mutex
+/// and a `Notify` do in a few lines with no dependency and no recycling policy to tune.
+#[derive(Clone)]
+pub struct PgPool {
+    inner: std::sync::Arc<PoolInner>,
+}
+
+struct PoolInner {
+    idle: std::sync::Mutex<Vec<Postgres>>,
+    returned: tokio::sync::Notify,
+    size: usize,
+    server: String,
+}
+
+impl fmt::Debug for PgPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgPool")
+            .field("server", &self.inner.server)
+            .field("size", &self.inner.size)
+            .finish()
+    }
+}
+
+impl PgPool {
+    /// Opens `size` connections (at least 1) to `url`.
+    pub async fn connect(url: &str, size: usize) -> Result<PgPool, PostgresError> {
+        let mut idle = Vec::with_capacity(size.max(1));
+        for _ in 0..size.max(1) {
+            idle.push(Postgres::connect(url).await?);
+        }
+        let server = idle[0].server().to_string();
+        Ok(PgPool {
+            inner: std::sync::Arc::new(PoolInner {
+                idle: std::sync::Mutex::new(idle),
+                returned: tokio::sync::Notify::new(),
+                size: size.max(1),
+                server,
+            }),
+        })
+    }
+
+    /// `connect` from a synchronous `setup` (it runs inside the harness's runtime).
+    pub fn connect_blocking(url: &str, size: usize) -> Result<PgPool, PostgresError> {
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| PostgresError::NoRuntime)?;
+        handle.block_on(PgPool::connect(url, size))
+    }
+
+    /// Connections in the pool.
+    pub fn size(&self) -> usize {
+        self.inner.size
+    }
+
+    /// `user@host:port/database` of the server.
+    pub fn server(&self) -> &str {
+        &self.inner.server
+    }
+
+    /// A connection, waiting until one is free; it goes back to the pool when dropped.
+    pub async fn get(&self) -> PooledPostgres {
+        let start = Instant::now();
+        loop {
+            let notified = self.inner.returned.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so a connection returned in between wakes us.
+            notified.as_mut().enable();
+            if let Some(conn) = self.idle().pop() {
+                crate::load::statements::observe_wait("pool wait", start.elapsed());
+                return PooledPostgres {
+                    conn: Some(conn),
+                    pool: std::sync::Arc::clone(&self.inner),
+                };
+            }
+            notified.await;
+        }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Postgres>> {
+        self.inner.idle()
+    }
+}
+
+impl PoolInner {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Postgres>> {
+        // A panic while holding the lock leaves a plain list of connections behind: usable.
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A connection taken from a `PgPool`: use it as a `Postgres`; dropping it gives it back.
+pub struct PooledPostgres {
+    conn: Option<Postgres>,
+    pool: std::sync::Arc<PoolInner>,
+}
+
+impl std::ops::Deref for PooledPostgres {
+    type Target = Postgres;
+
+    fn deref(&self) -> &Postgres {
+        // Only `drop` takes it out.
+        self.conn
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("a pooled connection is present until dropped"))
+    }
+}
+
+impl Drop for PooledPostgres {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.idle().push(conn);
+            self.pool.returned.notify_one();
+        }
     }
 }
 

@@ -219,6 +219,138 @@ fn trace(event: TraceEvent<'_>) {
     }
 }
 
+/// Connections to one SQLite file shared by the users of a load test (`User<SqlitePool>`):
+/// concurrent readers and writers contending for SQLite's locks.
+///
+/// rusqlite is synchronous, so `run` executes each closure on tokio's blocking threads, where
+/// calls on different connections overlap as they would in a server; the statements it runs
+/// are still captured, timed as named requests of the iteration and counted for it. A user
+/// waiting for a free connection is timed as the request `pool wait`. Writers wait up to 5 s
+/// for a lock (`busy_timeout`) before SQLite reports the database busy.
+#[derive(Clone)]
+pub struct SqlitePool {
+    inner: std::sync::Arc<SqliteInner>,
+}
+
+struct SqliteInner {
+    idle: std::sync::Mutex<Vec<Sqlite>>,
+    returned: tokio::sync::Notify,
+    size: usize,
+    path: PathBuf,
+}
+
+impl fmt::Debug for SqlitePool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlitePool")
+            .field("path", &self.inner.path)
+            .field("size", &self.inner.size)
+            .finish()
+    }
+}
+
+impl SqliteInner {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Sqlite>> {
+        // A panic while holding the lock leaves a plain list of connections behind: usable.
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn give_back(&self, db: Sqlite) {
+        self.idle().push(db);
+        self.returned.notify_one();
+    }
+}
+
+impl SqlitePool {
+    /// A pool of `size` connections (at least 1) to `db`'s file: `db` itself (seeded by your
+    /// `setup`; a `temporary` one keeps its directory until the pool goes) and `size - 1` more.
+    pub fn new(db: Sqlite, size: usize) -> Result<SqlitePool, SqliteError> {
+        let path = db.path().to_path_buf();
+        let busy = |db: &Sqlite| {
+            db.conn
+                .busy_timeout(Duration::from_secs(5))
+                .map_err(|source| SqliteError::Open {
+                    path: path.clone(),
+                    source,
+                })
+        };
+        busy(&db)?;
+        let mut idle = vec![db];
+        for _ in 1..size.max(1) {
+            let more = Sqlite::open(&path)?;
+            busy(&more)?;
+            idle.push(more);
+        }
+        Ok(SqlitePool {
+            inner: std::sync::Arc::new(SqliteInner {
+                idle: std::sync::Mutex::new(idle),
+                returned: tokio::sync::Notify::new(),
+                size: size.max(1),
+                path,
+            }),
+        })
+    }
+
+    /// Connections in the pool.
+    pub fn size(&self) -> usize {
+        self.inner.size
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on a free connection on a blocking thread, waiting for one if all are busy.
+    /// A panic in `f` resumes in the caller (the iteration fails with it).
+    pub async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Sqlite) -> R + Send + 'static,
+    ) -> R {
+        let start = Instant::now();
+        let mut db = loop {
+            let notified = self.inner.returned.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so a connection returned in between wakes us.
+            notified.as_mut().enable();
+            if let Some(db) = self.inner.idle().pop() {
+                break db;
+            }
+            notified.await;
+        };
+        crate::load::statements::observe_wait("pool wait", start.elapsed());
+        let inner = std::sync::Arc::clone(&self.inner);
+        // The connection goes back from the blocking thread, so a cancelled iteration (a
+        // timeout) cannot lose it.
+        let joined = tokio::task::spawn_blocking(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                crate::load::statements::collect(|| f(&mut db))
+            }));
+            inner.give_back(db);
+            outcome
+        })
+        .await;
+        let outcome = match joined {
+            Ok(outcome) => outcome,
+            Err(e) => std::panic::resume_unwind(if e.is_panic() {
+                e.into_panic()
+            } else {
+                Box::new("the SQLite call was cancelled: the runtime is shutting down")
+            }),
+        };
+        match outcome {
+            Ok((r, statements)) => {
+                for (sql, took) in &statements {
+                    crate::load::statements::observe(sql, *took);
+                }
+                r
+            }
+            Err(payload) => std::panic::resume_unwind(payload),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,10 +77,7 @@ impl Sampler {
     pub fn setup<T>(&mut self, name: &str, setup: impl FnOnce() -> T) -> Result<T, Failure> {
         let _guard = self.runtime.as_ref().map(|rt| rt.enter());
         let start = Instant::now();
-        let value = catch_unwind(AssertUnwindSafe(setup)).map_err(|payload| Failure::Setup {
-            name: name.to_string(),
-            message: crate::child::panic_message(payload.as_ref()),
-        })?;
+        let value = crate::db::guarded_setup(name, setup)?;
         self.setup_ns = Some(start.elapsed().as_nanos() as u64);
         Ok(value)
     }

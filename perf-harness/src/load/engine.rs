@@ -14,7 +14,9 @@ use tokio::task::JoinSet;
 
 use super::metrics::{ErrorKind, Metrics};
 use super::report::{Latency, LoadReport, Model, Tick};
-use super::{LoadBody, LoadRoutine, Plan, Service, ENV_BASE_URL};
+use super::statements::{self, Iteration};
+use super::{LoadBody, Plan, Scenario, Service, ENV_BASE_URL};
+use crate::db::capture::Capture;
 use crate::engine::latency::BodyFuture;
 use crate::engine::{Measurement, Mode};
 use crate::outcome::Failure;
@@ -27,9 +29,9 @@ use crate::user::User;
 const TIMER_TICK: Duration = Duration::from_millis(1);
 
 /// Runs a load test in `mode`; a smoke run returns `Ok(None)` when every iteration succeeded.
-pub fn run(
+pub fn run<S: 'static>(
     test: &PerfTest,
-    routine: LoadRoutine,
+    routine: Scenario<S>,
     mode: &Mode,
 ) -> Result<Option<Measurement>, Failure> {
     let started = Instant::now();
@@ -41,8 +43,11 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| Failure::Harness(format!("cannot start a tokio runtime: {e}")))?;
-    let (base, service, setup_ns) = match resolve(routine, &service_rt)? {
+    let http = !is_stateful::<S>();
+    let (base, service, setup_ns) = match resolve(&routine, &service_rt)? {
         Some(found) => found,
+        // A `User<S>` test needs no HTTP service: its users share the setup's state.
+        None if !http => (String::new(), None, None),
         None if smoke => {
             eprintln!(
                 "perf-harness: `{}` not run: no service to load (set {ENV_BASE_URL} or give the \
@@ -58,7 +63,24 @@ pub fn run(
             )))
         }
     };
-    probe(&base)?;
+    if !base.is_empty() {
+        probe(&base)?;
+    }
+    let state_start = Instant::now();
+    let state = {
+        let _guard = service_rt.enter();
+        (routine.state)()?
+    };
+    let setup_ns = match (setup_ns, http) {
+        (s, true) => s,
+        (s, false) => Some(s.unwrap_or(0) + state_start.elapsed().as_nanos() as u64),
+    };
+    let state = Rc::new(state);
+    // One test per process under `cargo perf`: the capture sees every statement of the run.
+    let capture = if smoke { None } else { Capture::open() };
+    if let Some(c) = &capture {
+        c.begin_call();
+    }
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -73,17 +95,38 @@ pub fn run(
             routine.body,
             base.clone().into(),
             metrics.clone(),
+            state.clone(),
             !smoke,
         ),
     );
     drop(local);
     drop(rt);
+    // Statements of dropping the state (a fixture's cleanup) are not the load's.
+    if let Some(c) = &capture {
+        c.end_call();
+    }
+    // The state (a pool) goes before the runtime that drives its connections.
+    drop(state);
     let mut resources = Resources::new();
     resources.sample();
     drop(service);
     service_rt.shutdown_timeout(Duration::from_secs(1));
     let driven = driven?;
     let m = std::mem::take(&mut *metrics.borrow_mut());
+    // Counts are per iteration; statements no iteration ran (a service in this process using
+    // the wrapper) give no count, or exact gating would compare totals that grow with time.
+    let queries = capture.and_then(|c| {
+        let mut q = c.finish()?;
+        let per = &driven.statements_per_iteration;
+        if per.is_empty() {
+            return None;
+        }
+        q.calls = per.len() as u64;
+        q.min_per_call = per.iter().copied().min().unwrap_or(0);
+        q.max_per_call = per.iter().copied().max().unwrap_or(0);
+        q.mean_per_call = per.iter().sum::<u64>() as f64 / per.len() as f64;
+        Some(q)
+    });
 
     if smoke {
         return match m.messages.first() {
@@ -136,7 +179,7 @@ pub fn run(
         criterion: None,
         setup_ns,
         elapsed_ns: started.elapsed().as_nanos() as u64,
-        queries: None,
+        queries,
         load: Some(report),
         failure,
     }))
@@ -144,9 +187,14 @@ pub fn run(
 
 type Resolved = (String, Option<Service>, Option<u64>);
 
+/// Whether `S` is a real shared state (`User<S>`), not the `()` of a plain `User`.
+fn is_stateful<S: 'static>() -> bool {
+    std::any::TypeId::of::<S>() != std::any::TypeId::of::<()>()
+}
+
 /// The base URL: `PERF_BASE_URL` (from `--base-url`) wins; else the test's `setup`.
-fn resolve(
-    routine: LoadRoutine,
+fn resolve<S>(
+    routine: &Scenario<S>,
     service_rt: &tokio::runtime::Runtime,
 ) -> Result<Option<Resolved>, Failure> {
     if let Some(url) = std::env::var(ENV_BASE_URL)
@@ -159,7 +207,7 @@ fn resolve(
             None,
         )));
     }
-    let Some(setup) = routine.setup else {
+    let Some(setup) = routine.service else {
         return Ok(None);
     };
     let _guard = service_rt.enter();
@@ -200,8 +248,8 @@ fn probe(base: &str) -> Result<(), Failure> {
 }
 
 /// State shared by the users of one worker (single thread: `Cell`s, no atomics or locks).
-struct Ctx {
-    body: LoadBody,
+struct Ctx<S: 'static> {
+    body: LoadBody<S>,
     metrics: Rc<RefCell<Metrics>>,
     timeout: Option<Duration>,
     deadline: Instant,
@@ -212,9 +260,11 @@ struct Ctx {
     dropped: Cell<u64>,
     /// Closed model: users wanted now.
     target: Cell<u64>,
+    /// Statements each finished iteration issued (database load tests).
+    statements: RefCell<Vec<u64>>,
 }
 
-impl Ctx {
+impl<S> Ctx<S> {
     fn take_budget(&self) -> bool {
         let b = self.budget.get();
         if b == 0 {
@@ -233,13 +283,16 @@ struct Driven {
     peak_users: u64,
     timeline: Vec<Tick>,
     resources: Resources,
+    /// Statements per finished iteration; empty when no iteration issued one.
+    statements_per_iteration: Vec<u64>,
 }
 
-async fn drive(
+async fn drive<S: 'static>(
     plan: &Plan,
-    body: LoadBody,
+    body: LoadBody<S>,
     base: Rc<str>,
     metrics: Rc<RefCell<Metrics>>,
+    state: Rc<S>,
     full: bool,
 ) -> Result<Driven, Failure> {
     let t0 = Instant::now();
@@ -253,6 +306,7 @@ async fn drive(
         in_flight: Cell::new(0),
         dropped: Cell::new(0),
         target: Cell::new(0),
+        statements: RefCell::new(Vec::new()),
     });
     let mut interrupt: Pin<Box<dyn Future<Output = ()>>> = if full {
         Box::pin(async {
@@ -284,7 +338,8 @@ async fn drive(
             peak_users = plan.max_users;
             ctx.target.set(plan.profile.users_at(0));
             for i in 0..plan.max_users {
-                let user = User::new(i, base.clone(), metrics.clone()).map_err(client_error)?;
+                let user = User::new(i, base.clone(), metrics.clone(), state.clone())
+                    .map_err(client_error)?;
                 set.spawn_local(user_loop(ctx.clone(), user, plan.think));
             }
             loop {
@@ -303,7 +358,7 @@ async fn drive(
             }
         }
         Model::Open => {
-            let pool: Rc<RefCell<Vec<User>>> = Rc::new(RefCell::new(Vec::new()));
+            let pool: Rc<RefCell<Vec<User<S>>>> = Rc::new(RefCell::new(Vec::new()));
             let mut created = 0u64;
             for offset in plan.profile.arrivals() {
                 if offset >= duration_ns || ctx.budget.get() == 0 {
@@ -331,7 +386,7 @@ async fn drive(
                     None if created < plan.max_users => {
                         created += 1;
                         Some(
-                            User::new(created - 1, base.clone(), metrics.clone())
+                            User::new(created - 1, base.clone(), metrics.clone(), state.clone())
                                 .map_err(client_error)?,
                         )
                     }
@@ -343,8 +398,9 @@ async fn drive(
                 };
                 ctx.budget.set(ctx.budget.get() - 1);
                 let (c, p) = (ctx.clone(), pool.clone());
+                let sink = Iteration::new(ctx.metrics.clone());
                 set.spawn_local(async move {
-                    run_iteration(&c, &mut user, at).await;
+                    run_iteration(&c, &mut user, &sink, at).await;
                     p.borrow_mut().push(user);
                 });
             }
@@ -375,6 +431,10 @@ async fn drive(
     }
     let timeline = std::mem::take(&mut *timeline.borrow_mut());
     let resources = std::mem::replace(&mut *resources.borrow_mut(), Resources::new());
+    let mut statements_per_iteration = ctx.statements.take();
+    if statements_per_iteration.iter().all(|&n| n == 0) {
+        statements_per_iteration.clear();
+    }
     Ok(Driven {
         elapsed,
         dropped: ctx.dropped.get(),
@@ -383,6 +443,7 @@ async fn drive(
         peak_users,
         timeline,
         resources,
+        statements_per_iteration,
     })
 }
 
@@ -392,7 +453,8 @@ fn client_error(e: reqwest::Error) -> Failure {
     ))
 }
 
-async fn user_loop(ctx: Rc<Ctx>, mut user: User, think: Option<Duration>) {
+async fn user_loop<S: 'static>(ctx: Rc<Ctx<S>>, mut user: User<S>, think: Option<Duration>) {
+    let sink = Iteration::new(ctx.metrics.clone());
     let mut scheduled = Instant::now();
     loop {
         if ctx.stop.get() || Instant::now() >= ctx.deadline {
@@ -407,7 +469,7 @@ async fn user_loop(ctx: Rc<Ctx>, mut user: User, think: Option<Duration>) {
         if !ctx.take_budget() {
             break;
         }
-        run_iteration(&ctx, &mut user, scheduled).await;
+        run_iteration(&ctx, &mut user, &sink, scheduled).await;
         match think {
             Some(t) => {
                 scheduled = (Instant::now() + t).min(ctx.deadline);
@@ -424,19 +486,28 @@ async fn user_loop(ctx: Rc<Ctx>, mut user: User, think: Option<Duration>) {
 
 /// Runs one iteration; `scheduled` is when it should have started (open model: its slot in
 /// the schedule), so a late start counts against the service, not silently for it.
-async fn run_iteration(ctx: &Ctx, user: &mut User, scheduled: Instant) {
+async fn run_iteration<S>(
+    ctx: &Ctx<S>,
+    user: &mut User<S>,
+    sink: &Rc<Iteration>,
+    scheduled: Instant,
+) {
     let started = Instant::now();
     let lag = started.saturating_duration_since(scheduled);
     user.begin_iteration(lag.as_nanos() as u64);
+    sink.begin(lag.as_nanos() as u64);
     ctx.in_flight.set(ctx.in_flight.get() + 1);
     let result = {
-        let future = CatchUnwind((ctx.body)(user));
+        let future = CatchUnwind((ctx.body)(user), sink);
         match ctx.timeout {
             Some(limit) => tokio::time::timeout(limit, future).await.ok(),
             None => Some(future.await),
         }
     };
     let end = Instant::now();
+    if result.is_some() {
+        ctx.statements.borrow_mut().push(sink.statements());
+    }
     let request_failure = user.end_iteration();
     let mut m = ctx.metrics.borrow_mut();
     let failed = match result {
@@ -471,13 +542,15 @@ async fn run_iteration(ctx: &Ctx, user: &mut User, scheduled: Instant) {
     ctx.in_flight.set(ctx.in_flight.get() - 1);
 }
 
-/// Turns a panic inside the body into a value, so one bad iteration does not end its user.
-struct CatchUnwind<'a>(BodyFuture<'a, Result<(), String>>);
+/// Turns a panic inside the body into a value, so one bad iteration does not end its user;
+/// marks its iteration as the one polled, so the statements it runs are attributed to it.
+struct CatchUnwind<'a>(BodyFuture<'a, Result<(), String>>, &'a Rc<Iteration>);
 
 impl Future for CatchUnwind<'_> {
     type Output = Result<Result<(), String>, String>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let _polled = statements::enter(self.1);
         let inner = &mut self.0;
         match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
@@ -487,8 +560,8 @@ impl Future for CatchUnwind<'_> {
     }
 }
 
-async fn tick(
-    ctx: Rc<Ctx>,
+async fn tick<S>(
+    ctx: Rc<Ctx<S>>,
     model: Model,
     t0: Instant,
     timeline: Rc<RefCell<Vec<Tick>>>,
@@ -521,8 +594,8 @@ async fn tick(
     }
 }
 
-fn record_tick(
-    ctx: &Ctx,
+fn record_tick<S>(
+    ctx: &Ctx<S>,
     model: Model,
     t0: Instant,
     timeline: &RefCell<Vec<Tick>>,

@@ -9,15 +9,16 @@ pub mod engine;
 pub mod metrics;
 pub mod report;
 pub mod schedule;
+pub mod statements;
 
 use std::any::Any;
 use std::net::SocketAddr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use crate::engine::latency::BodyFuture;
-use crate::engine::Mode;
+use crate::engine::{Measurement, Mode};
 use crate::outcome::Failure;
+use crate::registry::PerfTest;
 use crate::spec::{Ramp, Spec};
 use crate::user::User;
 use report::Model;
@@ -27,15 +28,75 @@ use schedule::Profile;
 pub const ENV_BASE_URL: &str = "PERF_BASE_URL";
 
 /// One iteration of a load test, as the `#[perf_test]` expansion hands it over.
-pub type LoadBody = for<'a> fn(&'a mut User) -> BodyFuture<'a, Result<(), String>>;
+pub type LoadBody<S = ()> = for<'a> fn(&'a mut User<S>) -> BodyFuture<'a, Result<(), String>>;
 
-/// The code of a load test: the body and the optional `setup` that starts the service.
+/// A load test in the registry: runs its `Scenario` (whose state type only the expansion
+/// knows) in a mode.
 #[derive(Clone, Copy)]
 pub struct LoadRoutine {
+    /// `Scenario::run` for the test's state type.
+    pub run: fn(&PerfTest, &Mode) -> Result<Option<Measurement>, Failure>,
+}
+
+/// The code of a load test: the body, the optional `setup` that starts the service, and the
+/// state shared by the users (`User<S>`; `()` for a plain `User`).
+pub struct Scenario<S: 'static = ()> {
     /// One iteration.
-    pub body: LoadBody,
-    /// Runs once before the load, inside the service runtime; gives the base URL.
-    pub setup: Option<fn() -> Result<Service, Failure>>,
+    pub body: LoadBody<S>,
+    /// `User` tests: runs once before the load, inside the service runtime; gives the base URL.
+    pub service: Option<fn() -> Result<Service, Failure>>,
+    /// `User<S>` tests: runs once before the load, inside the service runtime (so it may open
+    /// async connections); its value is shared by every user. Timed as setup.
+    pub state: fn() -> Result<S, Failure>,
+}
+
+impl<S: 'static> Scenario<S> {
+    /// Runs the load test; see `engine::run`.
+    pub fn run(self, test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure> {
+        engine::run(test, self, mode)
+    }
+}
+
+/// The state of a plain `User` test: nothing.
+pub fn no_state() -> Result<(), Failure> {
+    Ok(())
+}
+
+/// What a `User<S>` test's `setup` may return: the state `S` itself, or `Result<S, E>` whose
+/// `Err` fails the test with its message (an infrastructure error, exit 2, when a database
+/// reported itself unreachable while it ran).
+#[diagnostic::on_unimplemented(
+    message = "the `setup` of a test taking `User<{S}>` must return `{S}` or `Result<{S}, E>`, not `{Self}`",
+    label = "returns `{Self}`"
+)]
+pub trait IntoState<S> {
+    /// The state, or the error's `Debug` text.
+    fn into_state(self) -> Result<S, String>;
+}
+
+impl<S> IntoState<S> for S {
+    fn into_state(self) -> Result<S, String> {
+        Ok(self)
+    }
+}
+
+impl<S, E: std::fmt::Debug> IntoState<S> for Result<S, E> {
+    fn into_state(self) -> Result<S, String> {
+        self.map_err(|e| format!("{e:?}"))
+    }
+}
+
+/// Runs a `User<S>` test's `setup` (named `name` in messages): a panic or an `Err` is a
+/// `Failure::Setup`, or `Failure::Infrastructure` after a database reported itself unreachable.
+pub fn state_from_setup<S, R: IntoState<S>>(
+    name: &str,
+    setup: impl FnOnce() -> R,
+) -> Result<S, Failure> {
+    let before = crate::db::unreachable_reports();
+    let value = crate::db::guarded_setup(name, setup)?;
+    value.into_state().map_err(|message| {
+        crate::db::setup_failure(name, message, crate::db::unreachable_since(before))
+    })
 }
 
 /// What a load test's `setup` may return: anything that names the service's base URL.
@@ -46,7 +107,8 @@ pub struct LoadRoutine {
 #[diagnostic::on_unimplemented(
     message = "a load test's `setup` must give the service's address, not `{Self}`",
     label = "returns `{Self}`",
-    note = "return a URL (`String`), a `SocketAddr`, or `(addr, guard)` to keep `guard` alive"
+    note = "return a URL (`String`), a `SocketAddr`, or `(addr, guard)` to keep `guard` alive; \
+            to share a value between the users instead, take `user: &mut User<{Self}>`"
 )]
 pub trait Target {
     /// The base URL, e.g. `http://127.0.0.1:8080`.
@@ -89,10 +151,7 @@ impl Service {
         name: &str,
         setup: impl FnOnce() -> T,
     ) -> Result<Service, Failure> {
-        let value = catch_unwind(AssertUnwindSafe(setup)).map_err(|payload| Failure::Setup {
-            name: name.to_string(),
-            message: crate::child::panic_message(payload.as_ref()),
-        })?;
+        let value = crate::db::guarded_setup(name, setup)?;
         Ok(Service {
             url: value.base_url(),
             _keep: Box::new(value),
@@ -196,11 +255,11 @@ impl Plan {
 
 /// Runs a load test; see `engine::run`.
 pub fn run(
-    test: &crate::registry::PerfTest,
+    test: &PerfTest,
     routine: LoadRoutine,
     mode: &Mode,
-) -> Result<Option<crate::engine::Measurement>, Failure> {
-    engine::run(test, routine, mode)
+) -> Result<Option<Measurement>, Failure> {
+    (routine.run)(test, mode)
 }
 
 #[cfg(test)]
@@ -287,5 +346,35 @@ mod tests {
         assert_eq!(s.url(), "http://127.0.0.1:1");
         let e = Service::from_setup("start", || -> String { panic!("port taken") });
         assert!(matches!(e, Err(Failure::Setup { .. })));
+    }
+
+    #[test]
+    fn state_setups_give_the_value_or_a_failure_naming_the_setup() {
+        assert_eq!(state_from_setup::<u32, _>("pool", || 7u32), Ok(7));
+        assert_eq!(
+            state_from_setup::<u32, _>("pool", || -> Result<u32, String> { Ok(8) }),
+            Ok(8)
+        );
+        assert_eq!(
+            state_from_setup::<u32, _>("pool", || -> Result<u32, String> {
+                Err("no such table: media".into())
+            }),
+            Err(Failure::Setup {
+                name: "pool".into(),
+                message: "\"no such table: media\"".into()
+            })
+        );
+        let down = state_from_setup::<u32, _>("pool", || -> Result<u32, String> {
+            crate::db::report_unreachable("cannot connect to PostgreSQL at u@127.0.0.1:1/db");
+            Err("refused".into())
+        });
+        assert_eq!(
+            down,
+            Err(Failure::Infrastructure(
+                "setup `pool` could not reach its database: cannot connect to PostgreSQL at \
+                 u@127.0.0.1:1/db"
+                    .into()
+            ))
+        );
     }
 }
