@@ -173,6 +173,13 @@ impl Record {
                 };
                 // A failed test keeps what it measured before failing, but passes nothing.
                 let measured_fully = self.status == Status::Measured;
+                // A shard generated part of the load: it owes that part of the throughput.
+                let threshold = match (threshold, self.load.as_ref().and_then(|l| l.shard)) {
+                    (Threshold::Throughput { min_per_s }, Some(part)) => Threshold::Throughput {
+                        min_per_s: min_per_s * part.share,
+                    },
+                    (t, _) => t,
+                };
                 Verdict {
                     threshold,
                     measured_ns,
@@ -185,6 +192,7 @@ impl Record {
                     .request_thresholds
                     .iter()
                     .flat_map(|t| t.iter())
+                    .chain(self.load.iter().flat_map(|l| l.request_thresholds.iter()))
                     .map(|named| {
                         let threshold = named.threshold;
                         let measured_ns = self

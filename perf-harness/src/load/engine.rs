@@ -20,7 +20,6 @@ use crate::engine::{Measurement, Mode};
 use crate::outcome::Failure;
 use crate::registry::PerfTest;
 use crate::spec::format_ns;
-use crate::stats::Stats;
 use crate::user::User;
 
 /// Resolution of tokio's timer; the open-model scheduler sleeps to within this of a slot.
@@ -34,7 +33,16 @@ pub fn run(
 ) -> Result<Option<Measurement>, Failure> {
     let started = Instant::now();
     let smoke = matches!(mode, Mode::Smoke);
-    let plan = Plan::new(&test.spec, mode);
+    let mut plan = Plan::new(&test.spec, mode);
+    if !smoke {
+        if let Ok(text) = std::env::var(super::shard::ENV_SHARD) {
+            let shard = text
+                .parse::<super::shard::Shard>()
+                .and_then(|s| plan.clone().shard(s))
+                .map_err(Failure::Infrastructure)?;
+            plan = shard;
+        }
+    }
     let service_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("perf-service")
@@ -86,6 +94,12 @@ pub fn run(
     let m = std::mem::take(&mut *metrics.borrow_mut());
 
     if smoke {
+        if !m.threshold_errors.is_empty() {
+            return Err(Failure::Harness(format!(
+                "the body declares a threshold that does not parse: {}",
+                m.threshold_errors.join("; ")
+            )));
+        }
         return match m.messages.first() {
             Some(first) if m.failed_iterations > 0 => Err(Failure::Harness(format!(
                 "{} of {} iterations failed: {first}",
@@ -100,7 +114,12 @@ pub fn run(
     }
 
     let report = report(&plan, &base, &m, &driven, &resources);
-    let failure = if m.panics > 0 {
+    let failure = if !m.threshold_errors.is_empty() {
+        Some(format!(
+            "the body declares a threshold that does not parse: {}",
+            m.threshold_errors.join("; ")
+        ))
+    } else if m.panics > 0 {
         Some(format!(
             "{} of {} iterations panicked: {}",
             m.panics,
@@ -128,7 +147,7 @@ pub fn run(
     } else {
         None
     };
-    let stats = iteration_stats(&m.iteration, report.iterations_per_s);
+    let stats = super::shard::iteration_stats(&m.iteration, report.iterations_per_s);
     Ok(Some(Measurement {
         stats,
         samples_ns: Vec::new(),
@@ -282,18 +301,22 @@ async fn drive(
     match plan.model {
         Model::Closed => {
             peak_users = plan.max_users;
-            ctx.target.set(plan.profile.users_at(0));
+            ctx.target.set(plan.users_at(0));
             for i in 0..plan.max_users {
                 let user = User::new(i, base.clone(), metrics.clone()).map_err(client_error)?;
-                set.spawn_local(user_loop(ctx.clone(), user, plan.think));
+                set.spawn_local(user_loop(
+                    ctx.clone(),
+                    user,
+                    plan.think,
+                    plan.iterations_per_user,
+                ));
             }
             loop {
                 let now = Instant::now();
                 if now >= ctx.deadline || set.is_empty() {
                     break;
                 }
-                ctx.target
-                    .set(plan.profile.users_at((now - t0).as_nanos() as u64));
+                ctx.target.set(plan.users_at((now - t0).as_nanos() as u64));
                 let step = Duration::from_millis(50).min(ctx.deadline - now);
                 tokio::select! {
                     _ = tokio::time::sleep(step) => {}
@@ -305,7 +328,7 @@ async fn drive(
         Model::Open => {
             let pool: Rc<RefCell<Vec<User>>> = Rc::new(RefCell::new(Vec::new()));
             let mut created = 0u64;
-            for offset in plan.profile.arrivals() {
+            for offset in plan.profile.arrivals().map(|o| o + plan.phase_ns) {
                 if offset >= duration_ns || ctx.budget.get() == 0 {
                     break;
                 }
@@ -392,10 +415,13 @@ fn client_error(e: reqwest::Error) -> Failure {
     ))
 }
 
-async fn user_loop(ctx: Rc<Ctx>, mut user: User, think: Option<Duration>) {
+async fn user_loop(ctx: Rc<Ctx>, mut user: User, think: Option<Duration>, own: Option<u64>) {
     let mut scheduled = Instant::now();
     loop {
         if ctx.stop.get() || Instant::now() >= ctx.deadline {
+            break;
+        }
+        if own.is_some_and(|n| user.iteration() >= n) {
             break;
         }
         if user.index() >= ctx.target.get() {
@@ -635,28 +661,7 @@ fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> 
         },
         first_errors: m.messages.clone(),
         interrupted: d.interrupted,
-    }
-}
-
-/// `Record::stats` of a load test: iteration latency (corrected in the open model).
-fn iteration_stats(h: &hdrhistogram::Histogram<u64>, per_s: f64) -> Stats {
-    let l = Latency::of(h);
-    Stats {
-        samples: l.count,
-        mean_ns: l.mean_ns,
-        std_dev_ns: if h.is_empty() { 0.0 } else { h.stdev() },
-        min_ns: l.min_ns,
-        p50_ns: l.p50_ns,
-        p75_ns: if h.is_empty() {
-            0.0
-        } else {
-            h.value_at_quantile(0.75).min(h.max()) as f64
-        },
-        p90_ns: l.p90_ns,
-        p95_ns: l.p95_ns,
-        p99_ns: l.p99_ns,
-        p999_ns: l.p999_ns,
-        max_ns: l.max_ns,
-        throughput_per_s: Some(per_s),
+        shard: plan.shard,
+        request_thresholds: m.request_thresholds.clone(),
     }
 }
