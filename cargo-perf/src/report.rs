@@ -197,7 +197,24 @@ pub fn table_with(summary: &Summary, colour: bool) -> String {
     if let Some(line) = compared_line(summary) {
         let _ = writeln!(out, "{line}");
     }
+    if let Some(line) = shard_line(summary) {
+        let _ = writeln!(out, "{line}");
+    }
     out
+}
+
+/// `shard 1/2: ...` on a shard's run, `merged from 2 shards` after `cargo perf merge`.
+fn shard_line(summary: &Summary) -> Option<String> {
+    match (summary.shard, summary.merged_shards) {
+        (Some(s), _) => Some(format!(
+            "shard {s}: this machine's part of each load test (thresholds judged on this part, \
+             min_throughput on its share); combine all shards with `cargo perf merge`"
+        )),
+        (None, Some(n)) => Some(format!(
+            "merged from {n} shards: histograms added, thresholds judged on the whole load"
+        )),
+        _ => None,
+    }
 }
 
 /// `compared with base (the previous run, 1a2b3c4): 1 regression, 0 improvements, ...` and notes.
@@ -344,10 +361,18 @@ pub fn verdict_text(v: &Verdict) -> String {
 /// errors by kind and status, checks, resources.
 pub fn load_lines(l: &LoadReport) -> Vec<String> {
     let mut out = Vec::new();
-    let model = match l.model {
+    let mut model = match l.model {
         Model::Closed => format!("closed model, {} users", l.peak_users),
         Model::Open => format!("open model, up to {} users", l.peak_users),
     };
+    if let Some(part) = l.shard {
+        let _ = write!(
+            model,
+            " (shard {}: {:.0}% of the load)",
+            part.shard,
+            part.share * 100.0
+        );
+    }
     out.push(format!(
         "load: {model}, {:.1}s · {} iterations ({:.1}/s), {} failed ({:.2}%), {} dropped, {} interrupted · {} requests ({:.1}/s), {} failed",
         l.duration_s,
@@ -476,6 +501,9 @@ pub fn markdown(summary: &Summary) -> String {
         "## cargo perf: {} passed, {} failed, {} errors\n\n",
         t.passed, t.failed, t.errors
     );
+    if let Some(line) = shard_line(summary) {
+        let _ = writeln!(out, "{line}\n");
+    }
     if let Some(w) = &summary.compared_with {
         let regressions: Vec<String> = summary
             .results

@@ -318,6 +318,12 @@ pub struct Summary {
     /// What the run was compared against, with counts of the change verdicts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compared_with: Option<ComparedWith>,
+    /// `--shard I/N`: this run holds one shard's part (merge the shards with `cargo perf merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::load::shard::Shard>,
+    /// `cargo perf merge`: how many shards were merged into this summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_shards: Option<u32>,
 }
 
 /// The machine a measurement was taken on: comparisons across machines are refused.
@@ -437,6 +443,8 @@ impl Summary {
             machine: None,
             git_commit: None,
             compared_with: None,
+            shard: None,
+            merged_shards: None,
         }
     }
 }
