@@ -291,6 +291,7 @@ async fn drive(
             t0,
             timeline.clone(),
             resources.clone(),
+            plan.duration,
         ))
     });
 
@@ -519,32 +520,63 @@ async fn tick(
     t0: Instant,
     timeline: Rc<RefCell<Vec<Tick>>>,
     resources: Rc<RefCell<Resources>>,
+    total: Duration,
 ) {
-    let progress = std::io::stderr().is_terminal();
+    // `cargo perf` shows the line in its own progress bar (the test's stderr is a pipe there);
+    // a test binary run by hand on a terminal draws it itself.
+    let to_file = std::env::var_os(crate::child::ENV_PROGRESS).map(std::path::PathBuf::from);
+    let to_terminal = to_file.is_none() && std::io::stderr().is_terminal();
     let mut interval =
         tokio::time::interval_at((t0 + Duration::from_secs(1)).into(), Duration::from_secs(1));
     loop {
         interval.tick().await;
         record_tick(&ctx, model, t0, &timeline, &resources);
-        if progress {
-            if let Some(t) = timeline.borrow().last() {
-                let m = ctx.metrics.borrow();
-                let p95 = m.iteration.value_at_quantile(0.95);
-                eprint!(
-                    "\r\x1b[2K  load {:>4.0}s  users {}  iterations {} ({:.0}/s)  requests {}  \
-                     failed {}  dropped {}  p95 {}",
-                    t.t_s,
-                    t.users,
-                    t.iterations,
-                    t.iterations as f64 / t.t_s.max(1e-9),
-                    t.requests,
-                    t.failed_iterations,
-                    t.dropped,
-                    format_ns(p95 as f64)
-                );
+        if to_file.is_none() && !to_terminal {
+            continue;
+        }
+        let Some(line) = timeline
+            .borrow()
+            .last()
+            .map(|t| progress_line(t, total, &ctx.metrics.borrow()))
+        else {
+            continue;
+        };
+        match &to_file {
+            // Best effort: a lost progress line must never disturb the measurement.
+            Some(path) => {
+                let _ = crate::record::write_atomic(path, line.as_bytes());
             }
+            None => eprint!("\r\x1b[2K  {line}"),
         }
     }
+}
+
+/// k6-style live line: `load 12s/30s  users 20  iterations 1234 (98/s)  requests 2468
+/// (196/s)  failed 0  dropped 0  p95 3.200ms`.
+pub fn progress_line(t: &Tick, total: Duration, m: &Metrics) -> String {
+    let secs = t.t_s.max(1e-9);
+    let p95 = if m.iteration.is_empty() {
+        "-".to_string()
+    } else {
+        format_ns(m.iteration.value_at_quantile(0.95) as f64)
+    };
+    format!(
+        "load {:.0}s/{}  users {}  iterations {} ({:.0}/s)  requests {} ({:.0}/s)  failed {}  \
+         dropped {}  p95 {p95}",
+        t.t_s,
+        if total >= super::MAX_DURATION {
+            "-".to_string()
+        } else {
+            format!("{:.0}s", total.as_secs_f64())
+        },
+        t.users,
+        t.iterations,
+        t.iterations as f64 / secs,
+        t.requests,
+        t.requests as f64 / secs,
+        t.failed_iterations,
+        t.dropped,
+    )
 }
 
 fn record_tick(
@@ -663,5 +695,37 @@ fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> 
         interrupted: d.interrupted,
         shard: plan.shard,
         request_thresholds: m.request_thresholds.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_live_line_reads_like_k6() {
+        let mut m = Metrics::default();
+        for ms in 1..=100u64 {
+            m.record_iteration(ms * 1_000_000, ms * 1_000_000, false);
+        }
+        let t = Tick {
+            t_s: 2.0,
+            users: 20,
+            iterations: 100,
+            requests: 300,
+            failed_iterations: 1,
+            dropped: 0,
+            cpu_percent: None,
+            rss_bytes: None,
+        };
+        assert_eq!(
+            progress_line(&t, Duration::from_secs(30), &m),
+            "load 2s/30s  users 20  iterations 100 (50/s)  requests 300 (150/s)  failed 1  \
+             dropped 0  p95 95.03ms" // HDR, 3 digits: the bucket of 95ms
+        );
+        assert!(
+            progress_line(&t, super::super::MAX_DURATION, &Metrics::default())
+                .starts_with("load 2s/-  users 20")
+        );
     }
 }
