@@ -1056,7 +1056,13 @@ fn shards_run_their_part_and_merge_into_the_whole_load() {
     let ok = &passes["record"]["load"]["requests_by_name"][0];
     assert_eq!(ok["latency"]["count"], ok["requests"]);
     assert_eq!(result(&m, "fails_on_5xx")["outcome"], "fail");
-    assert!(dirs[2].path().join("summary.md").exists());
+    let md = std::fs::read_to_string(dirs[2].path().join("summary.md")).expect("summary.md");
+    assert!(md.contains("merged from 2 shards"), "{md}");
+    assert!(
+        md.contains("### Load tests (latency by request name)"),
+        "{md}"
+    );
+    assert!(md.contains("| `ok` | "), "{md}");
 
     // Shards that do not make a whole are refused, naming the problem.
     let missing = cargo_perf_in(&fixtures(), &["merge", &path(0), "--report-dir", &path(2)]);
