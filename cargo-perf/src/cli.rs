@@ -49,7 +49,8 @@ pub enum ExportFormat {
     about = "Run #[perf_test] performance tests, check their thresholds and write summaries",
     after_help = "Exit status: 0 all verdicts pass, 1 a threshold failed or a test could not be \
                   measured, 2 usage, build or infrastructure error.\n\
-                  Results: target/criterion/cargo-perf/summary.json and summary.md."
+                  Results: target/criterion/cargo-perf/summary.json and summary.md.\n\
+                  Combine `--shard I/N` runs: cargo perf merge DIR_OR_FILE... (see its --help)."
 )]
 pub struct Args {
     /// Run only perf tests whose name contains one of these strings (like `cargo test`).
