@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use perf_harness::load::shard::Shard;
 
 /// `cargo` invokes us as `cargo-perf perf ARGS`; the wrapper strips the subcommand name.
 #[derive(Parser, Debug)]
@@ -48,7 +49,8 @@ pub enum ExportFormat {
     about = "Run #[perf_test] performance tests, check their thresholds and write summaries",
     after_help = "Exit status: 0 all verdicts pass, 1 a threshold failed or a test could not be \
                   measured, 2 usage, build or infrastructure error.\n\
-                  Results: target/criterion/cargo-perf/summary.json and summary.md."
+                  Results: target/criterion/cargo-perf/summary.json and summary.md.\n\
+                  Combine `--shard I/N` runs: cargo perf merge DIR_OR_FILE... (see its --help)."
 )]
 pub struct Args {
     /// Run only perf tests whose name contains one of these strings (like `cargo test`).
@@ -151,6 +153,13 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 
+    /// Run shard I of N: this machine's share of every load test (users, rate, stage targets
+    /// and shared iterations divided by N) and every Nth other test; combine the shards'
+    /// summaries with `cargo perf merge`. A shard run neither compares nor saves baselines.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard,
+          conflicts_with_all = ["against", "baseline", "save_baseline"])]
+    pub shard: Option<Shard>,
+
     /// Show the test binaries' own output (criterion's report, prints) as they run.
     #[arg(short, long)]
     pub verbose: bool,
@@ -158,4 +167,39 @@ pub struct Args {
     /// Arguments after `--` are passed to the test binaries.
     #[arg(last = true, value_name = "ARGS")]
     pub binary_args: Vec<String>,
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    text.parse()
+}
+
+/// `cargo perf merge`: combines the summaries of `--shard` runs into the result of the whole
+/// load.
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo perf merge",
+    bin_name = "cargo perf merge",
+    version,
+    about = "Merge the summaries of `cargo perf --shard I/N` runs into one result",
+    after_help = "Exit status: 0 all verdicts pass on the merged data, 1 a threshold failed or a \
+                  test could not be measured, 2 the shards do not fit together (missing, \
+                  duplicate, different specs) or a file cannot be read."
+)]
+pub struct MergeArgs {
+    /// Report directories of the shard runs (holding summary.json), or summary.json files.
+    #[arg(value_name = "DIR_OR_FILE", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Directory for the merged summary.json and summary.md (default:
+    /// target/criterion/cargo-perf).
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// What fails the merge (exit 1); regressions are not judged here.
+    #[arg(long, value_enum, default_value_t = FailOn::Threshold)]
+    pub fail_on: FailOn,
 }

@@ -9,6 +9,7 @@ mod discover;
 mod error;
 mod judge;
 mod machine;
+mod merge;
 mod paired;
 mod progress;
 mod regress;
@@ -24,7 +25,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::Parser;
+use perf_harness::load::shard::ENV_SHARD;
 use perf_harness::record::{self, Summary, TestOutcome, TestResult, LIST_SCHEMA};
+use perf_harness::spec::Kind;
 
 use cli::{Args, Cargo, FailOn, Format};
 use error::PerfError;
@@ -50,6 +53,19 @@ fn main() -> ExitCode {
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if argv.get(1).is_none_or(|a| a != "perf") {
         argv.insert(1, "perf".into());
+    }
+    // `cargo perf merge ...` combines shard summaries; anything else is a run.
+    if argv.get(2).is_some_and(|a| a == "merge") {
+        let mut rest = argv.split_off(3);
+        rest.insert(0, "cargo perf merge".into());
+        let args = cli::MergeArgs::parse_from(rest);
+        return match merge::run(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        };
     }
     let Cargo::Perf(args) = Cargo::parse_from(argv);
     match run(&args) {
@@ -77,7 +93,18 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             .collect();
         return Err(PerfError::NoTests(names.join(", ")).into());
     }
-    let selected = select::filter(all, &args.filters, args.exact)?;
+    let mut selected = select::filter(all, &args.filters, args.exact)?;
+    if let Some(shard) = args.shard {
+        // Every shard runs its part of each load test; other tests are dealt round-robin.
+        let mut position = 0;
+        selected.retain(|f| {
+            if f.test.spec.kind == Kind::Load {
+                return true;
+            }
+            position += 1;
+            shard.runs_unsplit(position - 1)
+        });
+    }
 
     if args.list {
         match args.format {
@@ -100,10 +127,16 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         scratch: scratch.path().to_path_buf(),
         verbose: args.verbose,
         binary_args: args.binary_args.clone(),
-        env: Vec::new(),
+        env: args
+            .shard
+            .map(|s| (ENV_SHARD.to_string(), s.to_string()))
+            .into_iter()
+            .collect(),
         base_url: args.base_url.clone(),
     };
-    let context = regress::Context::new(args, &criterion_home, started_at)?;
+    let mut context = regress::Context::new(args, &criterion_home, started_at)?;
+    // A shard measured part of the load: comparing it with a whole run would mislead.
+    context.no_compare |= args.shard.is_some();
     let running = Instant::now();
     // The test binary gets the same SIGINT (same process group) and ends its test; we only
     // stop starting new ones. Without a handler (setup failed) Ctrl-C ends us as before.
@@ -135,7 +168,10 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         Some(paired) => regress::attach(&mut summary, paired, &context),
         None => regress::compare_with_baseline(&mut summary, &selected, &config, &context)?,
     };
-    regress::save_baselines(&summary, &context)?;
+    summary.shard = args.shard;
+    if args.shard.is_none() {
+        regress::save_baselines(&summary, &context)?;
+    }
     criterion_out::write_all(&summary, &criterion_home, args.save_baseline.as_deref())?;
     summary.duration_s = running.elapsed().as_secs_f64();
     let report_dir = args
@@ -173,7 +209,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PerfError> {
+pub(crate) fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PerfError> {
     let path = dir.join(name);
     record::write_atomic(&path, bytes).map_err(|source| PerfError::Write {
         path: path.clone(),
@@ -182,7 +218,7 @@ fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Per
     Ok(path)
 }
 
-fn exit_code(summary: &Summary, fail_on: FailOn, infrastructure_error: bool) -> u8 {
+pub(crate) fn exit_code(summary: &Summary, fail_on: FailOn, infrastructure_error: bool) -> u8 {
     if infrastructure_error {
         return EXIT_ERROR;
     }

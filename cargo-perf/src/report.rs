@@ -222,7 +222,84 @@ pub fn table_with(summary: &Summary, colour: bool) -> String {
     if let Some(line) = compared_line(summary) {
         let _ = writeln!(out, "{line}");
     }
+    if let Some(line) = shard_line(summary) {
+        let _ = writeln!(out, "{line}");
+    }
     out
+}
+
+/// Per load test: the counts line and latency by request name, as in the terminal report.
+fn load_markdown(summary: &Summary, out: &mut String) {
+    let loads: Vec<(&TestResult, &LoadReport)> = summary
+        .results
+        .iter()
+        .filter_map(|r| Some((r, r.record.load.as_ref()?)))
+        .collect();
+    if loads.is_empty() {
+        return;
+    }
+    out.push_str("\n### Load tests (latency by request name)\n");
+    for (r, l) in loads {
+        let _ = writeln!(
+            out,
+            "\n`{}::{}`: {} iterations ({:.1}/s), {} failed ({:.2}%), {} dropped · {} requests \
+             ({:.1}/s), {} failed\n",
+            r.record.test.target,
+            r.record.test.name,
+            l.iterations,
+            l.iterations_per_s,
+            l.failed_iterations,
+            l.error_rate * 100.0,
+            l.dropped_iterations,
+            l.requests,
+            l.requests_per_s,
+            l.failed_requests
+        );
+        out.push_str(
+            "| Name | Count | Failed | Mean | p50 | p95 | p99 | Max |\n\
+             |---|--:|--:|--:|--:|--:|--:|--:|\n",
+        );
+        let open = l.model == Model::Open;
+        let mut row = |label: String, failed: u64, x: &Latency| {
+            let _ = writeln!(
+                out,
+                "| {label} | {} | {failed} | {} | {} | {} | {} | {} |",
+                x.count,
+                format_ns(x.mean_ns),
+                format_ns(x.p50_ns),
+                format_ns(x.p95_ns),
+                format_ns(x.p99_ns),
+                format_ns(x.max_ns)
+            );
+        };
+        let label = if open {
+            "iteration (from schedule)"
+        } else {
+            "iteration"
+        };
+        row(label.into(), l.failed_iterations, &l.iteration);
+        for n in &l.requests_by_name {
+            let name = n.name.replace('|', "\\|").replace('`', "'");
+            row(format!("`{name}`"), n.failed, &n.latency);
+            if let Some(c) = n.corrected.as_ref().filter(|_| open) {
+                row(format!("`{name}` (from schedule)"), n.failed, c);
+            }
+        }
+    }
+}
+
+/// `shard 1/2: ...` on a shard's run, `merged from 2 shards` after `cargo perf merge`.
+fn shard_line(summary: &Summary) -> Option<String> {
+    match (summary.shard, summary.merged_shards) {
+        (Some(s), _) => Some(format!(
+            "shard {s}: this machine's part of each load test (thresholds judged on this part, \
+             min_throughput on its share); combine all shards with `cargo perf merge`"
+        )),
+        (None, Some(n)) => Some(format!(
+            "merged from {n} shards: histograms added, thresholds judged on the whole load"
+        )),
+        _ => None,
+    }
 }
 
 /// `compared with base (the previous run, 1a2b3c4): 1 regression, 0 improvements, ...` and notes.
@@ -366,10 +443,18 @@ pub fn verdict_text(v: &Verdict) -> String {
 /// errors by kind and status, checks, resources.
 pub fn load_lines(l: &LoadReport) -> Vec<String> {
     let mut out = Vec::new();
-    let model = match l.model {
+    let mut model = match l.model {
         Model::Closed => format!("closed model, {} users", l.peak_users),
         Model::Open => format!("open model, up to {} users", l.peak_users),
     };
+    if let Some(part) = l.shard {
+        let _ = write!(
+            model,
+            " (shard {}: {:.0}% of the load)",
+            part.shard,
+            part.share * 100.0
+        );
+    }
     out.push(format!(
         "load: {model}, {:.1}s · {} iterations ({:.1}/s), {} failed ({:.2}%), {} dropped, {} interrupted · {} requests ({:.1}/s), {} failed",
         l.duration_s,
@@ -498,6 +583,9 @@ pub fn markdown(summary: &Summary) -> String {
         "## cargo perf: {} passed, {} failed, {} errors\n\n",
         t.passed, t.failed, t.errors
     );
+    if let Some(line) = shard_line(summary) {
+        let _ = writeln!(out, "{line}\n");
+    }
     if let Some(w) = &summary.compared_with {
         let regressions: Vec<String> = summary
             .results
@@ -613,6 +701,7 @@ pub fn markdown(summary: &Summary) -> String {
             }
         }
     }
+    load_markdown(summary, &mut out);
     let _ = writeln!(
         out,
         "\n{} perf tests, {:.1}s, profile `{}`, cargo-perf {}",

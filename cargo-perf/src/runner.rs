@@ -5,13 +5,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use perf_harness::child::{
-    ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_QUICK, ENV_TARGET, ENV_TEST,
-    EXIT_PROTOCOL_ERROR,
+    ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_PROGRESS, ENV_QUICK, ENV_TARGET,
+    ENV_TEST, EXIT_PROTOCOL_ERROR,
 };
 use perf_harness::record::{parse_versioned, Record, Status, RECORD_SCHEMA};
+use perf_harness::spec::Kind;
 
 use crate::discover::Found;
 use crate::progress::Progress;
@@ -51,11 +53,44 @@ pub fn run_all(tests: &[Found], config: &RunConfig, progress: &Progress) -> Vec<
         .map(|(i, found)| {
             progress.start(i, tests.len(), &found.test.id.name);
             let started = Instant::now();
-            let ran = run_one(i, found, config);
+            let live = live_file(i, found, config);
+            let ran = match &live {
+                Some(path) => watch(path, progress, || run_one(i, found, config)),
+                None => run_one(i, found, config),
+            };
             progress.finish(&ran.record, started.elapsed());
             ran
         })
         .collect()
+}
+
+/// The file a load test rewrites with its live line, unless its own output goes to the
+/// terminal (`--verbose`: it draws the line itself).
+fn live_file(i: usize, found: &Found, config: &RunConfig) -> Option<PathBuf> {
+    (found.test.spec.kind == Kind::Load && !config.verbose)
+        .then(|| config.scratch.join(format!("progress-{i}.txt")))
+}
+
+/// Runs `run` while a watcher shows the test's live line in the progress display.
+fn watch<T>(path: &Path, progress: &Progress, run: impl FnOnce() -> T) -> T {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut last = String::new();
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(250));
+                if let Ok(line) = std::fs::read_to_string(path) {
+                    if line != last {
+                        progress.live(&line);
+                        last = line;
+                    }
+                }
+            }
+        });
+        let out = run();
+        done.store(true, Ordering::Relaxed);
+        out
+    })
 }
 
 /// Runs one test in its own process; `i` keeps its answer file apart from the others'.
@@ -77,6 +112,9 @@ pub fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
     cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
     if config.quick {
         cmd.env(ENV_QUICK, "1");
+    }
+    if let Some(path) = live_file(i, found, config) {
+        cmd.env(ENV_PROGRESS, path);
     }
     if let Some(url) = &config.base_url {
         cmd.env(perf_harness::load::ENV_BASE_URL, url);

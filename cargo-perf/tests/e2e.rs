@@ -101,11 +101,14 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
             "fixture_libmod",
             "tests::reverse_in_lib_test_module",
         ),
+        ("fixture-load", "load", "a_threshold_that_does_not_parse"),
         ("fixture-load", "load", "fails_on_5xx"),
+        ("fixture-load", "load", "four_iterations_each"),
         ("fixture-load", "load", "needs_a_base_url"),
         ("fixture-load", "load", "open_model_against_a_stall"),
         ("fixture-load", "load", "panics_in_perf_mode"),
         ("fixture-load", "load", "passes"),
+        ("fixture-load", "load", "thresholds_in_the_body"),
         ("fixture-load", "load", "times_out"),
         ("fixture-pass", "custom_main", "in_harness_false_target"),
         (
@@ -1064,5 +1067,182 @@ fn more_queries_per_call_than_the_baseline_is_an_exact_regression_that_exits_1()
     assert!(
         markdown.contains(":red_circle: queries/iteration of `counted_queries` went from 2 to 41"),
         "{markdown}"
+    );
+}
+
+#[test]
+fn shards_run_their_part_and_merge_into_the_whole_load() {
+    let dirs: Vec<tempfile::TempDir> = (0..3)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let path = |i: usize| dirs[i].path().to_str().expect("utf-8").to_string();
+    let mut shards = Vec::new();
+    for (i, shard) in ["1/2", "2/2"].iter().enumerate() {
+        let out = cargo_perf(&[
+            "-p",
+            "fixture-load",
+            "--exact",
+            "passes",
+            "fails_on_5xx",
+            "--shard",
+            shard,
+            "--format",
+            "json",
+            "--report-dir",
+            &path(i),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "fails_on_5xx fails: {}",
+            stderr(&out)
+        );
+        let summary = json(&out);
+        assert_eq!(summary["shard"]["index"], i + 1, "{summary:#}");
+        let load = &result(&summary, "passes")["record"]["load"];
+        assert_eq!(load["peak_users"], 1, "2 users split in 2: {load:#}");
+        assert_eq!(load["shard"]["share"], 0.5);
+        shards.push(summary);
+    }
+    let requests = |s: &Value, name: &str| {
+        result(s, name)["record"]["load"]["requests"]
+            .as_u64()
+            .expect("requests")
+    };
+
+    let merged = cargo_perf_in(
+        &fixtures(),
+        &[
+            "merge",
+            &path(0),
+            &path(1),
+            "--format",
+            "json",
+            "--report-dir",
+            &path(2),
+        ],
+    );
+    assert_eq!(
+        merged.status.code(),
+        Some(1),
+        "a failed threshold fails the merge: {}",
+        stderr(&merged)
+    );
+    let m = json(&merged);
+    assert_eq!(m["merged_shards"], 2);
+    for name in ["passes", "fails_on_5xx"] {
+        assert_eq!(
+            requests(&m, name),
+            requests(&shards[0], name) + requests(&shards[1], name),
+            "{name}"
+        );
+    }
+    let passes = result(&m, "passes");
+    assert_eq!(passes["outcome"], "pass", "{passes:#}");
+    assert_eq!(passes["record"]["load"]["peak_users"], 2);
+    let ok = &passes["record"]["load"]["requests_by_name"][0];
+    assert_eq!(ok["latency"]["count"], ok["requests"]);
+    assert_eq!(result(&m, "fails_on_5xx")["outcome"], "fail");
+    let md = std::fs::read_to_string(dirs[2].path().join("summary.md")).expect("summary.md");
+    assert!(md.contains("merged from 2 shards"), "{md}");
+    assert!(
+        md.contains("### Load tests (latency by request name)"),
+        "{md}"
+    );
+    assert!(md.contains("| `ok` | "), "{md}");
+
+    // Shards that do not make a whole are refused, naming the problem.
+    let missing = cargo_perf_in(&fixtures(), &["merge", &path(0), "--report-dir", &path(2)]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("shard 2/2 missing"),
+        "{}",
+        stderr(&missing)
+    );
+    let twice = cargo_perf_in(
+        &fixtures(),
+        &[
+            "merge",
+            &path(0),
+            &path(0),
+            &path(1),
+            "--report-dir",
+            &path(2),
+        ],
+    );
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(
+        stderr(&twice).contains("shard 1/2 is given twice"),
+        "{}",
+        stderr(&twice)
+    );
+    let bad = cargo_perf(&["-p", "fixture-load", "--shard", "3/2", "--list"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--shard I/N"), "{}", stderr(&bad));
+}
+
+#[test]
+fn per_user_iterations_and_thresholds_declared_in_the_body() {
+    let report = tempfile::tempdir().expect("tempdir");
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-load",
+        "four_iterations_each",
+        "thresholds_in_the_body",
+        "a_threshold_that_does_not_parse",
+        "--format",
+        "json",
+        "--report-dir",
+        report.path().to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary = json(&out);
+
+    let each = result(&summary, "four_iterations_each");
+    assert_eq!(each["outcome"], "pass", "{each:#}");
+    let load = &each["record"]["load"];
+    assert_eq!(load["iterations"], 12, "{load:#}");
+    let per_user: Vec<(String, u64)> = load["requests_by_name"]
+        .as_array()
+        .expect("names")
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().expect("name").to_string(),
+                n["requests"].as_u64().expect("n"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        per_user,
+        vec![
+            ("user 0".into(), 4),
+            ("user 1".into(), 4),
+            ("user 2".into(), 4)
+        ]
+    );
+
+    let body = result(&summary, "thresholds_in_the_body");
+    assert_eq!(body["outcome"], "fail", "{body:#}");
+    let verdicts: Vec<(String, bool)> = body["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .map(|v| {
+            (
+                v["scope"].as_str().expect("scope").to_string(),
+                v["passed"].as_bool().expect("passed"),
+            )
+        })
+        .collect();
+    assert_eq!(verdicts, vec![("ok".into(), true), ("fail".into(), false)]);
+
+    let bad = result(&summary, "a_threshold_that_does_not_parse");
+    assert_eq!(bad["outcome"], "error", "{bad:#}");
+    let message = bad["record"]["message"].as_str().expect("message");
+    assert!(
+        message.contains("`.threshold(\"p95 < 1s\")` on request `GET /ok`")
+            && message.contains("valid: avg, med, max, p(N), rate"),
+        "{message}"
     );
 }

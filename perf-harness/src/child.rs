@@ -27,6 +27,8 @@ pub const ENV_PACKAGE: &str = "CARGO_PERF_PACKAGE";
 pub const ENV_TARGET: &str = "CARGO_PERF_TARGET";
 /// `1` for `cargo perf --quick`.
 pub const ENV_QUICK: &str = "CARGO_PERF_QUICK";
+/// File a load test rewrites every second with its live progress line (`cargo perf` shows it).
+pub const ENV_PROGRESS: &str = "CARGO_PERF_PROGRESS";
 /// Criterion's output directory (criterion's own variable).
 pub const ENV_CRITERION_HOME: &str = "CRITERION_HOME";
 

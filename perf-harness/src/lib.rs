@@ -19,6 +19,7 @@ pub mod compare;
 pub mod criterion_files;
 pub mod db;
 pub mod engine;
+pub mod grammar;
 mod harness;
 pub mod load;
 pub mod outcome;

@@ -173,6 +173,13 @@ impl Record {
                 };
                 // A failed test keeps what it measured before failing, but passes nothing.
                 let measured_fully = self.status == Status::Measured;
+                // A shard generated part of the load: it owes that part of the throughput.
+                let threshold = match (threshold, self.load.as_ref().and_then(|l| l.shard)) {
+                    (Threshold::Throughput { min_per_s }, Some(part)) => Threshold::Throughput {
+                        min_per_s: min_per_s * part.share,
+                    },
+                    (t, _) => t,
+                };
                 Verdict {
                     threshold,
                     measured_ns,
@@ -185,6 +192,7 @@ impl Record {
                     .request_thresholds
                     .iter()
                     .flat_map(|t| t.iter())
+                    .chain(self.load.iter().flat_map(|l| l.request_thresholds.iter()))
                     .map(|named| {
                         let threshold = named.threshold;
                         let measured_ns = self
@@ -328,6 +336,12 @@ pub struct Summary {
     /// What the run was compared against, with counts of the change verdicts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compared_with: Option<ComparedWith>,
+    /// `--shard I/N`: this run holds one shard's part (merge the shards with `cargo perf merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::load::shard::Shard>,
+    /// `cargo perf merge`: how many shards were merged into this summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_shards: Option<u32>,
 }
 
 /// The machine a measurement was taken on: comparisons across machines are refused.
@@ -453,6 +467,8 @@ impl Summary {
             machine: None,
             git_commit: None,
             compared_with: None,
+            shard: None,
+            merged_shards: None,
         }
     }
 }

@@ -321,6 +321,10 @@ pub struct Spec {
     /// Load tests: stop after this many iterations in total (shared by all users).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterations: Option<u64>,
+    /// Load tests, closed model: each user stops after this many iterations of its own
+    /// (`iterations_per_user`, k6's per-VU iterations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations_per_user: Option<u64>,
     /// Load tests: a ramping profile of users or rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stages: Option<Stages>,
@@ -348,6 +352,7 @@ impl Spec {
         rate: None,
         max_users: None,
         iterations: None,
+        iterations_per_user: None,
         stages: None,
         think_ns: None,
         request_thresholds: None,
@@ -413,6 +418,9 @@ impl fmt::Display for Spec {
         }
         if let Some(n) = self.iterations {
             parts.push(format!("iterations = {n}"));
+        }
+        if let Some(n) = self.iterations_per_user {
+            parts.push(format!("iterations_per_user = {n}"));
         }
         if let Some(s) = &self.stages {
             parts.push(format!("stages = {s}"));

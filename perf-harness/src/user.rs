@@ -157,6 +157,7 @@ impl<S> User<S> {
             name: None,
             method,
             path: path.split('?').next().unwrap_or(path).to_string(),
+            thresholds: Vec::new(),
         }
     }
 
@@ -192,9 +193,19 @@ pub struct Request<'u, S = ()> {
     name: Option<Cow<'static, str>>,
     method: Method,
     path: String,
+    thresholds: Vec<Cow<'static, str>>,
 }
 
 impl<S> Request<'_, S> {
+    /// A threshold on every request of this request's name, in k6's grammar:
+    /// `"p(95) < 300ms"`, `"avg < 50ms"`, `"max <= 1s"`, or `"rate < 0.01"` (share failed).
+    /// Judged with the attribute's thresholds; a text that does not parse fails the test
+    /// with the reason. Parsed once per name, however many iterations repeat it.
+    pub fn threshold(mut self, expression: impl Into<Cow<'static, str>>) -> Self {
+        self.thresholds.push(expression.into());
+        self
+    }
+
     /// Names the request in the report (default: method and path, e.g. `GET /api/v1/media`).
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.name = Some(name.into());
@@ -239,6 +250,7 @@ impl<S> Request<'_, S> {
             name,
             method,
             path,
+            thresholds,
         } = self;
         let name: Cow<'_, str> = match &name {
             Some(n) => Cow::Borrowed(n.as_ref()),
@@ -295,7 +307,12 @@ impl<S> Request<'_, S> {
                     .note(|| format!("{name}: {}: {message}", kind.as_str()));
             }
         }
-        user.metrics.borrow_mut().record_request(&name, outcome);
+        let mut metrics = user.metrics.borrow_mut();
+        for t in &thresholds {
+            metrics.declare_threshold(&name, t);
+        }
+        metrics.record_request(&name, outcome);
+        drop(metrics);
         reply
     }
 }

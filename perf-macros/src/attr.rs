@@ -38,6 +38,7 @@ pub struct Args {
     pub rate: Option<(f64, Span)>,
     pub max_users: Option<(u64, Span)>,
     pub iterations: Option<(u64, Span)>,
+    pub iterations_per_user: Option<(u64, Span)>,
     pub stages: Option<(Vec<StageValue>, bool, Span)>,
     pub think_ns: Option<(u64, Span)>,
     /// Every load key given, for "belongs to a load test" errors.
@@ -158,6 +159,9 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
             }
             "iterations" => {
                 args.iterations = count(value, &key, 1, &mut errors).map(|n| (n, key_span))
+            }
+            "iterations_per_user" => {
+                args.iterations_per_user = count(value, &key, 1, &mut errors).map(|n| (n, key_span))
             }
             "think" => args.think_ns = duration(value, &key, &mut errors).map(|n| (n, key_span)),
             "rate" => {

@@ -1,13 +1,14 @@
 //! The attribute's keys: which exist, which this version supports, and the nearest-key hint.
 
 /// Keys that make a test a load test, or belong only to one.
-pub const LOAD_KEYS: [&str; 11] = [
+pub const LOAD_KEYS: [&str; 12] = [
     "users",
     "rate",
     "stages",
     "max_users",
     "think",
     "iterations",
+    "iterations_per_user",
     "max_error_rate",
     "min_throughput",
     "max_rss",
@@ -16,7 +17,7 @@ pub const LOAD_KEYS: [&str; 11] = [
 ];
 
 /// Every key of the attribute contract, supported or not.
-pub const ALL_KEYS: [&str; 28] = [
+pub const ALL_KEYS: [&str; 29] = [
     "mean",
     "median",
     "p50",
@@ -30,6 +31,7 @@ pub const ALL_KEYS: [&str; 28] = [
     "min_throughput",
     "samples",
     "iterations",
+    "iterations_per_user",
     "warmup",
     "users",
     "rate",

@@ -2,8 +2,11 @@
 //! hook and a `#[test]` shim. All behaviour lives in perf-harness; this crate only expands.
 
 mod attr;
-mod duration;
-mod k6;
+// The grammars live in perf-harness (its `.threshold(..)` parses the same text at run time);
+// this crate compiles the same files. Some of their items are only used there.
+#[allow(dead_code)]
+#[path = "../../perf-harness/src/grammar/mod.rs"]
+mod grammar;
 mod keys;
 mod load;
 
@@ -14,6 +17,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, Type};
 
 use attr::{Args, Errors};
+use grammar::{duration, k6};
 
 /// Marks a function as a performance test; see the perf-harness documentation for the keys.
 ///
@@ -317,6 +321,27 @@ fn check_load(args: &Args, f: &ItemFn, errors: &mut Errors) {
                 m,
                 "`max_users` caps the users an open-model test (`rate = \"N/s\"`) may start; with \
                  `users = N` the number is fixed",
+            );
+        }
+    }
+    if let Some((_, span)) = args.iterations_per_user {
+        if args.iterations.is_some() {
+            errors.push(
+                span,
+                "give `iterations` (shared by all users) or `iterations_per_user` (each user \
+                 runs that many), not both",
+            );
+        } else if open {
+            errors.push(
+                span,
+                "`iterations_per_user` counts each user's loop (closed model, `users = N`); an \
+                 open-model test starts iterations on a schedule: use `iterations` (shared)",
+            );
+        } else if args.stages.is_some() {
+            errors.push(
+                span,
+                "`iterations_per_user` needs a fixed number of users: use `users = N` instead of \
+                 `stages`, or a shared `iterations`",
             );
         }
     }
@@ -775,6 +800,9 @@ fn load_spec_fields(args: &Args, p: &Tokens) -> Tokens {
     }
     if let Some((n, _)) = args.iterations {
         out.extend(quote!(iterations: #some(#n),));
+    }
+    if let Some((n, _)) = args.iterations_per_user {
+        out.extend(quote!(iterations_per_user: #some(#n),));
     }
     if let Some((n, _)) = args.think_ns {
         out.extend(quote!(think_ns: #some(#n),));

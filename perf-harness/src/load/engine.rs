@@ -22,7 +22,6 @@ use crate::engine::{Measurement, Mode};
 use crate::outcome::Failure;
 use crate::registry::PerfTest;
 use crate::spec::format_ns;
-use crate::stats::Stats;
 use crate::user::User;
 
 /// Resolution of tokio's timer; the open-model scheduler sleeps to within this of a slot.
@@ -36,7 +35,16 @@ pub fn run<S: 'static>(
 ) -> Result<Option<Measurement>, Failure> {
     let started = Instant::now();
     let smoke = matches!(mode, Mode::Smoke);
-    let plan = Plan::new(&test.spec, mode);
+    let mut plan = Plan::new(&test.spec, mode);
+    if !smoke {
+        if let Ok(text) = std::env::var(super::shard::ENV_SHARD) {
+            let shard = text
+                .parse::<super::shard::Shard>()
+                .and_then(|s| plan.clone().shard(s))
+                .map_err(Failure::Infrastructure)?;
+            plan = shard;
+        }
+    }
     let service_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("perf-service")
@@ -129,6 +137,12 @@ pub fn run<S: 'static>(
     });
 
     if smoke {
+        if !m.threshold_errors.is_empty() {
+            return Err(Failure::Harness(format!(
+                "the body declares a threshold that does not parse: {}",
+                m.threshold_errors.join("; ")
+            )));
+        }
         return match m.messages.first() {
             Some(first) if m.failed_iterations > 0 => Err(Failure::Harness(format!(
                 "{} of {} iterations failed: {first}",
@@ -143,7 +157,12 @@ pub fn run<S: 'static>(
     }
 
     let report = report(&plan, &base, &m, &driven, &resources);
-    let failure = if m.panics > 0 {
+    let failure = if !m.threshold_errors.is_empty() {
+        Some(format!(
+            "the body declares a threshold that does not parse: {}",
+            m.threshold_errors.join("; ")
+        ))
+    } else if m.panics > 0 {
         Some(format!(
             "{} of {} iterations panicked: {}",
             m.panics,
@@ -171,7 +190,7 @@ pub fn run<S: 'static>(
     } else {
         None
     };
-    let stats = iteration_stats(&m.iteration, report.iterations_per_s);
+    let stats = super::shard::iteration_stats(&m.iteration, report.iterations_per_s);
     Ok(Some(Measurement {
         stats,
         samples_ns: Vec::new(),
@@ -326,6 +345,7 @@ async fn drive<S: 'static>(
             t0,
             timeline.clone(),
             resources.clone(),
+            plan.duration,
         ))
     });
 
@@ -336,19 +356,23 @@ async fn drive<S: 'static>(
     match plan.model {
         Model::Closed => {
             peak_users = plan.max_users;
-            ctx.target.set(plan.profile.users_at(0));
+            ctx.target.set(plan.users_at(0));
             for i in 0..plan.max_users {
                 let user = User::new(i, base.clone(), metrics.clone(), state.clone())
                     .map_err(client_error)?;
-                set.spawn_local(user_loop(ctx.clone(), user, plan.think));
+                set.spawn_local(user_loop(
+                    ctx.clone(),
+                    user,
+                    plan.think,
+                    plan.iterations_per_user,
+                ));
             }
             loop {
                 let now = Instant::now();
                 if now >= ctx.deadline || set.is_empty() {
                     break;
                 }
-                ctx.target
-                    .set(plan.profile.users_at((now - t0).as_nanos() as u64));
+                ctx.target.set(plan.users_at((now - t0).as_nanos() as u64));
                 let step = Duration::from_millis(50).min(ctx.deadline - now);
                 tokio::select! {
                     _ = tokio::time::sleep(step) => {}
@@ -360,7 +384,7 @@ async fn drive<S: 'static>(
         Model::Open => {
             let pool: Rc<RefCell<Vec<User<S>>>> = Rc::new(RefCell::new(Vec::new()));
             let mut created = 0u64;
-            for offset in plan.profile.arrivals() {
+            for offset in plan.profile.arrivals().map(|o| o + plan.phase_ns) {
                 if offset >= duration_ns || ctx.budget.get() == 0 {
                     break;
                 }
@@ -453,11 +477,19 @@ fn client_error(e: reqwest::Error) -> Failure {
     ))
 }
 
-async fn user_loop<S: 'static>(ctx: Rc<Ctx<S>>, mut user: User<S>, think: Option<Duration>) {
+async fn user_loop<S: 'static>(
+    ctx: Rc<Ctx<S>>,
+    mut user: User<S>,
+    think: Option<Duration>,
+    own: Option<u64>,
+) {
     let sink = Iteration::new(ctx.metrics.clone());
     let mut scheduled = Instant::now();
     loop {
         if ctx.stop.get() || Instant::now() >= ctx.deadline {
+            break;
+        }
+        if own.is_some_and(|n| user.iteration() >= n) {
             break;
         }
         if user.index() >= ctx.target.get() {
@@ -566,32 +598,63 @@ async fn tick<S>(
     t0: Instant,
     timeline: Rc<RefCell<Vec<Tick>>>,
     resources: Rc<RefCell<Resources>>,
+    total: Duration,
 ) {
-    let progress = std::io::stderr().is_terminal();
+    // `cargo perf` shows the line in its own progress bar (the test's stderr is a pipe there);
+    // a test binary run by hand on a terminal draws it itself.
+    let to_file = std::env::var_os(crate::child::ENV_PROGRESS).map(std::path::PathBuf::from);
+    let to_terminal = to_file.is_none() && std::io::stderr().is_terminal();
     let mut interval =
         tokio::time::interval_at((t0 + Duration::from_secs(1)).into(), Duration::from_secs(1));
     loop {
         interval.tick().await;
         record_tick(&ctx, model, t0, &timeline, &resources);
-        if progress {
-            if let Some(t) = timeline.borrow().last() {
-                let m = ctx.metrics.borrow();
-                let p95 = m.iteration.value_at_quantile(0.95);
-                eprint!(
-                    "\r\x1b[2K  load {:>4.0}s  users {}  iterations {} ({:.0}/s)  requests {}  \
-                     failed {}  dropped {}  p95 {}",
-                    t.t_s,
-                    t.users,
-                    t.iterations,
-                    t.iterations as f64 / t.t_s.max(1e-9),
-                    t.requests,
-                    t.failed_iterations,
-                    t.dropped,
-                    format_ns(p95 as f64)
-                );
+        if to_file.is_none() && !to_terminal {
+            continue;
+        }
+        let Some(line) = timeline
+            .borrow()
+            .last()
+            .map(|t| progress_line(t, total, &ctx.metrics.borrow()))
+        else {
+            continue;
+        };
+        match &to_file {
+            // Best effort: a lost progress line must never disturb the measurement.
+            Some(path) => {
+                let _ = crate::record::write_atomic(path, line.as_bytes());
             }
+            None => eprint!("\r\x1b[2K  {line}"),
         }
     }
+}
+
+/// k6-style live line: `load 12s/30s  users 20  iterations 1234 (98/s)  requests 2468
+/// (196/s)  failed 0  dropped 0  p95 3.200ms`.
+pub fn progress_line(t: &Tick, total: Duration, m: &Metrics) -> String {
+    let secs = t.t_s.max(1e-9);
+    let p95 = if m.iteration.is_empty() {
+        "-".to_string()
+    } else {
+        format_ns(m.iteration.value_at_quantile(0.95) as f64)
+    };
+    format!(
+        "load {:.0}s/{}  users {}  iterations {} ({:.0}/s)  requests {} ({:.0}/s)  failed {}  \
+         dropped {}  p95 {p95}",
+        t.t_s,
+        if total >= super::MAX_DURATION {
+            "-".to_string()
+        } else {
+            format!("{:.0}s", total.as_secs_f64())
+        },
+        t.users,
+        t.iterations,
+        t.iterations as f64 / secs,
+        t.requests,
+        t.requests as f64 / secs,
+        t.failed_iterations,
+        t.dropped,
+    )
 }
 
 fn record_tick<S>(
@@ -708,28 +771,39 @@ fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> 
         },
         first_errors: m.messages.clone(),
         interrupted: d.interrupted,
+        shard: plan.shard,
+        request_thresholds: m.request_thresholds.clone(),
     }
 }
 
-/// `Record::stats` of a load test: iteration latency (corrected in the open model).
-fn iteration_stats(h: &hdrhistogram::Histogram<u64>, per_s: f64) -> Stats {
-    let l = Latency::of(h);
-    Stats {
-        samples: l.count,
-        mean_ns: l.mean_ns,
-        std_dev_ns: if h.is_empty() { 0.0 } else { h.stdev() },
-        min_ns: l.min_ns,
-        p50_ns: l.p50_ns,
-        p75_ns: if h.is_empty() {
-            0.0
-        } else {
-            h.value_at_quantile(0.75).min(h.max()) as f64
-        },
-        p90_ns: l.p90_ns,
-        p95_ns: l.p95_ns,
-        p99_ns: l.p99_ns,
-        p999_ns: l.p999_ns,
-        max_ns: l.max_ns,
-        throughput_per_s: Some(per_s),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_live_line_reads_like_k6() {
+        let mut m = Metrics::default();
+        for ms in 1..=100u64 {
+            m.record_iteration(ms * 1_000_000, ms * 1_000_000, false);
+        }
+        let t = Tick {
+            t_s: 2.0,
+            users: 20,
+            iterations: 100,
+            requests: 300,
+            failed_iterations: 1,
+            dropped: 0,
+            cpu_percent: None,
+            rss_bytes: None,
+        };
+        assert_eq!(
+            progress_line(&t, Duration::from_secs(30), &m),
+            "load 2s/30s  users 20  iterations 100 (50/s)  requests 300 (150/s)  failed 1  \
+             dropped 0  p95 95.03ms" // HDR, 3 digits: the bucket of 95ms
+        );
+        assert!(
+            progress_line(&t, super::super::MAX_DURATION, &Metrics::default())
+                .starts_with("load 2s/-  users 20")
+        );
     }
 }

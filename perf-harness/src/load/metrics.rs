@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use hdrhistogram::Histogram;
 
 use super::report::{CheckReport, Latency, NameReport};
+use crate::spec::{NamedThreshold, Threshold};
 use crate::stats::new_histogram;
 
 /// Why a request or an iteration failed.
@@ -118,6 +119,12 @@ pub struct Metrics {
     pub messages: Vec<String>,
     /// Iterations that panicked.
     pub panics: u64,
+    /// Per-name thresholds declared by `.threshold(..)` on requests, each once.
+    pub request_thresholds: Vec<NamedThreshold>,
+    /// `.threshold(..)` texts already seen, with the request name: parsed once, not per call.
+    seen_thresholds: Vec<(String, String)>,
+    /// `.threshold(..)` texts that do not parse, with the reason: they fail the test.
+    pub threshold_errors: Vec<String>,
 }
 
 /// Distinct error messages kept for the report.
@@ -140,6 +147,9 @@ impl Default for Metrics {
             bytes_received: 0,
             messages: Vec::new(),
             panics: 0,
+            request_thresholds: Vec::new(),
+            seen_thresholds: Vec::new(),
+            threshold_errors: Vec::new(),
         }
     }
 }
@@ -199,6 +209,35 @@ impl Metrics {
         }
     }
 
+    /// Declares a per-name threshold in k6's grammar (`"p(95) < 300ms"`, `"rate < 0.01"`) on
+    /// the requests named `name`; a text that does not parse is kept as an error that fails
+    /// the test. Each (name, text) pair is parsed once, however often the body repeats it.
+    pub fn declare_threshold(&mut self, name: &str, text: &str) {
+        if self
+            .seen_thresholds
+            .iter()
+            .any(|(n, t)| n == name && t == text)
+        {
+            return;
+        }
+        self.seen_thresholds
+            .push((name.to_string(), text.to_string()));
+        match parse_request_threshold(text) {
+            Ok(threshold) => {
+                let named = NamedThreshold {
+                    name: Cow::Owned(name.to_string()),
+                    threshold,
+                };
+                if !self.request_thresholds.contains(&named) {
+                    self.request_thresholds.push(named);
+                }
+            }
+            Err(e) => self
+                .threshold_errors
+                .push(format!("`.threshold(\"{text}\")` on request `{name}`: {e}")),
+        }
+    }
+
     /// Records a check.
     pub fn record_check(&mut self, name: &str, passed: bool) {
         let e = match self.checks.get_mut(name) {
@@ -247,6 +286,9 @@ impl Metrics {
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
         self.panics += other.panics;
+        for (name, text) in other.seen_thresholds {
+            self.declare_threshold(&name, &text);
+        }
         for m in other.messages {
             self.note(|| m);
         }
@@ -280,6 +322,30 @@ impl Metrics {
             })
             .collect()
     }
+}
+
+/// A request's threshold: k6's `aggregate < value` without a metric (the request it is
+/// declared on names it), e.g. `p(95) < 300ms`, `avg < 50ms`, `max <= 1s`, `rate < 0.01`.
+pub fn parse_request_threshold(text: &str) -> Result<Threshold, String> {
+    use crate::grammar::k6::{self, Condition};
+    let parsed = k6::parse(text)?;
+    if parsed.name.is_some() || text.contains(':') {
+        return Err(
+            "a request's threshold applies to that request's name: write only the condition, \
+             e.g. `.threshold(\"p(95) < 300ms\")` (no metric, no `{name:..}`)"
+                .into(),
+        );
+    }
+    Ok(match parsed.condition {
+        Condition::Mean(limit_ns) => Threshold::Mean { limit_ns },
+        Condition::Median(limit_ns) => Threshold::Median { limit_ns },
+        Condition::Max(limit_ns) => Threshold::Max { limit_ns },
+        Condition::Percentile(percentile, limit_ns) => Threshold::Percentile {
+            percentile,
+            limit_ns,
+        },
+        Condition::ErrorRate(max) => Threshold::ErrorRate { max },
+    })
 }
 
 /// One request as the user's client saw it.
@@ -368,6 +434,52 @@ mod tests {
         let n = &m.names["x"];
         assert_eq!(n.service.max(), n.service.highest_equivalent(1_000_000));
         assert_eq!(n.corrected.max(), n.corrected.highest_equivalent(5_000_000));
+    }
+
+    #[test]
+    fn request_thresholds_parse_once_and_bad_ones_are_explained() {
+        let mut m = Metrics::default();
+        for _ in 0..3 {
+            m.declare_threshold("login", "p(95) < 300ms");
+        }
+        m.declare_threshold("login", "rate < 0.01");
+        m.declare_threshold("search", "p(95) < 300ms");
+        let t: Vec<(&str, Threshold)> = m
+            .request_thresholds
+            .iter()
+            .map(|n| (n.name.as_ref(), n.threshold))
+            .collect();
+        assert_eq!(
+            t,
+            vec![
+                (
+                    "login",
+                    Threshold::Percentile {
+                        percentile: 95.0,
+                        limit_ns: 300_000_000
+                    }
+                ),
+                ("login", Threshold::ErrorRate { max: 0.01 }),
+                (
+                    "search",
+                    Threshold::Percentile {
+                        percentile: 95.0,
+                        limit_ns: 300_000_000
+                    }
+                ),
+            ]
+        );
+        assert!(m.threshold_errors.is_empty());
+        m.declare_threshold("login", "p95 < 300ms");
+        m.declare_threshold("login", "http_req_duration{name:x}: p(95) < 1s");
+        assert_eq!(m.threshold_errors.len(), 2);
+        assert!(
+            m.threshold_errors[0].contains("`.threshold(\"p95 < 300ms\")` on request `login`")
+                && m.threshold_errors[0].contains("valid: avg, med, max, p(N), rate"),
+            "{:?}",
+            m.threshold_errors
+        );
+        assert!(m.threshold_errors[1].contains("write only the condition"));
     }
 
     #[test]

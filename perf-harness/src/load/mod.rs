@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod report;
 pub mod schedule;
 pub mod statements;
+pub mod shard;
 
 use std::any::Any;
 use std::net::SocketAddr;
@@ -192,6 +193,12 @@ pub struct Plan {
     pub timeout: Option<Duration>,
     /// Longest wait for running iterations after the stop.
     pub grace: Duration,
+    /// Closed model: each user stops after this many iterations of its own.
+    pub iterations_per_user: Option<u64>,
+    /// `--shard I/N`: the part of the load this process generates.
+    pub shard: Option<shard::ShardPart>,
+    /// Open model: offset of the first arrival, so the shards' schedules interleave.
+    pub phase_ns: u64,
 }
 
 impl Plan {
@@ -212,12 +219,16 @@ impl Plan {
                 think: None,
                 timeout,
                 grace,
+                iterations_per_user: None,
+                shard: None,
+                phase_ns: 0,
             };
         }
         let quick = matches!(mode, Mode::Full { quick: true, .. });
         let open =
             spec.rate.is_some() || spec.stages.as_ref().is_some_and(|s| s.ramp == Ramp::Rate);
-        let duration = match (&spec.stages, spec.duration_ns, spec.iterations) {
+        let counted = spec.iterations.or(spec.iterations_per_user);
+        let duration = match (&spec.stages, spec.duration_ns, counted) {
             (Some(s), _, _) => Duration::from_nanos(s.duration_ns()),
             (None, Some(ns), _) => Duration::from_nanos(ns),
             (None, None, Some(_)) => MAX_DURATION,
@@ -249,6 +260,59 @@ impl Plan {
             think: spec.think_ns.map(Duration::from_nanos),
             timeout,
             grace,
+            iterations_per_user: spec.iterations_per_user,
+            shard: None,
+            phase_ns: 0,
+        }
+    }
+
+    /// This shard's part of the plan: users, rate, stage targets, `max_users` and shared
+    /// `iterations` are split so the `count` shards together give the whole load; per-user
+    /// iterations, durations and thresholds stay. A part with nothing to do is an error.
+    pub fn shard(mut self, shard: shard::Shard) -> Result<Plan, String> {
+        let whole_users = self.profile.peak();
+        let share = match self.model {
+            Model::Closed => {
+                let total = whole_users.round() as u64;
+                let mine = shard.split_count(total);
+                if mine == 0 {
+                    return Err(format!(
+                        "shard {shard} gets no virtual user of {total}: run at most {total}                          shards, or give the test more `users`"
+                    ));
+                }
+                self.max_users = mine;
+                mine as f64 / total.max(1) as f64
+            }
+            Model::Open => {
+                let rate = self.profile.peak();
+                self.profile = self.profile.scaled(1.0 / f64::from(shard.count));
+                self.max_users = shard.split_count(self.max_users).max(1);
+                // Shard i starts (i-1)/rate after shard 1: the union is the whole schedule.
+                if rate > 0.0 && self.profile.is_constant() {
+                    self.phase_ns = (f64::from(shard.index - 1) / rate * 1e9) as u64;
+                }
+                1.0 / f64::from(shard.count)
+            }
+        };
+        if let Some(total) = self.iterations {
+            let mine = shard.split_count(total);
+            if mine == 0 {
+                return Err(format!(
+                    "shard {shard} gets none of the {total} `iterations`: run at most {total}                      shards, or raise `iterations`"
+                ));
+            }
+            self.iterations = Some(mine);
+        }
+        self.shard = Some(shard::ShardPart { shard, share });
+        Ok(self)
+    }
+
+    /// Closed model: users wanted at `t_ns`, this shard's part when sharded.
+    pub fn users_at(&self, t_ns: u64) -> u64 {
+        let total = self.profile.users_at(t_ns);
+        match self.shard {
+            Some(part) => part.shard.split_count(total),
+            None => total,
         }
     }
 }
@@ -335,6 +399,46 @@ mod tests {
         assert_eq!(p.model, Model::Open);
         assert_eq!(p.duration, Duration::from_secs(5));
         assert_eq!(p.max_users, 7);
+    }
+
+    #[test]
+    fn a_shard_gets_its_part_of_users_rate_and_iterations() {
+        use shard::Shard;
+        let closed = Spec {
+            kind: Kind::Load,
+            users: Some(5),
+            iterations: Some(11),
+            ..Spec::MICRO
+        };
+        let plan = Plan::new(&closed, &full(false));
+        let parts: Vec<Plan> = (1..=2)
+            .map(|index| plan.clone().shard(Shard { index, count: 2 }).expect("part"))
+            .collect();
+        assert_eq!((parts[0].max_users, parts[1].max_users), (3, 2));
+        assert_eq!((parts[0].users_at(0), parts[1].users_at(0)), (3, 2));
+        assert_eq!(
+            (parts[0].iterations, parts[1].iterations),
+            (Some(6), Some(5))
+        );
+        assert_eq!(parts[1].shard.map(|p| p.share), Some(0.4));
+        let e = plan
+            .clone()
+            .shard(Shard { index: 6, count: 6 })
+            .expect_err("no user left");
+        assert!(e.contains("no virtual user of 5"), "{e}");
+
+        let open = Spec {
+            kind: Kind::Load,
+            rate: Some(100.0),
+            max_users: Some(9),
+            ..Spec::MICRO
+        };
+        let plan = Plan::new(&open, &full(false));
+        let second = plan.shard(Shard { index: 2, count: 4 }).expect("part");
+        assert_eq!(second.profile.peak(), 25.0);
+        assert_eq!(second.max_users, 2);
+        assert_eq!(second.phase_ns, 10_000_000, "1/100 s after shard 1");
+        assert_eq!(second.shard.map(|p| p.share), Some(0.25));
     }
 
     #[test]

@@ -201,6 +201,13 @@ pub struct LoadReport {
     /// Stopped early by Ctrl-C.
     #[serde(default)]
     pub interrupted: bool,
+    /// `cargo perf --shard I/N`: which part of the load this record holds (absent for the
+    /// whole load, and after `cargo perf merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::ShardPart>,
+    /// Per-name thresholds the body declared with `.threshold(..)` on a request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_thresholds: Vec<crate::spec::NamedThreshold>,
 }
 
 impl LoadReport {

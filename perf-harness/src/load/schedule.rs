@@ -28,6 +28,28 @@ impl Profile {
         }
     }
 
+    /// The same profile with every value multiplied by `factor` (a shard's part of a rate).
+    pub fn scaled(&self, factor: f64) -> Profile {
+        Profile {
+            steps: self
+                .steps
+                .iter()
+                .map(|s| Stage {
+                    from: s.from * factor,
+                    to: s.to * factor,
+                    ..*s
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether the profile is one constant value.
+    pub fn is_constant(&self) -> bool {
+        self.steps
+            .iter()
+            .all(|s| s.from == s.to && s.to == self.steps[0].to)
+    }
+
     /// Total length, nanoseconds.
     pub fn duration_ns(&self) -> u64 {
         self.steps.iter().map(|s| s.duration_ns).sum()

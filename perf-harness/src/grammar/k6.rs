@@ -1,9 +1,10 @@
-//! k6's threshold grammar for load tests, checked at compile time:
+//! k6's threshold grammar for load tests, checked at compile time (the attribute's
+//! `thresholds = [...]`) and at run time (`.threshold(..)` on a request):
 //! `"p(95) < 300ms"`, `"http_req_duration{name:login}: p(99) <= 1s"`,
 //! `"http_req_failed{name:login}: rate < 0.01"`, `"iteration_duration: avg < 200"` (a bare
 //! number is milliseconds, as in k6).
 
-use crate::duration::parse_ns;
+use super::duration::parse_ns;
 
 /// What one threshold string says.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,508 @@
+//! Load beyond one machine: `cargo perf --shard I/N` runs this machine's share of each load
+//! test (users, rate, stage targets and shared iterations split like k6's execution segments),
+//! and `merge` adds the shards' records into one, histograms included, so the thresholds can be
+//! judged on the whole load.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use super::report::{CheckReport, Latency, LoadReport, NameReport, Tick};
+use crate::record::{Record, Status};
+use crate::stats::{self, Stats};
+
+/// Environment variable that tells a test binary which share of the load to generate.
+pub const ENV_SHARD: &str = "CARGO_PERF_SHARD";
+
+/// Shard `index` of `count` (1-based), as in `--shard 2/3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Shard {
+    /// This shard, 1..=count.
+    pub index: u32,
+    /// How many shards share the load.
+    pub count: u32,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    /// `"2/3"`; anything else is an error that shows the form.
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let hint = "write `--shard I/N` with 1 <= I <= N, e.g. `--shard 1/4` on the first of four \
+                    machines";
+        let (i, n) = text
+            .trim()
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not a shard: {hint}"))?;
+        let parse = |v: &str| v.trim().parse::<u32>().ok();
+        match (parse(i), parse(n)) {
+            (Some(index), Some(count)) if index >= 1 && index <= count => {
+                Ok(Shard { index, count })
+            }
+            _ => Err(format!("`{text}` is not a shard: {hint}")),
+        }
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// This shard's part of `total` whole things (users, iterations): `total / count`, and one
+    /// more for the first `total % count` shards, so the parts add up to `total` exactly.
+    pub fn split_count(&self, total: u64) -> u64 {
+        let (count, index) = (u64::from(self.count), u64::from(self.index));
+        total / count + u64::from(index <= total % count)
+    }
+
+    /// This shard's part of a rate (or any divisible amount).
+    pub fn split_rate(&self, total: f64) -> f64 {
+        total / f64::from(self.count)
+    }
+
+    /// Whether this shard runs the `position`-th (0-based) test that is not a load test: they
+    /// are dealt round-robin, like `cargo nextest --partition count:I/N`.
+    pub fn runs_unsplit(&self, position: usize) -> bool {
+        position % self.count as usize == (self.index - 1) as usize
+    }
+}
+
+/// Which part of a load test a record holds: the shard and the fraction of the full load it
+/// generated (its users over all users, or 1/N of a rate). `min_throughput` is judged on that
+/// fraction of its bound.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ShardPart {
+    /// The shard.
+    #[serde(flatten)]
+    pub shard: Shard,
+    /// Fraction of the full load, 0..=1.
+    pub share: f64,
+}
+
+/// Adds the records of one load test from every shard into the record of the whole load.
+///
+/// Histograms are added (HdrHistogram `add`, exact), counts summed, rates summed (the shards
+/// ran at the same time), peak memory and mean CPU are the worst shard's (they bound one
+/// process), the time series is summed second by second. A shard that failed makes the merged
+/// test fail with that shard's message.
+pub fn merge(records: &[Record]) -> Result<Record, String> {
+    let first = records
+        .first()
+        .ok_or_else(|| "nothing to merge".to_string())?;
+    let name = &first.test.name;
+    if let Some(other) = records.iter().find(|r| r.spec != first.spec) {
+        return Err(format!(
+            "`{name}` has a different attribute in two shards (`{}` and `{}`): every shard must \
+             run the same build",
+            first.spec, other.spec
+        ));
+    }
+    let loads: Vec<&LoadReport> = records.iter().filter_map(|r| r.load.as_ref()).collect();
+    let load = match loads.is_empty() {
+        true => None,
+        false => Some(merge_reports(&loads).map_err(|e| format!("`{name}`: {e}"))?),
+    };
+    let messages: Vec<String> = records
+        .iter()
+        .filter_map(|r| match &r.status {
+            Status::Failed { message } => Some(match r.load.as_ref().and_then(|l| l.shard) {
+                Some(p) => format!("shard {}: {message}", p.shard),
+                None => message.clone(),
+            }),
+            Status::Measured => None,
+        })
+        .collect();
+    let status = if messages.is_empty() && load.is_some() {
+        Status::Measured
+    } else if messages.is_empty() {
+        Status::Failed {
+            message: "no shard measured anything".into(),
+        }
+    } else {
+        Status::Failed {
+            message: messages.join("\n"),
+        }
+    };
+    let mut merged = Record::new(first.test.clone(), first.spec.clone(), status);
+    if let Some(l) = &load {
+        let h = decode(&l.iteration)?;
+        merged.histogram = Some(l.iteration.histogram.clone()).filter(|s| !s.is_empty());
+        merged.stats = Some(iteration_stats(&h, l.iterations_per_s));
+    }
+    merged.load = load;
+    merged.setup_ns = records.iter().filter_map(|r| r.setup_ns).max();
+    merged.elapsed_ns = records.iter().map(|r| r.elapsed_ns).max().unwrap_or(0);
+    merged.optimized = records.iter().all(|r| r.optimized);
+    merged.quick = records.iter().any(|r| r.quick);
+    merged.infrastructure = records.iter().any(|r| r.infrastructure);
+    Ok(merged)
+}
+
+/// `Record::stats` of a load test: iteration latency (corrected in the open model).
+pub fn iteration_stats(h: &Histogram<u64>, per_s: f64) -> Stats {
+    let l = Latency::of(h);
+    let q = |p: f64| {
+        if h.is_empty() {
+            0.0
+        } else {
+            h.value_at_quantile(p).min(h.max()) as f64
+        }
+    };
+    Stats {
+        samples: l.count,
+        mean_ns: l.mean_ns,
+        std_dev_ns: if h.is_empty() { 0.0 } else { h.stdev() },
+        min_ns: l.min_ns,
+        p50_ns: l.p50_ns,
+        p75_ns: q(0.75),
+        p90_ns: l.p90_ns,
+        p95_ns: l.p95_ns,
+        p99_ns: l.p99_ns,
+        p999_ns: l.p999_ns,
+        max_ns: l.max_ns,
+        throughput_per_s: Some(per_s),
+    }
+}
+
+fn decode(l: &Latency) -> Result<Histogram<u64>, String> {
+    if l.histogram.is_empty() {
+        return if l.count == 0 {
+            Ok(stats::new_histogram())
+        } else {
+            Err(
+                "a shard's record has no histogram to merge (written by an older \
+                 perf-harness?); rerun the shards with this version"
+                    .into(),
+            )
+        };
+    }
+    stats::decode_histogram(&l.histogram)
+        .map_err(|e| format!("a shard's histogram cannot be read: {e}"))
+}
+
+fn add(into: &mut Histogram<u64>, l: &Latency) -> Result<(), String> {
+    let h = decode(l)?;
+    into.add(&h)
+        .map_err(|e| format!("cannot add the shards' histograms: {e:?}"))
+}
+
+fn sum_latency(parts: &[&Latency]) -> Result<Latency, String> {
+    let mut h = stats::new_histogram();
+    for l in parts {
+        add(&mut h, l)?;
+    }
+    Ok(Latency::of(&h))
+}
+
+fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
+    let first = parts[0];
+    if parts.iter().any(|p| p.model != first.model) {
+        return Err("the shards ran different load models (closed and open)".into());
+    }
+    let sum = |f: fn(&LoadReport) -> u64| parts.iter().map(|p| f(p)).sum::<u64>();
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let mut urls: Vec<String> = Vec::new();
+    for p in parts {
+        if !urls.contains(&p.base_url) {
+            urls.push(p.base_url.clone());
+        }
+    }
+    let counted = |pick: fn(&LoadReport) -> &BTreeMap<String, u64>| {
+        let mut out: BTreeMap<String, u64> = BTreeMap::new();
+        for p in parts {
+            for (k, v) in pick(p) {
+                *out.entry(k.clone()).or_insert(0) += v;
+            }
+        }
+        out
+    };
+    let mut checks: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for c in parts.iter().flat_map(|p| &p.checks) {
+        let e = checks.entry(c.name.clone()).or_insert((0, 0));
+        e.0 += c.passes;
+        e.1 += c.fails;
+    }
+    let iteration = sum_latency(&parts.iter().map(|p| &p.iteration).collect::<Vec<_>>())?;
+    let services: Vec<&Latency> = parts
+        .iter()
+        .filter_map(|p| p.iteration_service.as_ref())
+        .collect();
+    let iteration_service = match services.is_empty() {
+        true => None,
+        false => Some(sum_latency(&services)?),
+    };
+    let mut names: BTreeMap<&str, Vec<&NameReport>> = BTreeMap::new();
+    for n in parts.iter().flat_map(|p| &p.requests_by_name) {
+        names.entry(&n.name).or_default().push(n);
+    }
+    let mut requests_by_name = Vec::new();
+    for (name, ns) in names {
+        let corrected: Vec<&Latency> = ns.iter().filter_map(|n| n.corrected.as_ref()).collect();
+        requests_by_name.push(NameReport {
+            name: name.to_string(),
+            requests: ns.iter().map(|n| n.requests).sum(),
+            failed: ns.iter().map(|n| n.failed).sum(),
+            latency: sum_latency(&ns.iter().map(|n| &n.latency).collect::<Vec<_>>())?,
+            corrected: match corrected.is_empty() {
+                true => None,
+                false => Some(sum_latency(&corrected)?),
+            },
+        });
+    }
+    let longest = parts.iter().map(|p| p.timeline.len()).max().unwrap_or(0);
+    let timeline = (0..longest)
+        .map(|i| {
+            let ticks: Vec<&Tick> = parts.iter().filter_map(|p| p.timeline.get(i)).collect();
+            let total = |f: fn(&Tick) -> u64| ticks.iter().map(|t| f(t)).sum::<u64>();
+            let opt_sum = |f: fn(&Tick) -> Option<f64>| {
+                let v: Vec<f64> = ticks.iter().filter_map(|t| f(t)).collect();
+                (!v.is_empty()).then(|| v.iter().sum())
+            };
+            Tick {
+                t_s: ticks.iter().map(|t| t.t_s).fold(0.0, f64::max),
+                users: total(|t| t.users),
+                iterations: total(|t| t.iterations),
+                requests: total(|t| t.requests),
+                failed_iterations: total(|t| t.failed_iterations),
+                dropped: total(|t| t.dropped),
+                cpu_percent: opt_sum(|t| t.cpu_percent),
+                rss_bytes: opt_sum(|t| t.rss_bytes.map(|b| b as f64)).map(|b| b as u64),
+            }
+        })
+        .collect();
+    let mut first_errors: Vec<String> = Vec::new();
+    for m in parts.iter().flat_map(|p| &p.first_errors) {
+        if first_errors.len() < 5 && !first_errors.contains(m) {
+            first_errors.push(m.clone());
+        }
+    }
+    let iterations = sum(|p| p.iterations);
+    let failed_iterations = sum(|p| p.failed_iterations);
+    let requests = sum(|p| p.requests);
+    let failed_requests = sum(|p| p.failed_requests);
+    let mut request_thresholds = Vec::new();
+    for t in parts.iter().flat_map(|p| &p.request_thresholds) {
+        if !request_thresholds.contains(t) {
+            request_thresholds.push(t.clone());
+        }
+    }
+    Ok(LoadReport {
+        model: first.model,
+        base_url: urls.join(", "),
+        duration_s: parts.iter().map(|p| p.duration_s).fold(0.0, f64::max),
+        iterations,
+        failed_iterations,
+        dropped_iterations: sum(|p| p.dropped_iterations),
+        interrupted_iterations: sum(|p| p.interrupted_iterations),
+        requests,
+        failed_requests,
+        iterations_per_s: parts.iter().map(|p| p.iterations_per_s).sum(),
+        requests_per_s: parts.iter().map(|p| p.requests_per_s).sum(),
+        error_rate: ratio(failed_iterations, iterations),
+        request_error_rate: ratio(failed_requests, requests),
+        errors: counted(|p| &p.errors),
+        statuses: counted(|p| &p.statuses),
+        checks: checks
+            .into_iter()
+            .map(|(name, (passes, fails))| CheckReport {
+                name,
+                passes,
+                fails,
+            })
+            .collect(),
+        iteration,
+        iteration_service,
+        requests_by_name,
+        bytes_sent: sum(|p| p.bytes_sent),
+        bytes_received: sum(|p| p.bytes_received),
+        peak_users: sum(|p| p.peak_users),
+        timeline,
+        cpu_percent: parts.iter().filter_map(|p| p.cpu_percent).reduce(f64::max),
+        peak_rss_bytes: parts.iter().filter_map(|p| p.peak_rss_bytes).max(),
+        first_errors,
+        interrupted: parts.iter().any(|p| p.interrupted),
+        shard: None,
+        request_thresholds,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::metrics::{ErrorKind, Metrics, RequestOutcome};
+    use crate::load::report::Model;
+    use crate::record::TestId;
+    use crate::spec::{Kind, Spec};
+
+    #[test]
+    fn shards_parse_and_explain_mistakes() {
+        assert_eq!("2/3".parse(), Ok(Shard { index: 2, count: 3 }));
+        for bad in ["0/3", "4/3", "3", "a/b", "1/0"] {
+            let e = bad.parse::<Shard>().expect_err(bad);
+            assert!(e.contains("--shard I/N"), "{e}");
+        }
+    }
+
+    #[test]
+    fn counts_split_into_parts_that_add_up() {
+        for total in [0u64, 1, 2, 7, 20, 101] {
+            for count in 1..=5u32 {
+                let parts: Vec<u64> = (1..=count)
+                    .map(|index| Shard { index, count }.split_count(total))
+                    .collect();
+                assert_eq!(parts.iter().sum::<u64>(), total, "{total} in {count}");
+                assert!(parts.iter().max().unwrap_or(&0) - parts.iter().min().unwrap_or(&0) <= 1);
+            }
+        }
+        assert_eq!(Shard { index: 1, count: 3 }.split_count(7), 3);
+        assert_eq!(Shard { index: 3, count: 3 }.split_count(7), 2);
+        // Non-load tests are dealt round-robin: each runs on exactly one shard.
+        for position in 0..10 {
+            let runs = (1..=3)
+                .filter(|&index| Shard { index, count: 3 }.runs_unsplit(position))
+                .count();
+            assert_eq!(runs, 1);
+        }
+    }
+
+    fn shard_record(part: u32, outcomes: &[(u16, u64)]) -> (Record, Metrics) {
+        let mut m = Metrics::default();
+        for &(status, ns) in outcomes {
+            m.record_request(
+                "login",
+                RequestOutcome {
+                    status,
+                    error: ErrorKind::of_status(status),
+                    service_ns: ns,
+                    lag_ns: 0,
+                    bytes_sent: 10,
+                    bytes_received: 20,
+                },
+            );
+            m.record_iteration(ns, ns, status >= 400);
+        }
+        let load = LoadReport {
+            model: Model::Closed,
+            base_url: "http://127.0.0.1:1".into(),
+            duration_s: 2.0 + f64::from(part),
+            iterations: m.iterations,
+            failed_iterations: m.failed_iterations,
+            dropped_iterations: 0,
+            interrupted_iterations: 0,
+            requests: m.requests,
+            failed_requests: m.failed_requests,
+            iterations_per_s: m.iterations as f64 / 2.0,
+            requests_per_s: m.requests as f64 / 2.0,
+            error_rate: 0.0,
+            request_error_rate: 0.0,
+            errors: m
+                .errors
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), *v))
+                .collect(),
+            statuses: m
+                .statuses
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            checks: vec![],
+            iteration: Latency::of(&m.iteration),
+            iteration_service: None,
+            requests_by_name: m.name_reports(false),
+            bytes_sent: m.bytes_sent,
+            bytes_received: m.bytes_received,
+            peak_users: 2,
+            timeline: vec![],
+            cpu_percent: Some(10.0 * f64::from(part)),
+            peak_rss_bytes: Some(1000 * u64::from(part)),
+            first_errors: vec![],
+            interrupted: false,
+            shard: Some(ShardPart {
+                shard: Shard {
+                    index: part,
+                    count: 2,
+                },
+                share: 0.5,
+            }),
+            request_thresholds: vec![],
+        };
+        let test = TestId {
+            package: "p".into(),
+            target: "t".into(),
+            name: "browse".into(),
+            file: "tests/load.rs".into(),
+            line: 1,
+        };
+        let spec = Spec {
+            kind: Kind::Load,
+            users: Some(4),
+            ..Spec::MICRO
+        };
+        let mut r = Record::new(test, spec, Status::Measured);
+        r.load = Some(load);
+        (r, m)
+    }
+
+    #[test]
+    fn merging_shards_equals_measuring_everything_in_one_place() {
+        let a: Vec<(u16, u64)> = (1..=300).map(|i| (200, i * 1_000)).collect();
+        let b: Vec<(u16, u64)> = (1..=200)
+            .map(|i| (if i % 50 == 0 { 503 } else { 200 }, i * 7_000))
+            .collect();
+        let (ra, ma) = shard_record(1, &a);
+        let (rb, mb) = shard_record(2, &b);
+        let mut whole = ma;
+        whole.merge(mb);
+        let merged = merge(&[ra, rb]).expect("merges");
+        let l = merged.load.as_ref().expect("load");
+        assert_eq!(merged.status, Status::Measured);
+        assert_eq!((l.iterations, l.requests, l.failed_requests), (500, 500, 4));
+        assert_eq!(l.error_rate, 4.0 / 500.0);
+        assert_eq!(l.statuses["200"], 496);
+        assert_eq!(l.errors["5xx"], 4);
+        assert_eq!(l.iterations_per_s, 250.0);
+        assert_eq!(l.duration_s, 4.0);
+        assert_eq!(l.peak_users, 4);
+        assert_eq!((l.cpu_percent, l.peak_rss_bytes), (Some(20.0), Some(2000)));
+        assert_eq!(l.shard, None);
+        assert_eq!(l.iteration, Latency::of(&whole.iteration));
+        assert_eq!(
+            l.by_name("login").expect("login").latency,
+            Latency::of(&whole.names["login"].service)
+        );
+        let stats = merged.stats.expect("stats");
+        assert_eq!(stats.samples, 500);
+        assert_eq!(
+            stats.p95_ns,
+            whole
+                .iteration
+                .value_at_quantile(0.95)
+                .min(whole.iteration.max()) as f64
+        );
+    }
+
+    #[test]
+    fn a_failed_shard_fails_the_merge_and_different_specs_are_refused() {
+        let (ra, _) = shard_record(1, &[(200, 1_000)]);
+        let (mut rb, _) = shard_record(2, &[(200, 2_000)]);
+        rb.status = Status::Failed {
+            message: "boom".into(),
+        };
+        let merged = merge(&[ra.clone(), rb.clone()]).expect("merges");
+        assert_eq!(
+            merged.status,
+            Status::Failed {
+                message: "shard 2/2: boom".into()
+            }
+        );
+        rb.spec.users = Some(5);
+        let e = merge(&[ra, rb]).expect_err("specs differ");
+        assert!(e.contains("different attribute"), "{e}");
+    }
+}
