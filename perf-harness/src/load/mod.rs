@@ -9,8 +9,8 @@ pub mod engine;
 pub mod metrics;
 pub mod report;
 pub mod schedule;
-pub mod statements;
 pub mod shard;
+pub mod statements;
 
 use std::any::Any;
 use std::net::SocketAddr;
