@@ -52,6 +52,11 @@ fn main() -> ExitCode {
         argv.insert(1, "perf".into());
     }
     let Cargo::Perf(args) = Cargo::parse_from(argv);
+    // Values clap cannot check alone (the format of each `--export FORMAT PATH` pair) are
+    // usage errors before anything is built.
+    if let Err(e) = args.exports() {
+        e.exit();
+    }
     match run(&args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -353,6 +353,18 @@ fn usage_and_project_errors_exit_2_with_a_fix() {
         "{}",
         stderr(&out)
     );
+
+    // An unknown export format is refused while parsing, before the build.
+    let out = cargo_perf(&["-p", "fixture-pass", "--export", "xml", "out.xml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid value 'xml' for '--export <FORMAT> <PATH>'")
+            && err.contains("[possible values: bmf, github-action-benchmark]")
+            && !err.contains("Compiling")
+            && !err.contains("Finished"),
+        "{err}"
+    );
 }
 
 #[test]
