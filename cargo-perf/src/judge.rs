@@ -92,6 +92,9 @@ fn compare_one(
     if let Some(reason) = incomparable(base, new) {
         return Comparison::not_compared(metric, reason);
     }
+    if crate::loadcmp::is_load(new) || crate::loadcmp::is_load(base) {
+        return crate::loadcmp::against_baseline(base, new, metric, policy);
+    }
     compare::compare_samples(&base.samples_ns, &new.samples_ns, metric, policy)
 }
 

@@ -8,6 +8,7 @@ mod criterion_out;
 mod discover;
 mod error;
 mod judge;
+mod loadcmp;
 mod machine;
 mod paired;
 mod progress;

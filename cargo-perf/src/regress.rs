@@ -234,17 +234,15 @@ fn confirm(
             continue;
         };
         match refuted {
-            None => {
-                c.note = Some(format!(
-                    "confirmed by {} re-measurement{}",
-                    ctx.confirm,
-                    if ctx.confirm == 1 { "" } else { "s" }
-                ))
-            }
+            None => c.lead_note(format!(
+                "confirmed by {} re-measurement{}",
+                ctx.confirm,
+                if ctx.confirm == 1 { "" } else { "s" }
+            )),
             Some(again) => {
                 c.change_verdict = Change::Inconclusive;
                 c.severity = None;
-                c.note = Some(format!(
+                c.lead_note(format!(
                     "not confirmed: a re-measurement gave {} ({})",
                     format_change(again.change),
                     again.change_verdict.as_str()

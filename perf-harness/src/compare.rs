@@ -17,6 +17,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod histogram;
+pub mod pooled;
+
 /// How sure and how large a change must be before it counts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
@@ -459,6 +462,15 @@ impl Comparison {
             severity: None,
             note: Some(note.into()),
         }
+    }
+
+    /// Puts `note` first (e.g. the outcome of a re-measurement), keeping an earlier note after.
+    pub fn lead_note(&mut self, note: impl Into<String>) {
+        let note = note.into();
+        self.note = Some(match self.note.take() {
+            Some(old) if !old.is_empty() => format!("{note}; {old}"),
+            _ => note,
+        });
     }
 
     /// Whether this is a regression at least as severe as `at_least`.
