@@ -5,6 +5,7 @@ pub mod export;
 pub mod github;
 pub mod html;
 pub mod junit;
+pub mod load_md;
 
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
@@ -592,6 +593,7 @@ pub fn markdown(summary: &Summary) -> String {
             }
         }
     }
+    out.push_str(&load_md::section(summary));
     let _ = writeln!(
         out,
         "\n{} perf tests, {:.1}s, profile `{}`, cargo-perf {}",

@@ -104,6 +104,7 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         ("fixture-load", "load", "open_model_against_a_stall"),
         ("fixture-load", "load", "panics_in_perf_mode"),
         ("fixture-load", "load", "passes"),
+        ("fixture-load", "load", "steady_work"),
         ("fixture-load", "load", "times_out"),
         ("fixture-pass", "custom_main", "in_harness_false_target"),
         (
@@ -989,5 +990,71 @@ fn a_dead_server_is_an_infrastructure_error_naming_the_cause() {
         stdout(&none).contains("no service to load"),
         "{}",
         stdout(&none)
+    );
+}
+
+/// Load tests are compared on their iteration histograms: the same server twice is not a
+/// regression, a server 20 ms slower per answer (injected through the environment) is one.
+#[test]
+fn a_slower_server_is_a_load_test_regression_and_the_same_one_is_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = |name: &str| tmp.path().join(name).to_str().expect("utf-8").to_string();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["-p", "fixture-load", "--exact", "steady_work"];
+        all.extend_from_slice(args);
+        cargo_perf_env(&all, env)
+    };
+    let (r1, r2, r3) = (dir("save"), dir("same"), dir("slow"));
+    let saved = run(
+        &[
+            "--no-compare",
+            "--save-baseline",
+            "load-gate",
+            "--report-dir",
+            &r1,
+        ],
+        &[],
+    );
+    assert_eq!(saved.status.code(), Some(0), "{}", stderr(&saved));
+    let compare = [
+        "--baseline",
+        "load-gate",
+        "--confirm",
+        "0",
+        "--format",
+        "json",
+    ];
+
+    let mut args = compare.to_vec();
+    args.extend(["--report-dir", &r2]);
+    let same = run(&args, &[]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    let c = &result(&json(&same), "steady_work")["comparison"];
+    assert_eq!(c["method"], "mann-whitney-u", "{c:#}");
+    assert_eq!(c["metric"], "p95");
+    assert_ne!(c["change_verdict"], "regression", "{c:#}");
+    assert_ne!(c["change_verdict"], "not_compared", "{c:#}");
+    let note = c["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("iterations/s") && note.contains("error rate"),
+        "{c:#}"
+    );
+
+    let mut args = compare.to_vec();
+    args.extend(["--report-dir", &r3]);
+    let slow = run(&args, &[("LOAD_EXTRA_DELAY_MS", "20")]);
+    assert_eq!(slow.status.code(), Some(1), "{}", stderr(&slow));
+    let summary = json(&slow);
+    let c = &result(&summary, "steady_work")["comparison"];
+    assert_eq!(c["change_verdict"], "regression", "{c:#}");
+    assert_eq!(c["severity"], "critical", "{c:#}");
+    // 20 ms → 40 ms per answer: the p95 about doubles; throughput halves.
+    let change = c["change"].as_f64().expect("change");
+    assert!((0.6..1.5).contains(&change), "{change}");
+    assert!(c["p_value"].as_f64().expect("p") < 0.001, "{c:#}");
+    let md = std::fs::read_to_string(Path::new(&r3).join("summary.md")).expect("summary.md");
+    assert!(
+        md.contains("steady_work") && md.contains("regression"),
+        "{md}"
     );
 }

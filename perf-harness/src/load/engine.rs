@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 
 use super::metrics::{ErrorKind, Metrics};
@@ -265,13 +266,14 @@ async fn drive(
     };
     let timeline = Rc::new(RefCell::new(Vec::new()));
     let resources = Rc::new(RefCell::new(Resources::new()));
+    let window = Rc::new(RefCell::new(crate::stats::new_histogram()));
     let ticker = full.then(|| {
         tokio::task::spawn_local(tick(
             ctx.clone(),
             plan.model,
             t0,
             timeline.clone(),
-            resources.clone(),
+            (resources.clone(), window.clone()),
         ))
     });
 
@@ -369,7 +371,7 @@ async fn drive(
     if let Some(t) = ticker {
         t.abort();
     }
-    record_tick(&ctx, plan.model, t0, &timeline, &resources);
+    record_tick(&ctx, plan.model, t0, &timeline, (&resources, &window));
     if full && std::io::stderr().is_terminal() {
         eprint!("\r\x1b[2K");
     }
@@ -492,14 +494,14 @@ async fn tick(
     model: Model,
     t0: Instant,
     timeline: Rc<RefCell<Vec<Tick>>>,
-    resources: Rc<RefCell<Resources>>,
+    (resources, window): (Rc<RefCell<Resources>>, Rc<RefCell<Histogram<u64>>>),
 ) {
     let progress = std::io::stderr().is_terminal();
     let mut interval =
         tokio::time::interval_at((t0 + Duration::from_secs(1)).into(), Duration::from_secs(1));
     loop {
         interval.tick().await;
-        record_tick(&ctx, model, t0, &timeline, &resources);
+        record_tick(&ctx, model, t0, &timeline, (&resources, &window));
         if progress {
             if let Some(t) = timeline.borrow().last() {
                 let m = ctx.metrics.borrow();
@@ -526,10 +528,20 @@ fn record_tick(
     model: Model,
     t0: Instant,
     timeline: &RefCell<Vec<Tick>>,
-    resources: &RefCell<Resources>,
+    (resources, window): (&RefCell<Resources>, &RefCell<Histogram<u64>>),
 ) {
     let (cpu, rss) = resources.borrow_mut().sample();
     let m = ctx.metrics.borrow();
+    // The iterations completed since the previous point: the cumulative histogram minus the one
+    // kept at that point (same precision, so the subtraction is exact).
+    let (p50_ns, p95_ns) = {
+        let mut last = window.borrow_mut();
+        let mut interval = m.iteration.clone();
+        let fresh = interval.subtract(&*last).is_ok() && !interval.is_empty();
+        last.clone_from(&m.iteration);
+        let q = |p: f64| fresh.then(|| interval.value_at_quantile(p) as f64);
+        (q(0.50), q(0.95))
+    };
     timeline.borrow_mut().push(Tick {
         t_s: t0.elapsed().as_secs_f64(),
         users: match model {
@@ -542,6 +554,8 @@ fn record_tick(
         dropped: ctx.dropped.get(),
         cpu_percent: cpu,
         rss_bytes: rss,
+        p50_ns,
+        p95_ns,
     });
 }
 
