@@ -1029,7 +1029,8 @@ fn a_slower_server_is_a_load_test_regression_and_the_same_one_is_not() {
     args.extend(["--report-dir", &r2]);
     let same = run(&args, &[]);
     assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
-    let c = &result(&json(&same), "steady_work")["comparison"];
+    let same = json(&same);
+    let c = &result(&same, "steady_work")["comparison"];
     assert_eq!(c["method"], "mann-whitney-u", "{c:#}");
     assert_eq!(c["metric"], "p95");
     assert_ne!(c["change_verdict"], "regression", "{c:#}");
