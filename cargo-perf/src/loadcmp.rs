@@ -121,6 +121,47 @@ pub fn add_note(c: &mut Comparison, more: String) {
 mod tests {
     use super::*;
 
+    /// A round of the load test with its iteration p95 and throughput.
+    fn round(p95_ms: f64, per_s: f64) -> Record {
+        let mut r = crate::report::load_md::tests::load_record();
+        if let Some(l) = r.load.as_mut() {
+            l.iteration.p95_ns = p95_ms * 1e6;
+            l.iterations_per_s = per_s;
+        }
+        r
+    }
+
+    #[test]
+    fn paired_rounds_of_a_load_test_compare_the_iteration_p95() {
+        let p95 = Metric::Percentile { percentile: 95.0 };
+        let drift = [1.0, 1.3, 0.8, 1.1, 0.9, 1.25, 0.75, 1.05, 0.95, 1.2];
+        let base: Vec<Record> = drift.iter().map(|d| round(20.0 * d, 100.0 / d)).collect();
+        let new: Vec<Record> = drift
+            .iter()
+            .enumerate()
+            .map(|(i, d)| round(24.0 * d * (1.0 + 0.001 * i as f64), 80.0 / d))
+            .collect();
+        let (b, n): (Vec<&Record>, Vec<&Record>) = (base.iter().collect(), new.iter().collect());
+        let c = paired(&b, &n, p95, &Policy::default());
+        assert_eq!(c.change_verdict, compare::Change::Regression, "{c:?}");
+        assert_eq!(c.severity, Some(compare::Severity::Minor));
+        assert!((c.p_value.expect("p") - 2.0 / 1024.0).abs() < 1e-12);
+        assert!((c.change - 0.2045).abs() < 0.001, "{c:?}");
+        assert_eq!(
+            c.note.as_deref(),
+            Some(
+                "median of the rounds: throughput 97.6 → 78.1 iterations/s (-20.0 %), error \
+                 rate 1.00 % → 1.00 %"
+            )
+        );
+        // Medians of 100/drift and 80/drift: (100 + 95.2) / 2 and (80 + 76.2) / 2.
+        // The same rounds on both sides: unchanged; a round without iterations is skipped.
+        let same = paired(&b, &b, p95, &Policy::default());
+        assert_eq!(same.change_verdict, compare::Change::Unchanged);
+        assert_eq!(round_value(&round(0.0, 1.0), p95), None);
+        assert_eq!(round_value(&base[0], p95), Some(20e6));
+    }
+
     #[test]
     fn throughput_and_error_rate_are_described_before_and_after() {
         assert_eq!(
