@@ -71,12 +71,15 @@ fn points(t: &[Tick], f: impl Fn(Option<&Tick>, &Tick) -> Option<f64>) -> Vec<(f
         .collect()
 }
 
-/// A line chart over time, from 0 on both axes; `lines` are (points, colour, dashed).
+/// One line of a chart: (seconds, value) points, colour, dashed.
+type Line<'a> = (Vec<(f64, f64)>, &'a str, bool);
+
+/// A line chart over time, from 0 on both axes.
 fn series(
     out: &mut String,
     title: &str,
     y_label: &str,
-    lines: &[(Vec<(f64, f64)>, &str, bool)],
+    lines: &[Line<'_>],
     fmt: fn(f64) -> String,
 ) {
     let all = lines.iter().flat_map(|l| l.0.iter());
