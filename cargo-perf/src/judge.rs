@@ -95,7 +95,7 @@ fn compare_one(
     if crate::loadcmp::is_load(new) || crate::loadcmp::is_load(base) {
         return crate::loadcmp::against_baseline(base, new, metric, policy);
     }
-    compare::compare_samples(&base.samples_ns, &new.samples_ns, metric, policy)
+    compare::pooled::compare_samples(&base.samples_ns, &new.samples_ns, metric, policy)
 }
 
 /// Which verdicts fail the run (`--fail-on`).

@@ -114,17 +114,69 @@ pub fn compare_round_samples(
             super::nearest_rank(&changes, 0.975),
         )
     };
+    thin_tail_verdict(
+        &mut c,
+        metric,
+        fewest,
+        (tail_change, lo, hi),
+        "of all rounds pooled",
+    );
+    c
+}
+
+/// Baseline mode on raw samples (nanoseconds): [`super::compare_samples`], except that a thin
+/// tail (fewer than [`MIN_TAIL_SAMPLES`] samples above the percentile on a side) is judged on the
+/// median, with the percentile's change and bootstrap interval in the note, as in paired mode.
+pub fn compare_samples(base: &[u64], new: &[u64], metric: Metric, policy: &Policy) -> Comparison {
+    if !thin_tail(metric, base.len().min(new.len())) {
+        return super::compare_samples(base, new, metric, policy);
+    }
+    let mut c = super::compare_samples(base, new, Metric::MEDIAN, policy);
+    if c.change_verdict == Change::NotCompared {
+        return c;
+    }
+    let sorted = |v: &[u64]| {
+        let mut s: Vec<f64> = v.iter().map(|&x| x as f64).collect();
+        s.sort_by(f64::total_cmp);
+        s
+    };
+    let (a, b) = (sorted(base), sorted(new));
+    let tail_change = metric.of_sorted(&b) / metric.of_sorted(&a) - 1.0;
+    let (lo, hi) = super::bootstrap_change(&a, &b, metric, policy.resamples);
+    let fewest = a.len().min(b.len());
+    thin_tail_verdict(
+        &mut c,
+        metric,
+        fewest,
+        (tail_change, lo, hi),
+        "of all samples",
+    );
+    c
+}
+
+/// Labels a median verdict standing in for a thin `metric`, or makes it inconclusive when the
+/// percentile's interval (`tail`: change, low, high) lies entirely against it.
+fn thin_tail_verdict(
+    c: &mut Comparison,
+    metric: Metric,
+    fewest: usize,
+    (change, lo, hi): (f64, f64, f64),
+    over: &str,
+) {
     let key = metric.key();
-    // The nearest rank of the percentile in one round, counted from the slowest call.
-    let rank = ((q * fewest as f64).ceil() as usize).clamp(1, fewest);
-    let nth = fewest - rank + 1;
+    let q = match metric {
+        Metric::Percentile { percentile } => percentile / 100.0,
+        Metric::Mean => 0.5,
+    };
+    // The nearest rank of the percentile among `fewest` samples, counted from the slowest.
+    let rank = ((q * fewest as f64).ceil() as usize).clamp(1, fewest.max(1));
+    let nth = fewest + 1 - rank.min(fewest);
     let tail = format!(
-        "{key} of all rounds pooled {} ({} to {})",
-        super::format_change(tail_change),
+        "{key} {over} {} ({} to {})",
+        super::format_change(change),
         super::format_change(lo),
         super::format_change(hi)
     );
-    // A tail that provably moved against the bulk is not a verdict on the bulk alone.
     let against = match c.change_verdict {
         Change::Regression => hi < 0.0,
         Change::Improvement => lo > 0.0,
@@ -139,11 +191,9 @@ pub fn compare_round_samples(
         ));
     } else {
         c.lead_note(format!(
-            "judged on the median: the {key} of a round of {fewest} samples is its slowest call \
-             #{nth}; {tail}"
+            "judged on the median: the {key} of {fewest} samples is the slowest call #{nth}; {tail}"
         ));
     }
-    c
 }
 
 #[cfg(test)]
@@ -205,7 +255,7 @@ mod tests {
         assert_eq!((c.base_n, c.new_n), (10, 10));
         let note = c.note.as_deref().unwrap_or_default();
         assert!(
-            note.contains("judged on the median: the p95 of a round of 60 samples is its slowest call #4; p95 of all rounds pooled +10."),
+            note.contains("judged on the median: the p95 of 60 samples is the slowest call #4; p95 of all rounds pooled +10."),
             "{note}"
         );
         // The same build on both sides is unchanged, exactly, the p95 too.
@@ -234,6 +284,37 @@ mod tests {
             .note
             .as_deref()
             .is_some_and(|n| n.starts_with("the medians moved -")));
+    }
+
+    #[test]
+    fn baseline_mode_judges_a_thin_p95_on_the_median_and_reports_the_p95() {
+        let base: Vec<u64> = (1..=60).map(|k| 100_000 + k * 100).collect();
+        let slow: Vec<u64> = base.iter().map(|v| v * 12 / 10).collect();
+        let c = compare_samples(&base, &slow, P95, &Policy::default());
+        assert_eq!(c.metric, "median");
+        assert_eq!(c.method, Method::MannWhitneyU);
+        assert_eq!(c.change_verdict, Change::Regression, "{c:?}");
+        // Nearest-rank medians (rank 30): 103 000 and 123 600, exactly +20 %.
+        assert_eq!((c.base_ns, c.new_ns), (103_000.0, 123_600.0));
+        assert!((c.change - 0.2).abs() < 1e-12, "{c:?}");
+        assert!(c.p_value.expect("p") < 1e-6);
+        let note = c.note.as_deref().unwrap_or_default();
+        assert!(
+            note.starts_with(
+                "judged on the median: the p95 of 60 samples is the slowest call #4; p95 of all \
+                 samples +20.0 %"
+            ),
+            "{note}"
+        );
+        // 200 samples per side: the p95 itself, as before.
+        let many: Vec<u64> = (1..=200).map(|k| k * 1_000).collect();
+        let more: Vec<u64> = many.iter().map(|v| v * 12 / 10).collect();
+        let direct = super::super::compare_samples(&many, &more, P95, &Policy::default());
+        assert_eq!(
+            compare_samples(&many, &more, P95, &Policy::default()),
+            direct
+        );
+        assert_eq!(direct.metric, "p95");
     }
 
     #[test]
