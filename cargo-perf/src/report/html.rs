@@ -411,6 +411,8 @@ mod tests {
         );
         assert!(html.contains("<td>browse|all</td><td>300</td><td>3</td>"));
         assert!(html.contains("<td>8.000ms</td><td>+25.0 %</td>"), "{html}");
+        // Dots on short series: 3 + 3 + 3 + 3 latency points, 3 + 3 rates, 4 + 4 user counts.
+        assert_eq!(html.matches("<circle").count(), 26, "{html}");
         assert!(!html.contains("<script"));
     }
 

@@ -28,11 +28,13 @@ pub fn charts(out: &mut String, new: &LoadReport, base: Option<&LoadReport>) {
         ],
         format_ns,
     );
+    // The last point comes when the load stops, often milliseconds after the previous one:
+    // a rate over less than half a second is noise, so such a sliver is left out.
     let rate = |t: &[Tick]| {
         points(t, |prev, x| {
             let (t0, n0) = prev.map_or((0.0, 0), |p| (p.t_s, p.iterations));
             let dt = x.t_s - t0;
-            (dt > 0.0).then(|| x.iterations.saturating_sub(n0) as f64 / dt)
+            (dt >= 0.5).then(|| x.iterations.saturating_sub(n0) as f64 / dt)
         })
     };
     series(
@@ -45,7 +47,14 @@ pub fn charts(out: &mut String, new: &LoadReport, base: Option<&LoadReport>) {
         ],
         |v| format!("{v:.0}/s"),
     );
-    let users = |t: &[Tick]| points(t, |_, x| Some(x.users as f64));
+    // Users from the start: the first point's count holds from 0 s.
+    let users = |t: &[Tick]| {
+        let mut p = points(t, |_, x| Some(x.users as f64));
+        if let Some(&(_, first)) = p.first() {
+            p.insert(0, (0.0, first));
+        }
+        p
+    };
     series(
         out,
         "users over time",
@@ -102,6 +111,15 @@ fn series(
             })
             .collect();
         polyline(out, &scaled, colour, *dashed);
+        // Dots on short series, so that a test of a second or two still shows its points.
+        if scaled.len() <= 60 {
+            for (x, y) in &scaled {
+                let _ = write!(
+                    out,
+                    "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2\" fill=\"{colour}\"/>"
+                );
+            }
+        }
     }
     out.push_str("</svg>");
 }
