@@ -1069,9 +1069,24 @@ fn a_slower_server_is_a_load_test_regression_and_the_same_one_is_not() {
     let change = c["change"].as_f64().expect("change");
     assert!((0.6..1.5).contains(&change), "{change}");
     assert!(c["p_value"].as_f64().expect("p") < 0.001, "{c:#}");
-    let md = std::fs::read_to_string(Path::new(&r3).join("summary.md")).expect("summary.md");
+    // The time series carries the latency of each second's iterations (report.html draws it).
+    let tick = &result(&summary, "steady_work")["record"]["load"]["timeline"][0];
     assert!(
-        md.contains("steady_work") && md.contains("regression"),
-        "{md}"
+        tick["p95_ns"].as_f64().is_some_and(|v| v >= 40e6),
+        "{tick:#}"
     );
+    assert!(
+        tick["p50_ns"].as_f64().is_some_and(|v| v >= 40e6),
+        "{tick:#}"
+    );
+    let md = std::fs::read_to_string(Path::new(&r3).join("summary.md")).expect("summary.md");
+    for want in [
+        "steady_work",
+        "regression",
+        "### Load tests",
+        "| `work` |",
+        "data sent",
+    ] {
+        assert!(md.contains(want), "missing `{want}` in:\n{md}");
+    }
 }
