@@ -371,7 +371,7 @@ fn judge_rounds(new: &Found, in_ref: bool, r: &Rounds, rev: &str, ctx: &Context)
     if a.is_empty() {
         return Comparison::not_compared(metric, "no round measured both builds");
     }
-    // A tail percentile of few samples per round is judged on the per-round medians and the
-    // pooled percentile (see `compare::pooled`); everything else round by round.
+    // A tail percentile of few samples per round is judged on the per-round medians, the pooled
+    // percentile reported beside (see `compare::pooled`); everything else round by round.
     pooled::compare_round_samples(&a, &b, metric, &ctx.policy)
 }

@@ -11,6 +11,9 @@
 //!   the Wilcoxon signed-rank test on the log ratios, exact for up to 25 untied rounds, is the
 //!   textbook paired test. Ratios taken within a round cancel machine drift between rounds.
 //!
+//! - Load tests keep HDR histograms, not samples: [`histogram`] compares them. A tail percentile
+//!   resting on fewer than 10 samples is judged on the median instead ([`pooled`]).
+//!
 //! A change is a regression only when it is significant, at least the minimum effect, and larger
 //! than the noise floor (half the width of its 95 % interval); a large but unproven change is
 //! *inconclusive*, never a pass or a fail. Everything here is a pure function of its inputs.

@@ -14,7 +14,8 @@
 //! - is *inconclusive* when that interval lies entirely on the other side of the median's
 //!   verdict (the tail provably moved against the bulk).
 //!
-//! With enough samples per round the percentile is judged round by round as usual.
+//! With enough samples per round the percentile is judged round by round as usual. Baseline
+//! mode applies the same rule to each run's samples ([`compare_samples`]).
 
 use super::{Change, Comparison, Metric, Policy, SplitMix64};
 
