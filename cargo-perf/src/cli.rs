@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory as _, Parser, ValueEnum};
 use perf_harness::load::shard::Shard;
 
 /// `cargo` invokes us as `cargo-perf perf ARGS`; the wrapper strips the subcommand name.
@@ -202,4 +202,84 @@ pub struct MergeArgs {
     /// What fails the merge (exit 1); regressions are not judged here.
     #[arg(long, value_enum, default_value_t = FailOn::Threshold)]
     pub fail_on: FailOn,
+}
+
+impl Args {
+    /// The `--export FORMAT PATH` pairs, parsed; an unknown format is a clap usage error that
+    /// lists the valid choices (checked right after parsing, before anything is built).
+    pub fn exports(&self) -> Result<Vec<(ExportFormat, PathBuf)>, clap::Error> {
+        let mut exports = Vec::new();
+        for pair in self.export.chunks(2) {
+            let [format, path] = pair else {
+                // clap's `num_args = 2` already refuses a lone value; kept for direct callers.
+                return Err(usage(
+                    clap::error::ErrorKind::WrongNumberOfValues,
+                    "--export needs a format and a path: --export bmf results.json".into(),
+                ));
+            };
+            let parsed = ExportFormat::from_str(format, true).map_err(|_| {
+                let names: Vec<String> = ExportFormat::value_variants()
+                    .iter()
+                    .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+                    .collect();
+                usage(
+                    clap::error::ErrorKind::InvalidValue,
+                    format!(
+                        "invalid value '{format}' for '--export <FORMAT> <PATH>': unknown \
+                         export format\n  [possible values: {}]",
+                        names.join(", ")
+                    ),
+                )
+            })?;
+            exports.push((parsed, PathBuf::from(path)));
+        }
+        Ok(exports)
+    }
+}
+
+fn usage(kind: clap::error::ErrorKind, message: String) -> clap::Error {
+    Cargo::command().error(kind, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        let argv = ["cargo", "perf"].iter().chain(args);
+        match Cargo::try_parse_from(argv) {
+            Ok(Cargo::Perf(args)) => args,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn export_formats_are_checked_with_the_valid_choices() {
+        let ok = parse(&[
+            "--export",
+            "BMF",
+            "a.json",
+            "--export",
+            "github-action-benchmark",
+            "b",
+        ]);
+        let exports = ok.exports().expect("valid");
+        assert_eq!(
+            exports,
+            vec![
+                (ExportFormat::Bmf, PathBuf::from("a.json")),
+                (ExportFormat::GithubActionBenchmark, PathBuf::from("b")),
+            ]
+        );
+        let bad = parse(&["--export", "xml", "a.xml"]);
+        let err = bad.exports().expect_err("unknown format").to_string();
+        assert!(
+            err.contains("'xml'") && err.contains("bmf, github-action-benchmark"),
+            "{err}"
+        );
+        assert_eq!(
+            bad.exports().expect_err("unknown").kind(),
+            clap::error::ErrorKind::InvalidValue
+        );
+    }
 }

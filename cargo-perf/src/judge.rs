@@ -131,7 +131,10 @@ fn compare_one(
     if let Some(reason) = incomparable(base, new) {
         return Comparison::not_compared(metric, reason);
     }
-    compare::compare_samples(&base.samples_ns, &new.samples_ns, metric, policy)
+    if crate::loadcmp::is_load(new) || crate::loadcmp::is_load(base) {
+        return crate::loadcmp::against_baseline(base, new, metric, policy);
+    }
+    compare::pooled::compare_samples(&base.samples_ns, &new.samples_ns, metric, policy)
 }
 
 /// Which verdicts fail the run (`--fail-on`).

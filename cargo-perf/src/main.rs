@@ -8,6 +8,7 @@ mod criterion_out;
 mod discover;
 mod error;
 mod judge;
+mod loadcmp;
 mod machine;
 mod merge;
 mod paired;
@@ -68,6 +69,11 @@ fn main() -> ExitCode {
         };
     }
     let Cargo::Perf(args) = Cargo::parse_from(argv);
+    // Values clap cannot check alone (the format of each `--export FORMAT PATH` pair) are
+    // usage errors before anything is built.
+    if let Err(e) = args.exports() {
+        e.exit();
+    }
     match run(&args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use perf_harness::compare::{self, Comparison, Metric, SplitMix64};
+use perf_harness::compare::{self, pooled, Comparison, SplitMix64};
 use perf_harness::record::{CompareMode, ComparedWith, Record, Status};
 
 use crate::baseline::same_test;
@@ -16,6 +16,7 @@ use crate::cli::Args;
 use crate::discover::{self, Found};
 use crate::error::PerfError;
 use crate::judge;
+use crate::loadcmp;
 use crate::regress::Context;
 use crate::runner::{self, Ran, RunConfig};
 use crate::workspace::Project;
@@ -236,7 +237,7 @@ pub fn run(
             let c = judge_rounds(pairs[i].0, true, &again[i], rev, ctx);
             let first = &mut comparisons[i];
             if c.change_verdict == compare::Change::Regression {
-                first.note = Some(format!(
+                first.lead_note(format!(
                     "confirmed by {} more round{}",
                     again[i].new.len(),
                     if again[i].new.len() == 1 { "" } else { "s" }
@@ -244,7 +245,7 @@ pub fn run(
             } else {
                 first.change_verdict = compare::Change::Inconclusive;
                 first.severity = None;
-                first.note = Some(format!(
+                first.lead_note(format!(
                     "not confirmed: {} more rounds gave {} ({})",
                     again[i].new.len(),
                     compare::format_change(c.change),
@@ -322,15 +323,6 @@ impl Rounds {
     }
 }
 
-fn round_metric(record: &Record, metric: Metric) -> Option<f64> {
-    if record.status != Status::Measured || record.samples_ns.is_empty() {
-        return None;
-    }
-    let mut v: Vec<f64> = record.samples_ns.iter().map(|&s| s as f64).collect();
-    v.sort_by(f64::total_cmp);
-    Some(metric.of_sorted(&v))
-}
-
 fn judge_rounds(new: &Found, in_ref: bool, r: &Rounds, rev: &str, ctx: &Context) -> Comparison {
     let metric = judge::headline_metric(&new.test.spec);
     if !in_ref {
@@ -355,15 +347,31 @@ fn judge_rounds(new: &Found, in_ref: bool, r: &Rounds, rev: &str, ctx: &Context)
         }
         None => {}
     }
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for (base, (new, _)) in r.base.iter().zip(&r.new) {
-        if let (Some(x), Some(y)) = (round_metric(base, metric), round_metric(new, metric)) {
-            a.push(x);
-            b.push(y);
-        }
+    // Only rounds that measured both builds count.
+    let measured: Vec<(&Record, &Record)> = r
+        .base
+        .iter()
+        .zip(&r.new)
+        .map(|(b, (n, _))| (b, n))
+        .filter(|(b, n)| b.status == Status::Measured && n.status == Status::Measured)
+        .collect();
+    if measured
+        .iter()
+        .any(|(b, n)| loadcmp::is_load(b) || loadcmp::is_load(n))
+    {
+        let (a, b): (Vec<&Record>, Vec<&Record>) = measured.into_iter().unzip();
+        return loadcmp::paired(&a, &b, metric, &ctx.policy);
     }
+    let samples = |r: &Record| -> Vec<f64> { r.samples_ns.iter().map(|&s| s as f64).collect() };
+    let (a, b): (Vec<Vec<f64>>, Vec<Vec<f64>>) = measured
+        .into_iter()
+        .map(|(b, n)| (samples(b), samples(n)))
+        .filter(|(b, n)| !b.is_empty() && !n.is_empty())
+        .unzip();
     if a.is_empty() {
         return Comparison::not_compared(metric, "no round measured both builds");
     }
-    compare::compare_rounds(&a, &b, metric, &ctx.policy)
+    // A tail percentile of few samples per round is judged on the per-round medians, the pooled
+    // percentile reported beside (see `compare::pooled`); everything else round by round.
+    pooled::compare_round_samples(&a, &b, metric, &ctx.policy)
 }

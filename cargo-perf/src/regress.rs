@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::ValueEnum as _;
 use perf_harness::compare::{format_change, Change, Comparison, Policy, Severity};
 use perf_harness::record::{CompareMode, ComparedWith, Machine, Record, Summary};
 
@@ -64,23 +63,9 @@ pub struct GithubActions {
 impl Context {
     /// Reads the options; a bad `--export` format or `--min-effect` is a usage error.
     pub fn new(args: &Args, criterion_home: &std::path::Path, now: u64) -> anyhow::Result<Self> {
-        let mut exports = Vec::new();
-        for pair in args.export.chunks(2) {
-            let [format, path] = pair else {
-                anyhow::bail!("--export needs a format and a path: --export bmf results.json");
-            };
-            let parsed = ExportFormat::from_str(format, true).map_err(|_| {
-                let names: Vec<String> = ExportFormat::value_variants()
-                    .iter()
-                    .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
-                    .collect();
-                PerfError::Usage(format!(
-                    "unknown export format `{format}`; choose one of: {}",
-                    names.join(", ")
-                ))
-            })?;
-            exports.push((parsed, PathBuf::from(path)));
-        }
+        let exports = args
+            .exports()
+            .map_err(|e| PerfError::Usage(e.render().to_string()))?;
         if !(0.0..100.0).contains(&args.min_effect) {
             return Err(PerfError::Usage(format!(
                 "--min-effect {} is not a percentage between 0 and 100",
@@ -251,17 +236,15 @@ fn confirm(
             continue;
         };
         match refuted {
-            None => {
-                c.note = Some(format!(
-                    "confirmed by {} re-measurement{}",
-                    ctx.confirm,
-                    if ctx.confirm == 1 { "" } else { "s" }
-                ))
-            }
+            None => c.lead_note(format!(
+                "confirmed by {} re-measurement{}",
+                ctx.confirm,
+                if ctx.confirm == 1 { "" } else { "s" }
+            )),
             Some(again) => {
                 c.change_verdict = Change::Inconclusive;
                 c.severity = None;
-                c.note = Some(format!(
+                c.lead_note(format!(
                     "not confirmed: a re-measurement gave {} ({})",
                     format_change(again.change),
                     again.change_verdict.as_str()

@@ -5,6 +5,7 @@ pub mod export;
 pub mod github;
 pub mod html;
 pub mod junit;
+pub mod load_md;
 
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
@@ -229,65 +230,6 @@ pub fn table_with(summary: &Summary, colour: bool) -> String {
 }
 
 /// Per load test: the counts line and latency by request name, as in the terminal report.
-fn load_markdown(summary: &Summary, out: &mut String) {
-    let loads: Vec<(&TestResult, &LoadReport)> = summary
-        .results
-        .iter()
-        .filter_map(|r| Some((r, r.record.load.as_ref()?)))
-        .collect();
-    if loads.is_empty() {
-        return;
-    }
-    out.push_str("\n### Load tests (latency by request name)\n");
-    for (r, l) in loads {
-        let _ = writeln!(
-            out,
-            "\n`{}::{}`: {} iterations ({:.1}/s), {} failed ({:.2}%), {} dropped · {} requests \
-             ({:.1}/s), {} failed\n",
-            r.record.test.target,
-            r.record.test.name,
-            l.iterations,
-            l.iterations_per_s,
-            l.failed_iterations,
-            l.error_rate * 100.0,
-            l.dropped_iterations,
-            l.requests,
-            l.requests_per_s,
-            l.failed_requests
-        );
-        out.push_str(
-            "| Name | Count | Failed | Mean | p50 | p95 | p99 | Max |\n\
-             |---|--:|--:|--:|--:|--:|--:|--:|\n",
-        );
-        let open = l.model == Model::Open;
-        let mut row = |label: String, failed: u64, x: &Latency| {
-            let _ = writeln!(
-                out,
-                "| {label} | {} | {failed} | {} | {} | {} | {} | {} |",
-                x.count,
-                format_ns(x.mean_ns),
-                format_ns(x.p50_ns),
-                format_ns(x.p95_ns),
-                format_ns(x.p99_ns),
-                format_ns(x.max_ns)
-            );
-        };
-        let label = if open {
-            "iteration (from schedule)"
-        } else {
-            "iteration"
-        };
-        row(label.into(), l.failed_iterations, &l.iteration);
-        for n in &l.requests_by_name {
-            let name = n.name.replace('|', "\\|").replace('`', "'");
-            row(format!("`{name}`"), n.failed, &n.latency);
-            if let Some(c) = n.corrected.as_ref().filter(|_| open) {
-                row(format!("`{name}` (from schedule)"), n.failed, c);
-            }
-        }
-    }
-}
-
 /// `shard 1/2: ...` on a shard's run, `merged from 2 shards` after `cargo perf merge`.
 fn shard_line(summary: &Summary) -> Option<String> {
     match (summary.shard, summary.merged_shards) {
@@ -701,7 +643,7 @@ pub fn markdown(summary: &Summary) -> String {
             }
         }
     }
-    load_markdown(summary, &mut out);
+    out.push_str(&load_md::section(summary));
     let _ = writeln!(
         out,
         "\n{} perf tests, {:.1}s, profile `{}`, cargo-perf {}",

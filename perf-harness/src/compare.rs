@@ -11,11 +11,17 @@
 //!   the Wilcoxon signed-rank test on the log ratios, exact for up to 25 untied rounds, is the
 //!   textbook paired test. Ratios taken within a round cancel machine drift between rounds.
 //!
+//! - Load tests keep HDR histograms, not samples: [`histogram`] compares them. A tail percentile
+//!   resting on fewer than 10 samples is judged on the median instead ([`pooled`]).
+//!
 //! A change is a regression only when it is significant, at least the minimum effect, and larger
 //! than the noise floor (half the width of its 95 % interval); a large but unproven change is
 //! *inconclusive*, never a pass or a fail. Everything here is a pure function of its inputs.
 
 use serde::{Deserialize, Serialize};
+
+pub mod histogram;
+pub mod pooled;
 
 /// How sure and how large a change must be before it counts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -459,6 +465,15 @@ impl Comparison {
             severity: None,
             note: Some(note.into()),
         }
+    }
+
+    /// Puts `note` first (e.g. the outcome of a re-measurement), keeping an earlier note after.
+    pub fn lead_note(&mut self, note: impl Into<String>) {
+        let note = note.into();
+        self.note = Some(match self.note.take() {
+            Some(old) if !old.is_empty() => format!("{note}; {old}"),
+            _ => note,
+        });
     }
 
     /// Whether this is a regression at least as severe as `at_least`.

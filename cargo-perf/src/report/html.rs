@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no script, no network) with, per
 //! test, a latency histogram, the percentile curve and the samples in run order, each with the
-//! baseline (or the reference build) overlaid.
+//! baseline (or the reference build) overlaid; load tests add latency, throughput and users over
+//! time and a table per request name (`html::load`).
 
 use std::fmt::Write as _;
 
@@ -9,6 +10,8 @@ use perf_harness::record::{Record, Status, Summary, TestResult};
 use perf_harness::spec::format_ns;
 
 use super::junit::escape;
+
+mod load;
 
 const W: f64 = 420.0;
 const H: f64 = 180.0;
@@ -63,7 +66,9 @@ const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#111}\
 section{border-top:1px solid #ddd;padding:1em 0}h2{font-size:1.1em;margin:.2em 0}\
 .meta{color:#555}.note{color:#b45309}.fail{color:#b91c1c}.pass{color:#15803d}\
 svg{background:#fafafa;border:1px solid #eee;margin:.3em .6em .3em 0}\
-.charts{display:flex;flex-wrap:wrap}text{font-size:10px;fill:#555}";
+.charts{display:flex;flex-wrap:wrap}text{font-size:10px;fill:#555}\
+table{border-collapse:collapse;font-size:.9em}td,th{padding:.15em .6em;text-align:right}\
+td:first-child,th:first-child{text-align:left}tr:nth-child(even){background:#f5f5f5}";
 
 fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
     let t = &r.record.test;
@@ -150,6 +155,9 @@ fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
             base.map(|b| b.samples_ns.as_slice()),
         );
         out.push_str("</div>");
+    }
+    if let Some(l) = &r.record.load {
+        load::charts(out, l, base.and_then(|b| b.load.as_ref()));
     }
     out.push_str("</section>");
 }
@@ -353,11 +361,59 @@ mod tests {
         }
     }
 
+    /// A latency test and a load test, each with its baseline.
     fn page() -> String {
         let new = record((0..50).map(|i| 1_000 + i * 10).collect());
         let old = record((0..50).map(|i| 900 + i * 10).collect());
+        let (load, load_base) = load_pair();
+        let summary = Summary::new(
+            0,
+            1.0,
+            "bench".into(),
+            vec![TestResult::judge(new), TestResult::judge(load)],
+        );
+        render(&summary, &[old, load_base])
+    }
+
+    /// A load test and its baseline: 20 % faster p95 over time, `login` p95 8 ms instead of 10.
+    fn load_pair() -> (Record, Record) {
+        let new = crate::report::load_md::tests::load_record();
+        let mut old = new.clone();
+        if let Some(l) = old.load.as_mut() {
+            for t in &mut l.timeline {
+                t.p95_ns = t.p95_ns.map(|v| v * 0.8);
+            }
+            l.requests_by_name[0].latency.p95_ns = 8e6;
+        }
+        (new, old)
+    }
+
+    #[test]
+    fn a_load_test_shows_its_time_series_and_requests_with_the_baseline() {
+        let (new, old) = load_pair();
         let summary = Summary::new(0, 1.0, "bench".into(), vec![TestResult::judge(new)]);
-        render(&summary, &[old])
+        let html = render(&summary, &[old]);
+        // No raw samples for a load test: its three time-series charts only.
+        assert_eq!(html.matches("<svg").count(), 3, "{html}");
+        for title in [
+            "iteration latency over time",
+            "throughput over time",
+            "users over time",
+        ] {
+            assert!(html.contains(title), "{title}");
+        }
+        // p95 and p50, throughput, users: for this run and the baseline each.
+        assert_eq!(html.matches("<polyline").count(), 8, "{html}");
+        assert_eq!(html.matches(&format!("stroke=\"{BASE}\"")).count(), 4);
+        assert!(
+            html.contains("<td>login</td><td>300</td><td>0</td>"),
+            "{html}"
+        );
+        assert!(html.contains("<td>browse|all</td><td>300</td><td>3</td>"));
+        assert!(html.contains("<td>8.000ms</td><td>+25.0 %</td>"), "{html}");
+        // Dots on short series: 3 + 3 + 3 + 3 latency points, 3 + 3 rates, 4 + 4 user counts.
+        assert_eq!(html.matches("<circle").count(), 26, "{html}");
+        assert!(!html.contains("<script"));
     }
 
     #[test]
@@ -375,7 +431,8 @@ mod tests {
     }
 
     /// Renders the page in a real headless Chromium (Debian's `chromium` package, installed by
-    /// `.ci/run`): the DOM must hold the three charts and a screenshot must be produced.
+    /// `.ci/run`): the DOM must hold every chart and the load table, and a screenshot must be
+    /// produced.
     #[test]
     fn the_page_renders_in_headless_chromium() {
         let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
@@ -415,8 +472,11 @@ mod tests {
         };
         let dom = run(&["--dump-dom".to_string()]);
         let text = String::from_utf8_lossy(&dom.stdout);
-        assert_eq!(text.matches("<svg").count(), 3, "{text}");
+        // Three charts of the latency test, three time series of the load test, its table.
+        assert_eq!(text.matches("<svg").count(), 6, "{text}");
         assert!(text.contains("<polyline"), "{text}");
+        assert!(text.contains("throughput over time"), "{text}");
+        assert!(text.contains("<td>login</td>"), "{text}");
         let out = run(&[format!("--screenshot={}", shot.display())]);
         let png = std::fs::read(&shot).unwrap_or_else(|e| {
             panic!(

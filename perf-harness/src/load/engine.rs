@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 
 use super::metrics::{ErrorKind, Metrics};
@@ -338,13 +339,14 @@ async fn drive<S: 'static>(
     };
     let timeline = Rc::new(RefCell::new(Vec::new()));
     let resources = Rc::new(RefCell::new(Resources::new()));
+    let window = Rc::new(RefCell::new(crate::stats::new_histogram()));
     let ticker = full.then(|| {
         tokio::task::spawn_local(tick(
             ctx.clone(),
             plan.model,
             t0,
             timeline.clone(),
-            resources.clone(),
+            (resources.clone(), window.clone()),
             plan.duration,
         ))
     });
@@ -449,7 +451,7 @@ async fn drive<S: 'static>(
     if let Some(t) = ticker {
         t.abort();
     }
-    record_tick(&ctx, plan.model, t0, &timeline, &resources);
+    record_tick(&ctx, plan.model, t0, &timeline, (&resources, &window));
     if full && std::io::stderr().is_terminal() {
         eprint!("\r\x1b[2K");
     }
@@ -597,7 +599,7 @@ async fn tick<S>(
     model: Model,
     t0: Instant,
     timeline: Rc<RefCell<Vec<Tick>>>,
-    resources: Rc<RefCell<Resources>>,
+    (resources, window): (Rc<RefCell<Resources>>, Rc<RefCell<Histogram<u64>>>),
     total: Duration,
 ) {
     // `cargo perf` shows the line in its own progress bar (the test's stderr is a pipe there);
@@ -608,7 +610,7 @@ async fn tick<S>(
         tokio::time::interval_at((t0 + Duration::from_secs(1)).into(), Duration::from_secs(1));
     loop {
         interval.tick().await;
-        record_tick(&ctx, model, t0, &timeline, &resources);
+        record_tick(&ctx, model, t0, &timeline, (&resources, &window));
         if to_file.is_none() && !to_terminal {
             continue;
         }
@@ -662,10 +664,20 @@ fn record_tick<S>(
     model: Model,
     t0: Instant,
     timeline: &RefCell<Vec<Tick>>,
-    resources: &RefCell<Resources>,
+    (resources, window): (&RefCell<Resources>, &RefCell<Histogram<u64>>),
 ) {
     let (cpu, rss) = resources.borrow_mut().sample();
     let m = ctx.metrics.borrow();
+    // The iterations completed since the previous point: the cumulative histogram minus the one
+    // kept at that point (same precision, so the subtraction is exact).
+    let (p50_ns, p95_ns) = {
+        let mut last = window.borrow_mut();
+        let mut interval = m.iteration.clone();
+        let fresh = interval.subtract(&*last).is_ok() && !interval.is_empty();
+        last.clone_from(&m.iteration);
+        let q = |p: f64| fresh.then(|| interval.value_at_quantile(p) as f64);
+        (q(0.50), q(0.95))
+    };
     timeline.borrow_mut().push(Tick {
         t_s: t0.elapsed().as_secs_f64(),
         users: match model {
@@ -678,6 +690,8 @@ fn record_tick<S>(
         dropped: ctx.dropped.get(),
         cpu_percent: cpu,
         rss_bytes: rss,
+        p50_ns,
+        p95_ns,
     });
 }
 
@@ -795,6 +809,8 @@ mod tests {
             dropped: 0,
             cpu_percent: None,
             rss_bytes: None,
+            p50_ns: None,
+            p95_ns: None,
         };
         assert_eq!(
             progress_line(&t, Duration::from_secs(30), &m),

@@ -132,6 +132,12 @@ pub struct Tick {
     /// Resident memory of the test process, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rss_bytes: Option<u64>,
+    /// Median of the iterations completed since the previous point, nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_ns: Option<f64>,
+    /// 95th percentile of the iterations completed since the previous point, nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95_ns: Option<f64>,
 }
 
 /// Everything a load test measured besides the iteration statistics in `Record::stats`.

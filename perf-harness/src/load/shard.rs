@@ -273,6 +273,10 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
                 dropped: total(|t| t.dropped),
                 cpu_percent: opt_sum(|t| t.cpu_percent),
                 rss_bytes: opt_sum(|t| t.rss_bytes.map(|b| b as f64)).map(|b| b as u64),
+                // A second's percentiles do not add up across shards, and the shards keep no
+                // per-second histograms: the merged timeline has counts only.
+                p50_ns: None,
+                p95_ns: None,
             }
         })
         .collect();
