@@ -1,16 +1,21 @@
-//! Criterion-compatible files for perf tests that criterion did not measure (latency tests), so
-//! critcmp, bencher's criterion adapter and other criterion readers see them too:
-//! `target/criterion/<package>/<target>/<test>/new/{estimates,sample,benchmark}.json`.
+//! Criterion-compatible files for perf tests that criterion did not measure (latency, database
+//! and load tests), so critcmp, bencher's criterion adapter and other criterion readers see them
+//! too: `target/criterion/<package>/<target>/<test>/new/{estimates,sample,benchmark}.json`.
+//!
+//! A load test's record keeps histograms rather than every iteration: its files describe up to
+//! 1 000 values at evenly spaced ranks of the iterations' histogram.
 //!
 //! Micro-benchmarks are skipped: criterion writes its own files for them and we never write
 //! inside its folders.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use perf_harness::compare::{bootstrap_median, median};
 use perf_harness::criterion_files::{benchmark_dir, filename_safe};
 use perf_harness::record::{write_atomic, Record, Status, Summary};
 use perf_harness::spec::Kind;
+use perf_harness::stats::{decode_histogram, quantile_sample};
 use serde_json::{json, Value};
 
 use crate::error::PerfError;
@@ -29,11 +34,21 @@ pub fn write_all(
         if r.record.spec.kind == Kind::Micro || r.record.status != Status::Measured {
             continue;
         }
-        if r.record.samples_ns.is_empty() {
-            continue;
-        }
+        let samples = match samples_of(&r.record) {
+            Ok(s) if s.is_empty() => continue,
+            Ok(s) => s,
+            Err(e) => {
+                // The summary already holds the measurement; only this copy for criterion's
+                // readers is lost, so say so and go on.
+                eprintln!(
+                    "warning: no criterion files for {}: its iteration histogram {e}",
+                    r.record.test.name
+                );
+                continue;
+            }
+        };
         for folder in &folders {
-            write_one(&r.record, criterion_home, folder)?;
+            write_one(&r.record, &samples, criterion_home, folder)?;
         }
     }
     Ok(())
@@ -56,15 +71,36 @@ pub fn directory(record: &Record, criterion_home: &Path) -> PathBuf {
     benchmark_dir(criterion_home, &[&t.package, &t.target, &t.name])
 }
 
-fn write_one(record: &Record, criterion_home: &Path, baseline: &str) -> Result<(), PerfError> {
+/// Most values a load test's `sample.json` gets from its iteration histogram.
+const LOAD_SAMPLE_POINTS: usize = 1_000;
+
+/// The per-call times criterion's files describe: the raw samples, or for a load test (whose
+/// record keeps histograms, not every iteration) up to 1 000 values at evenly spaced ranks of
+/// its iterations' histogram, so the estimates and the sample follow its distribution.
+fn samples_of(record: &Record) -> Result<Cow<'_, [u64]>, String> {
+    match &record.load {
+        Some(load) if record.samples_ns.is_empty() => {
+            let h = decode_histogram(&load.iteration.histogram)?;
+            Ok(Cow::Owned(quantile_sample(&h, LOAD_SAMPLE_POINTS)))
+        }
+        _ => Ok(Cow::Borrowed(&record.samples_ns)),
+    }
+}
+
+fn write_one(
+    record: &Record,
+    samples_ns: &[u64],
+    criterion_home: &Path,
+    baseline: &str,
+) -> Result<(), PerfError> {
     let dir = directory(record, criterion_home).join(baseline);
     let write = |name: &str, value: &Value| {
         let path = dir.join(name);
         let bytes = serde_json::to_vec(value).unwrap_or_default();
         write_atomic(&path, &bytes).map_err(|source| PerfError::Write { path, source })
     };
-    write("estimates.json", &estimates(&record.samples_ns))?;
-    write("sample.json", &sample(&record.samples_ns))?;
+    write("estimates.json", &estimates(samples_ns))?;
+    write("sample.json", &sample(samples_ns))?;
     write("benchmark.json", &benchmark(record))?;
     Ok(())
 }
@@ -196,6 +232,40 @@ mod tests {
         .expect("json");
         assert_eq!(bench["full_id"], "shop/api/routes::browse_media");
         assert_eq!(bench["directory_name"], "shop/api/routes__browse_media");
+    }
+
+    #[test]
+    fn load_tests_get_files_from_their_iteration_histogram() {
+        use perf_harness::stats::{encode_histogram, histogram_of};
+        let home = tempfile::tempdir().expect("tempdir");
+        let mut r = crate::report::load_md::tests::load_record();
+        // 2 000 iterations of 1..=2000 ns: the file keeps 1 000 values at ranks 1, 3, 5, …
+        let iterations: Vec<u64> = (1..=2_000).collect();
+        let load = r.load.as_mut().expect("load");
+        load.iteration.histogram = encode_histogram(&histogram_of(&iterations)).expect("v2");
+        let summary = Summary::new(0, 1.0, "bench".into(), vec![TestResult::judge(r.clone())]);
+        write_all(&summary, home.path(), None).expect("written");
+        let dir = directory(&r, home.path());
+        let times = read_sample_times(&dir).expect("criterion-shaped samples");
+        // 3 significant digits: values above 1 024 sit in 2 ns buckets.
+        assert_eq!(times.len(), 1_000);
+        assert_eq!(&times[..3], &[2, 4, 6]);
+        assert_eq!(times[499], 1_000);
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        let est = read_estimates(&dir).expect("criterion-shaped estimates");
+        assert!(
+            (est.median.point_estimate - 1_001.0).abs() <= 2.0,
+            "{}",
+            est.median.point_estimate
+        );
+
+        // A histogram that does not decode costs only this copy: no files, no error.
+        let mut broken = r;
+        broken.load.as_mut().expect("load").iteration.histogram = "not base64!".into();
+        let other = tempfile::tempdir().expect("tempdir");
+        let summary = Summary::new(0, 1.0, "bench".into(), vec![TestResult::judge(broken)]);
+        write_all(&summary, other.path(), None).expect("a warning, not an error");
+        assert_eq!(std::fs::read_dir(other.path()).expect("ls").count(), 0);
     }
 
     #[test]

@@ -118,6 +118,32 @@ pub fn histogram_of(samples_ns: &[u64]) -> Histogram<u64> {
     h
 }
 
+/// At most `max` values standing for a histogram's distribution, in ascending order: the values
+/// at ranks `⌊(i + ½)·n / k⌋` of its `n` recorded values for `i < k = min(n, max)`, so a small
+/// histogram gives back every recorded value (to its 3 significant digits).
+pub fn quantile_sample(h: &Histogram<u64>, max: usize) -> Vec<u64> {
+    let n = h.len();
+    let k = (n as usize).min(max) as u64;
+    let mut out = Vec::with_capacity(k as usize);
+    let mut below = 0u64; // recorded values in the buckets already passed
+    let mut buckets = h.iter_recorded();
+    let mut bucket = buckets.next();
+    for i in 0..k {
+        // 2i+1 over 2k avoids the half in (i + ½)·n / k.
+        let rank = ((2 * i + 1) as u128 * n as u128 / (2 * k) as u128) as u64;
+        while let Some(b) = &bucket {
+            if rank < below + b.count_at_value() {
+                break;
+            }
+            below += b.count_at_value();
+            bucket = buckets.next();
+        }
+        let Some(b) = &bucket else { break };
+        out.push(b.value_iterated_to().clamp(h.min(), h.max()));
+    }
+    out
+}
+
 /// Serializes a histogram in HdrHistogram's V2 format, base64-encoded for JSON.
 pub fn encode_histogram(h: &Histogram<u64>) -> Result<String, String> {
     let mut buf = Vec::new();
@@ -139,6 +165,25 @@ pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_quantile_sample_gives_back_a_small_histogram_and_thins_a_large_one() {
+        let small: Vec<u64> = (1..=10).collect();
+        assert_eq!(quantile_sample(&histogram_of(&small), 1000), small);
+        let large: Vec<u64> = (1..=1000).collect();
+        // Ranks 50, 150, …, 950 (0-based) of 1..=1000: the values 51, 151, …, 951.
+        let want: Vec<u64> = (0..10).map(|i| 100 * i + 51).collect();
+        assert_eq!(quantile_sample(&histogram_of(&large), 10), want);
+        let mut skewed = vec![7u64; 99];
+        skewed.push(1_000);
+        assert_eq!(quantile_sample(&histogram_of(&skewed), 4), vec![7, 7, 7, 7]);
+        assert_eq!(
+            quantile_sample(&histogram_of(&skewed), 200).last(),
+            Some(&1_000)
+        );
+        assert!(quantile_sample(&new_histogram(), 10).is_empty());
+    }
+
     use super::*;
 
     fn within_hdr_precision(actual: f64, expected: f64) -> bool {
