@@ -13,7 +13,7 @@ use std::io::IsTerminal as _;
 use perf_harness::compare::{format_change, format_p, Change, Comparison, Method};
 use perf_harness::db::QueryStats;
 use perf_harness::load::report::{Latency, LoadReport, Model};
-use perf_harness::record::{Status, Summary, TestOutcome, TestResult, Verdict};
+use perf_harness::record::{Record, Status, Summary, TestOutcome, TestResult, Verdict};
 use perf_harness::spec::{format_bytes, format_ns};
 use perf_harness::stats::Stats;
 
@@ -195,7 +195,7 @@ pub fn table_with(summary: &Summary, colour: bool) -> String {
                     format_ns(ns as f64)
                 );
             }
-            out.push_str(&statements_text(q));
+            out.push_str(&statements_text(q, call_word(&r.record)));
         }
         if let Some(load) = &r.record.load {
             for l in load_lines(load) {
@@ -310,12 +310,21 @@ const TOP_STATEMENTS: usize = 5;
 /// Longest statement text shown in the terminal before it is cut.
 const STATEMENT_WIDTH: usize = 100;
 
+/// What one counted unit of a test is: a load test counts statements per iteration.
+fn call_word(record: &Record) -> &'static str {
+    if record.load.is_some() {
+        "iteration"
+    } else {
+        "call"
+    }
+}
+
 /// Query counts and the top statements by total time, indented under the test's row.
-fn statements_text(q: &QueryStats) -> String {
+fn statements_text(q: &QueryStats, unit: &str) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "      queries: {:.1} per call (min {}, max {}), {} statements in {} calls, {} distinct",
+        "      queries: {:.1} per {unit} (min {}, max {}), {} statements in {} {unit}s, {} distinct",
         q.mean_per_call, q.min_per_call, q.max_per_call, q.statements, q.calls, q.distinct
     );
     if let Some([half, full]) = q.scaling {
@@ -619,10 +628,11 @@ pub fn markdown(summary: &Summary) -> String {
             let Some(q) = &r.record.queries else { continue };
             let _ = writeln!(
                 out,
-                "\n`{}::{}`: {:.1} statements per call (max {}), {} distinct\n",
+                "\n`{}::{}`: {:.1} statements per {} (max {}), {} distinct\n",
                 r.record.test.target,
                 r.record.test.name,
                 q.mean_per_call,
+                call_word(&r.record),
                 q.max_per_call,
                 q.distinct
             );
