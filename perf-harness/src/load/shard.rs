@@ -11,6 +11,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::report::{CheckReport, Latency, LoadReport, NameReport, Tick};
+use crate::db::QueryStats;
 use crate::record::{Record, Status};
 use crate::stats::{self, Stats};
 
@@ -136,6 +137,8 @@ pub fn merge(records: &[Record]) -> Result<Record, String> {
         merged.stats = Some(iteration_stats(&h, l.iterations_per_s));
     }
     merged.load = load;
+    let queries: Vec<&QueryStats> = records.iter().filter_map(|r| r.queries.as_ref()).collect();
+    merged.queries = QueryStats::merge(&queries);
     merged.setup_ns = records.iter().filter_map(|r| r.setup_ns).max();
     merged.elapsed_ns = records.iter().map(|r| r.elapsed_ns).max().unwrap_or(0);
     merged.optimized = records.iter().all(|r| r.optimized);
