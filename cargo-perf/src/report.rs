@@ -390,10 +390,9 @@ pub fn verdict_text(v: &Verdict) -> String {
     )
 }
 
-/// A load test's breakdown under its row: counts and rates, latency per request name,
-/// errors by kind and status, checks, resources.
-pub fn load_lines(l: &LoadReport) -> Vec<String> {
-    let mut out = Vec::new();
+/// One sentence for a load test: model and users (and the shard's part), duration, iterations
+/// (failed, dropped, interrupted) and requests with their rates.
+pub(crate) fn load_overview(l: &LoadReport) -> String {
     let mut model = match l.model {
         Model::Closed => format!("closed model, {} users", l.peak_users),
         Model::Open => format!("open model, up to {} users", l.peak_users),
@@ -406,8 +405,9 @@ pub fn load_lines(l: &LoadReport) -> Vec<String> {
             part.share * 100.0
         );
     }
-    out.push(format!(
-        "load: {model}, {:.1}s · {} iterations ({:.1}/s), {} failed ({:.2}%), {} dropped, {} interrupted · {} requests ({:.1}/s), {} failed",
+    format!(
+        "{model}, {:.1}s · {} iterations ({:.1}/s), {} failed ({:.2}%), {} dropped, {} \
+         interrupted · {} requests ({:.1}/s), {} failed",
         l.duration_s,
         l.iterations,
         l.iterations_per_s,
@@ -418,7 +418,14 @@ pub fn load_lines(l: &LoadReport) -> Vec<String> {
         l.requests,
         l.requests_per_s,
         l.failed_requests,
-    ));
+    )
+}
+
+/// A load test's breakdown under its row: counts and rates, latency per request name,
+/// errors by kind and status, checks, resources.
+pub fn load_lines(l: &LoadReport) -> Vec<String> {
+    let mut out = Vec::new();
+    out.push(format!("load: {}", load_overview(l)));
     let mut resources = format!(
         "data: sent {}, received {}",
         format_bytes(l.bytes_sent as f64),

@@ -72,23 +72,9 @@ pub fn section(summary: &Summary) -> String {
 /// One line: model and users, duration, iterations (failed, dropped, interrupted), requests,
 /// data, CPU and peak memory.
 fn overview(l: &LoadReport) -> String {
-    let model = match l.model {
-        Model::Closed => format!("closed model, {} users", l.peak_users),
-        Model::Open => format!("open model, up to {} users", l.peak_users),
-    };
     let mut s = format!(
-        "{model}, {:.1} s · {} iterations ({:.1}/s), {} failed ({:.2} %), {} dropped, {} \
-         interrupted · {} requests ({:.1}/s), {} failed · data sent {}, received {}",
-        l.duration_s,
-        l.iterations,
-        l.iterations_per_s,
-        l.failed_iterations,
-        l.error_rate * 100.0,
-        l.dropped_iterations,
-        l.interrupted_iterations,
-        l.requests,
-        l.requests_per_s,
-        l.failed_requests,
+        "{} · data sent {}, received {}",
+        crate::report::load_overview(l),
         format_bytes(l.bytes_sent as f64),
         format_bytes(l.bytes_received as f64),
     );
@@ -228,8 +214,8 @@ pub(crate) mod tests {
         let md = section(&summary);
         assert!(md.starts_with("\n### Load tests\n"), "{md}");
         for want in [
-            "`load::browse`: closed model, 2 users, 3.0 s · 300 iterations (100.0/s), 3 failed \
-             (1.00 %), 0 dropped, 1 interrupted · 600 requests (200.0/s), 3 failed · data sent \
+            "`load::browse`: closed model, 2 users, 3.0s · 300 iterations (100.0/s), 3 failed \
+             (1.00%), 0 dropped, 1 interrupted · 600 requests (200.0/s), 3 failed · data sent \
              2.0KiB, received 3.0MiB · process CPU 41 % · peak RSS 31.0MiB",
             "| Request | Count | Errors | Mean | p50 | p90 | p95 | p99 | Max |",
             "| *iteration* | 300 | 3 | 20.00ms | 20.00ms | 30.00ms | 40.00ms | 60.00ms | 100.0ms |",
