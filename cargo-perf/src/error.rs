@@ -59,6 +59,9 @@ pub enum PerfError {
     /// A git operation of `--against` failed.
     #[error("{0}")]
     Git(String),
+    /// The two builds of a paired run are not what they claim to be.
+    #[error("{0}")]
+    Builds(String),
     /// The summary could not be written.
     #[error("cannot write {path}: {source}")]
     Write {

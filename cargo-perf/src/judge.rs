@@ -321,6 +321,7 @@ mod tests {
             unchanged: 0,
             inconclusive: 0,
             not_compared: 0,
+            builds: Vec::new(),
         };
         tally.count(&results);
         assert_eq!((tally.regressions, tally.unchanged), (1, 0));

@@ -2,6 +2,7 @@
 //! their `#[perf_test]`s one at a time, checks thresholds, writes summaries, sets the exit code.
 
 mod baseline;
+mod builds;
 mod cli;
 mod compile;
 mod criterion_out;
@@ -87,10 +88,20 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     let started_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    if args.against.is_some() {
+        paired::check_rounds(args.rounds)?;
+    }
     let project = workspace::load(args)?;
-    let binaries = compile::build(args, &project)?;
+    let build = compile::build(args, &project, compile::For::ThisTree)?;
+    // Paired mode builds REF into the same target directory next: keep this build's
+    // executables where that build cannot overwrite them.
+    let kept = match &args.against {
+        Some(_) => Some(keep_new_build(&build, &project)?),
+        None => None,
+    };
+    let binaries = kept.as_ref().map_or(&build.binaries, |k| &k.binaries);
     let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
-    let all = discover::discover(&binaries, scratch.path())?;
+    let all = discover::discover(binaries, scratch.path())?;
     if all.is_empty() {
         let names: Vec<String> = project
             .packages
@@ -148,9 +159,11 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     // stop starting new ones. Without a handler (setup failed) Ctrl-C ends us as before.
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     // Paired mode measures both builds in rounds; otherwise one run, compared with a baseline.
-    let (ran, compared) = match &args.against {
-        Some(rev) => paired::run(args, &project, &selected, &config, rev, &context)?,
-        None => {
+    let (ran, compared) = match (&args.against, &kept) {
+        (Some(rev), Some(kept)) => {
+            paired::run(args, &project, &selected, &config, rev, &context, kept)?
+        }
+        _ => {
             let progress = progress::Progress::new(selected.len(), args.verbose);
             let ran = runner::run_all(&selected, &config, &progress);
             progress.done();
@@ -158,18 +171,16 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         }
     };
     let stopped = interrupted().then_some((ran.len(), selected.len()));
+    // Building REF is not measuring: the summary's duration excludes it, as it does this build.
+    let building_s = compared.as_ref().map_or(0.0, |p| p.build_s);
+    let measuring_s = || (running.elapsed().as_secs_f64() - building_s).max(0.0);
 
     let infrastructure_error = ran.iter().any(|r| r.infrastructure_error);
     let results: Vec<TestResult> = ran
         .into_iter()
         .map(|r| TestResult::judge(r.record))
         .collect();
-    let mut summary = Summary::new(
-        started_at,
-        running.elapsed().as_secs_f64(),
-        args.profile.clone(),
-        results,
-    );
+    let mut summary = Summary::new(started_at, measuring_s(), args.profile.clone(), results);
     let base_records = match compared {
         Some(paired) => regress::attach(&mut summary, paired, &context),
         None => regress::compare_with_baseline(&mut summary, &selected, &config, &context)?,
@@ -179,7 +190,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         regress::save_baselines(&summary, &context)?;
     }
     criterion_out::write_all(&summary, &criterion_home, args.save_baseline.as_deref())?;
-    summary.duration_s = running.elapsed().as_secs_f64();
+    summary.duration_s = measuring_s();
     let report_dir = args
         .report_dir
         .clone()
@@ -213,6 +224,23 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         return Ok(code.max(EXIT_FAIL));
     }
     Ok(code)
+}
+
+/// The new build of a paired run, copied aside and fingerprinted.
+fn keep_new_build(
+    build: &compile::Build,
+    project: &workspace::Project,
+) -> anyhow::Result<builds::Kept> {
+    let (commit, dirty) = paired::tree_state(&project.workspace_root);
+    let foreign = [paired::against_folder(&project.target_dir)];
+    let tree = builds::Tree {
+        root: &project.workspace_root,
+        target_dir: &project.target_dir,
+        foreign: &foreign,
+        commit,
+        dirty,
+    };
+    Ok(builds::keep(build, builds::Role::New, &tree)?)
 }
 
 pub(crate) fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PerfError> {

@@ -1,17 +1,29 @@
-//! `cargo perf --against REF`: build the git revision REF in a worktree, then run both builds'
-//! perf tests in alternating rounds (ABBA, the order of each pair of rounds drawn at random) on
-//! this machine and judge the per-round ratios B/A with the Wilcoxon signed-rank test.
+//! `cargo perf --against REF`: build the git revision REF in a worktree, keep each build's
+//! executables apart (see `builds`), then run both builds' perf tests in alternating rounds
+//! (ABBA, the order of each pair of rounds drawn at random) on this machine and judge the
+//! per-round ratios B/A with the Wilcoxon signed-rank test.
 //!
 //! Ratios taken minutes apart on a shared CI machine are mostly noise; ratios of two runs taken
 //! back to back cancel the machine's drift, which is what makes this mode quiet on noisy runners.
+//!
+//! Rounds stop early per test once its verdict is settled (a sequential design):
+//! - *settled unchanged* from round 6 on: the distribution-free ≥ 95 % interval of the median
+//!   ratio lies within ±`--min-effect` (`compare::settled_unchanged`). Stopping without a
+//!   verdict of change cannot add a false alarm.
+//! - *settled changed* at the interim looks of rounds 12 and 16: a regression or improvement
+//!   with p < 0.001 (Haybittle–Peto). The false-alarm rate over all looks is at most
+//!   0.01 + 2 × 0.001 (Bonferroni's bound), against 0.01 for a fixed number of rounds.
+//!
+//! Otherwise a test runs `--rounds` rounds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use perf_harness::compare::{self, pooled, Comparison, SplitMix64};
+use perf_harness::compare::{self, pooled, Change, Comparison, SplitMix64};
 use perf_harness::record::{CompareMode, ComparedWith, Record, Status};
 
 use crate::baseline::same_test;
+use crate::builds::{self, Kept, Role};
 use crate::cli::Args;
 use crate::discover::{self, Found};
 use crate::error::PerfError;
@@ -24,6 +36,11 @@ use crate::workspace::Project;
 /// Environment variable telling a test process which build it is: `base` (REF) or `new`.
 pub const ENV_ROLE: &str = "CARGO_PERF_ROLE";
 
+/// Rounds after which a clear regression or improvement stops a test's rounds early.
+const INTERIM_LOOKS: [usize; 2] = [12, 16];
+/// The p-value an interim look needs (Haybittle–Peto).
+const INTERIM_ALPHA: f64 = 0.001;
+
 /// What paired mode hands to the report.
 pub struct Paired {
     /// One comparison per selected test, in order.
@@ -32,6 +49,216 @@ pub struct Paired {
     pub with: ComparedWith,
     /// The reference build's records (all rounds' samples), for overlays.
     pub reference: Vec<Record>,
+    /// Time spent checking out and building REF (not part of the run's measuring time).
+    pub build_s: f64,
+}
+
+/// REF, built and listed.
+struct Reference {
+    /// The full commit id.
+    commit: String,
+    /// Its executables, kept apart.
+    kept: Kept,
+    /// Its perf tests.
+    found: Vec<Found>,
+}
+
+/// Builds REF, runs alternating rounds until each test is settled and compares; returns the new
+/// build's records (every round's samples) and the comparisons.
+pub fn run(
+    args: &Args,
+    project: &Project,
+    selected: &[Found],
+    config: &RunConfig,
+    rev: &str,
+    ctx: &Context,
+    new_build: &Kept,
+) -> anyhow::Result<(Vec<Ran>, Option<Paired>)> {
+    let building = std::time::Instant::now();
+    let reference = build_reference(args, project, config, rev, ctx)?;
+    let build_s = building.elapsed().as_secs_f64();
+    let pairs: Vec<(&Found, Option<&Found>)> = selected
+        .iter()
+        .map(|f| {
+            let r = reference
+                .found
+                .iter()
+                .find(|r| same_test(&r.test.id, &f.test.id));
+            (f, r)
+        })
+        .collect();
+    builds::verify(new_build, "the rounds")?;
+    builds::verify(&reference.kept, "the rounds")?;
+
+    let mut session = Session::new(config, rev, ctx);
+    let all: Vec<usize> = (0..pairs.len()).collect();
+    let rounds_of = session.measure(&pairs, &all, args.rounds);
+    let mut comparisons: Vec<Comparison> = pairs
+        .iter()
+        .zip(&rounds_of)
+        .map(|((new, base), r)| judge_rounds(new, base.is_some(), r, rev, ctx))
+        .collect();
+    session.confirm(&pairs, &mut comparisons, args.rounds);
+
+    // The rounds are only evidence if each build ran its own executables throughout.
+    builds::verify(new_build, "the end of the rounds")?;
+    builds::verify(&reference.kept, "the end of the rounds")?;
+    note_identical(
+        &pairs,
+        &mut comparisons,
+        &new_build.fingerprint,
+        &reference.kept.fingerprint,
+    );
+
+    let mut ran = Vec::new();
+    let mut reference_records = Vec::new();
+    for ((new, _), r) in pairs.iter().zip(rounds_of) {
+        let (base_record, new_ran) = r.into_records();
+        if let Some(b) = base_record {
+            reference_records.push(b);
+        }
+        ran.push(new_ran.unwrap_or_else(|| runner::run_one(usize::MAX / 2, new, config)));
+    }
+    let with = ComparedWith {
+        mode: CompareMode::Paired,
+        against: rev.to_string(),
+        commit: Some(reference.commit),
+        notes: vec![rounds_note(&comparisons, args.rounds)],
+        regressions: 0,
+        improvements: 0,
+        unchanged: 0,
+        inconclusive: 0,
+        not_compared: 0,
+        builds: vec![
+            reference.kept.fingerprint.clone(),
+            new_build.fingerprint.clone(),
+        ],
+    };
+    Ok((
+        ran,
+        Some(Paired {
+            comparisons,
+            with,
+            reference: reference_records,
+            build_s,
+        }),
+    ))
+}
+
+/// The tree's state for the new build's fingerprint: its commit and whether tracked files
+/// changed since.
+pub fn tree_state(root: &Path) -> (Option<String>, bool) {
+    let commit = git(root, &["rev-parse", "HEAD"]).ok();
+    let dirty =
+        git(root, &["status", "--porcelain", "--untracked-files=no"]).is_ok_and(|s| !s.is_empty());
+    (commit, dirty)
+}
+
+/// Refuses a `--rounds` that can never reach significance, before anything is built.
+pub fn check_rounds(rounds: usize) -> Result<(), PerfError> {
+    let needed = compare::Policy::default().min_rounds;
+    if rounds < needed {
+        return Err(PerfError::Usage(format!(
+            "--rounds {rounds} is too few: a paired comparison needs at least {needed} rounds to \
+             reach significance (a test whose verdict settles earlier stops by itself)"
+        )));
+    }
+    Ok(())
+}
+
+/// Checkouts of REF live here, one folder per target directory, outside the user's tree: cargo
+/// looks for a workspace in the folders above a manifest, and a checkout inside this tree would
+/// find this tree's workspace (REF without `[workspace]`, this tree with one). The new build
+/// must not name sources from here.
+pub fn against_folder(target_dir: &Path) -> PathBuf {
+    let key = crate::builds::sha256_hex(target_dir.display().to_string().as_bytes());
+    std::env::temp_dir()
+        .join("cargo-perf")
+        .join(format!("against-{}", crate::builds::short(&key)))
+}
+
+/// Checks REF out, builds it, keeps its executables and lists its perf tests.
+fn build_reference(
+    args: &Args,
+    project: &Project,
+    config: &RunConfig,
+    rev: &str,
+    ctx: &Context,
+) -> anyhow::Result<Reference> {
+    let (dir, commit, top) = worktree(&ctx.root, rev, &project.target_dir)?;
+    let short = &commit[..commit.len().min(10)];
+    // The same manifest, relative to the repository, inside the worktree.
+    let manifest = args
+        .manifest_path
+        .clone()
+        .unwrap_or_else(|| ctx.root.join("Cargo.toml"));
+    let manifest = manifest.canonicalize().unwrap_or(manifest);
+    let relative = manifest.strip_prefix(&top).map_err(|_| {
+        PerfError::Git(format!(
+            "{} is outside the repository {}",
+            manifest.display(),
+            top.display()
+        ))
+    })?;
+    let mut ref_args = args.clone();
+    ref_args.manifest_path = Some(dir.join(relative));
+    eprintln!("cargo perf: building {rev} ({short}) in {}", dir.display());
+    // The same target directory, so REF's dependencies are built once for every REF commit,
+    // but its own profile directory (see `compile::REFERENCE_PROFILE`); the executables are
+    // also copied aside right after the build (see `builds`).
+    std::env::set_var("CARGO_TARGET_DIR", &project.target_dir);
+    let loaded =
+        crate::workspace::load(&ref_args).map_err(|e| reference_error(e, rev, short, relative));
+    let built = loaded.and_then(|p| {
+        crate::compile::build(&ref_args, &p, crate::compile::For::Reference)
+            .map(|b| (p, b))
+            .map_err(|e| reference_error(e, rev, short, relative))
+    });
+    std::env::remove_var("CARGO_TARGET_DIR");
+    let (ref_project, build) = built?;
+    let marker = reference_marker(&project.target_dir);
+    perf_harness::record::write_atomic(&marker, commit.as_bytes())
+        .map_err(|e| PerfError::Builds(format!("cannot write {}: {e}", marker.display())))?;
+    let foreign = [project.workspace_root.clone()];
+    let tree = builds::Tree {
+        root: &ref_project.workspace_root,
+        target_dir: &project.target_dir,
+        foreign: &foreign,
+        commit: Some(commit.clone()),
+        dirty: false,
+    };
+    let kept = builds::keep(&build, Role::Base, &tree)?;
+    let found = discover::discover(&kept.binaries, &config.scratch)?;
+    Ok(Reference {
+        commit,
+        kept,
+        found,
+    })
+}
+
+/// What the reference build's errors mean to the user: REF, not this tree, lacks something.
+fn reference_error(e: PerfError, rev: &str, short: &str, manifest: &Path) -> PerfError {
+    match e {
+        PerfError::UnknownPackage { name, members, .. } => PerfError::Git(format!(
+            "package `{name}` is not in {rev} ({short}), whose workspace has: {members}. The \
+             package is new on this branch, so there is nothing to compare it with: run \
+             `cargo perf -p {name}` without --against (or save a baseline), or pass an \
+             --against revision that has it"
+        )),
+        PerfError::NoPerfPackages(message) => PerfError::Git(format!(
+            "{rev} ({short}) has no perf tests to compare with: {message}. Run without \
+             --against until the perf tests are on the base branch"
+        )),
+        PerfError::Metadata { message, .. } => PerfError::Git(format!(
+            "cannot read the cargo project of {rev} ({short}) at {}: {message}",
+            manifest.display()
+        )),
+        PerfError::Build => PerfError::Git(format!(
+            "the build of {rev} ({short}) failed (cargo's messages are above): a revision that \
+             does not build cannot be compared; pass another --against revision"
+        )),
+        other => other,
+    }
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String, PerfError> {
@@ -50,7 +277,40 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, PerfError> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Checks REF out (detached) in `<target>/cargo-perf/against/<commit>`, reusing a previous one.
+/// Resolves REF to a commit; the error says how to get it when the clone lacks it.
+fn resolve(top: &Path, rev: &str) -> Result<String, PerfError> {
+    git(
+        top,
+        &["rev-parse", "--verify", &format!("{rev}^{{commit}}")],
+    )
+    .map_err(|_| {
+        let shallow =
+            git(top, &["rev-parse", "--is-shallow-repository"]).is_ok_and(|s| s == "true");
+        if shallow {
+            PerfError::Git(format!(
+                "`{rev}` is not a commit in this clone of {}, which is shallow (it holds only \
+                 the newest commits): fetch the history with `git fetch --unshallow` (in \
+                 GitHub Actions, give actions/checkout `fetch-depth: 0`)",
+                top.display()
+            ))
+        } else {
+            PerfError::Git(format!(
+                "`{rev}` is not a commit in {}: check the name (`git log --oneline`, `git \
+                 branch -a`) or fetch it (`git fetch origin`); e.g. `--against origin/main`",
+                top.display()
+            ))
+        }
+    })
+}
+
+/// The file that names the commit the reference profile was last built from.
+fn reference_marker(target_dir: &Path) -> PathBuf {
+    target_dir
+        .join(crate::compile::REFERENCE_PROFILE)
+        .join(".cargo-perf-commit")
+}
+
+/// Checks REF out (detached) in `against_folder/<commit>`, reusing a previous one.
 fn worktree(
     root: &Path,
     rev: &str,
@@ -62,22 +322,16 @@ fn worktree(
             root.display()
         ))
     })?);
-    let commit = git(
-        &top,
-        &["rev-parse", "--verify", &format!("{rev}^{{commit}}")],
-    )
-    .map_err(|_| {
-        PerfError::Git(format!(
-            "`{rev}` is not a commit in {}; try `git fetch` or `--against origin/main`",
-            top.display()
-        ))
-    })?;
-    let dir = target_dir
-        .join("cargo-perf")
-        .join("against")
-        .join(&commit[..commit.len().min(12)]);
+    let commit = resolve(&top, rev)?;
+    let dir = against_folder(target_dir).join(&commit[..commit.len().min(12)]);
+    // A checkout is reused only when the reference profile's last build was of this commit:
+    // cargo compares file times, so sources older than another commit's outputs would look
+    // built. A fresh checkout's files are newer than any earlier output.
+    let last_built = std::fs::read_to_string(reference_marker(target_dir)).unwrap_or_default();
     let ready = dir.join(".git").exists()
-        && git(&dir, &["rev-parse", "HEAD"]).is_ok_and(|head| head == commit);
+        && last_built.trim() == commit
+        && git(&dir, &["rev-parse", "HEAD"]).is_ok_and(|head| head == commit)
+        && git(&dir, &["status", "--porcelain"]).is_ok_and(|s| s.is_empty());
     if !ready {
         if dir.exists() {
             let _ = git(
@@ -117,175 +371,250 @@ fn worktree(
     Ok((dir, commit, top))
 }
 
-/// Builds REF, runs `rounds` alternating rounds and compares; returns the new build's records
-/// (last round) and the comparisons.
-pub fn run(
-    args: &Args,
-    project: &Project,
-    selected: &[Found],
-    config: &RunConfig,
-    rev: &str,
-    ctx: &Context,
-) -> anyhow::Result<(Vec<Ran>, Option<Paired>)> {
-    if args.rounds == 0 {
-        return Err(PerfError::Usage("--rounds must be at least 1".into()).into());
+/// The state of the rounds: both builds' settings, the random order, a serial for answer files.
+struct Session<'a> {
+    base_cfg: RunConfig,
+    new_cfg: RunConfig,
+    rng: SplitMix64,
+    serial: usize,
+    rev: &'a str,
+    ctx: &'a Context,
+}
+
+impl<'a> Session<'a> {
+    fn new(config: &RunConfig, rev: &'a str, ctx: &'a Context) -> Self {
+        let role = |role: Role| RunConfig {
+            quick: config.quick,
+            criterion_home: config
+                .criterion_home
+                .join("cargo-perf")
+                .join("paired")
+                .join(role.as_str()),
+            scratch: config.scratch.clone(),
+            verbose: config.verbose,
+            binary_args: config.binary_args.clone(),
+            env: vec![
+                (ENV_ROLE.to_string(), role.as_str().to_string()),
+                (perf_harness::child::ENV_ROUND.to_string(), "1".to_string()),
+            ],
+            base_url: config.base_url.clone(),
+        };
+        Session {
+            base_cfg: role(Role::Base),
+            new_cfg: role(Role::New),
+            rng: SplitMix64::new(ctx.now ^ 0x9e37_79b9),
+            serial: 0,
+            rev,
+            ctx,
+        }
     }
-    let (dir, commit, top) = worktree(&ctx.root, rev, &project.target_dir)?;
-    // The same manifest, relative to the repository, inside the worktree.
-    let manifest = args
-        .manifest_path
-        .clone()
-        .unwrap_or_else(|| ctx.root.join("Cargo.toml"));
-    let manifest = manifest.canonicalize().unwrap_or(manifest);
-    let relative = manifest.strip_prefix(&top).map_err(|_| {
-        PerfError::Git(format!(
-            "{} is outside the repository {}",
-            manifest.display(),
-            top.display()
-        ))
-    })?;
-    let mut ref_args = args.clone();
-    ref_args.manifest_path = Some(dir.join(relative));
-    eprintln!(
-        "cargo perf: building {rev} ({}) in {}",
-        &commit[..commit.len().min(10)],
-        dir.display()
-    );
-    // Sharing the target directory reuses every unchanged dependency's build.
-    std::env::set_var("CARGO_TARGET_DIR", &project.target_dir);
-    let ref_project = crate::workspace::load(&ref_args)?;
-    let ref_binaries = crate::compile::build(&ref_args, &ref_project)?;
-    std::env::remove_var("CARGO_TARGET_DIR");
-    let ref_found = discover::discover(&ref_binaries, &config.scratch)?;
 
-    let role = |name: &str| RunConfig {
-        quick: config.quick,
-        criterion_home: config
-            .criterion_home
-            .join("cargo-perf")
-            .join("paired")
-            .join(name),
-        scratch: config.scratch.clone(),
-        verbose: config.verbose,
-        binary_args: config.binary_args.clone(),
-        env: vec![(ENV_ROLE.to_string(), name.to_string())],
-        base_url: config.base_url.clone(),
-    };
-    let (base_cfg, new_cfg) = (role("base"), role("new"));
-    let pairs: Vec<(&Found, Option<&Found>)> = selected
-        .iter()
-        .map(|f| {
-            let r = ref_found.iter().find(|r| same_test(&r.test.id, &f.test.id));
-            (f, r)
-        })
-        .collect();
-
-    let mut rng = SplitMix64::new(ctx.now ^ 0x9e37_79b9);
-    let mut rounds_of: Vec<Rounds> = pairs.iter().map(|_| Rounds::default()).collect();
-    let mut serial = 0usize;
-    let mut run_rounds = |n: usize, only: Option<usize>, rounds_of: &mut Vec<Rounds>| {
+    /// Runs rounds of the tests `which` (indices into `pairs`) until each is settled or has had
+    /// `max` rounds; tests absent from REF are not run.
+    fn measure(
+        &mut self,
+        pairs: &[(&Found, Option<&Found>)],
+        which: &[usize],
+        max: usize,
+    ) -> Vec<Rounds> {
+        let mut rounds_of = vec![Rounds::default(); pairs.len()];
+        let mut active: Vec<usize> = which
+            .iter()
+            .copied()
+            .filter(|&i| pairs[i].1.is_some())
+            .collect();
         let mut base_first = false;
-        for round in 0..n {
+        for round in 0..max {
+            if active.is_empty() || crate::interrupted() {
+                break;
+            }
             // ABBA: the first of each pair of rounds picks an order at random, the second flips it.
             base_first = if round % 2 == 0 {
-                rng.next_u64() & 1 == 0
+                self.rng.next_u64() & 1 == 0
             } else {
                 !base_first
             };
-            for (i, (new, base)) in pairs.iter().enumerate() {
-                if only.is_some_and(|o| o != i) {
+            for &i in &active {
+                let (new, Some(base)) = pairs[i] else {
                     continue;
-                }
-                let Some(base) = base else { continue };
+                };
                 eprintln!(
-                    "cargo perf: round {}/{n} {} ({} first)",
+                    "cargo perf: round {}/{max} {} ({} first)",
                     round + 1,
                     new.test.id.name,
-                    if base_first { rev } else { "this tree" }
+                    if base_first { self.rev } else { "this tree" }
                 );
-                let mut one = |found: &Found, cfg: &RunConfig| {
-                    serial += 1;
-                    runner::run_one(serial, found, cfg)
-                };
                 let (b, a) = if base_first {
-                    let b = one(base, &base_cfg);
-                    (b, one(new, &new_cfg))
+                    let b = self.one(base, Role::Base);
+                    (b, self.one(new, Role::New))
                 } else {
-                    let a = one(new, &new_cfg);
-                    (one(base, &base_cfg), a)
+                    let a = self.one(new, Role::New);
+                    (self.one(base, Role::Base), a)
                 };
                 rounds_of[i].push(b.record, a);
             }
+            let done = round + 1;
+            active.retain(|&i| {
+                let settled = self.settled(pairs[i].0, &rounds_of[i], done);
+                if let (Some(why), true) = (&settled, done < max) {
+                    eprintln!(
+                        "cargo perf: {} settled after {done} rounds ({why})",
+                        pairs[i].0.test.id.name
+                    );
+                }
+                settled.is_none()
+            });
         }
-    };
-    run_rounds(args.rounds, None, &mut rounds_of);
+        rounds_of
+    }
 
-    let mut comparisons: Vec<Comparison> = pairs
-        .iter()
-        .zip(&rounds_of)
-        .map(|((new, base), r)| judge_rounds(new, base.is_some(), r, rev, ctx))
-        .collect();
-    if ctx.confirm > 0 {
+    fn one(&mut self, found: &Found, role: Role) -> Ran {
+        self.serial += 1;
+        let cfg = match role {
+            Role::Base => &self.base_cfg,
+            Role::New => &self.new_cfg,
+        };
+        runner::run_one(self.serial, found, cfg)
+    }
+
+    /// Why a test needs no more rounds, if it does not.
+    fn settled(&self, new: &Found, r: &Rounds, done: usize) -> Option<String> {
+        let measured_both = r
+            .base
+            .iter()
+            .zip(&r.new)
+            .any(|(b, (n, _))| b.status == Status::Measured && n.status == Status::Measured);
+        if !measured_both && done >= 2 {
+            return Some("no round measured both builds".into());
+        }
+        let c = judge_rounds(new, true, r, self.rev, self.ctx);
+        let interval = (c.interval[0], c.interval[1]);
+        if c.change_verdict == Change::Unchanged
+            && compare::settled_unchanged(interval, c.base_n, &self.ctx.policy)
+        {
+            return Some(format!(
+                "unchanged: {} to {}",
+                compare::format_change(interval.0),
+                compare::format_change(interval.1)
+            ));
+        }
+        let changed = matches!(c.change_verdict, Change::Regression | Change::Improvement);
+        if changed && INTERIM_LOOKS.contains(&done) && c.p_value.is_some_and(|p| p < INTERIM_ALPHA)
+        {
+            return Some(format!(
+                "{} {}, p < {INTERIM_ALPHA}",
+                c.change_verdict.as_str(),
+                compare::format_change(c.change)
+            ));
+        }
+        None
+    }
+
+    /// Measures each suspected regression again (`--confirm` times, with the same stopping
+    /// rule); a repetition that is not a regression makes the verdict inconclusive.
+    fn confirm(
+        &mut self,
+        pairs: &[(&Found, Option<&Found>)],
+        comparisons: &mut [Comparison],
+        max: usize,
+    ) {
         for i in 0..pairs.len() {
-            if comparisons[i].change_verdict != compare::Change::Regression {
+            if comparisons[i].change_verdict != Change::Regression {
                 continue;
             }
-            let mut again = vec![Rounds::default(); pairs.len()];
-            for _ in 0..ctx.confirm {
-                run_rounds(args.rounds, Some(i), &mut again);
+            let mut refuted = None;
+            let mut rounds = 0;
+            for _ in 0..self.ctx.confirm {
+                let again = self.measure(pairs, &[i], max);
+                let c = judge_rounds(pairs[i].0, true, &again[i], self.rev, self.ctx);
+                rounds += again[i].new.len();
+                if c.change_verdict != Change::Regression {
+                    refuted = Some((c, again[i].new.len()));
+                    break;
+                }
             }
-            let c = judge_rounds(pairs[i].0, true, &again[i], rev, ctx);
+            if self.ctx.confirm == 0 {
+                continue;
+            }
             let first = &mut comparisons[i];
-            if c.change_verdict == compare::Change::Regression {
-                first.lead_note(format!(
-                    "confirmed by {} more round{}",
-                    again[i].new.len(),
-                    if again[i].new.len() == 1 { "" } else { "s" }
-                ));
-            } else {
-                first.change_verdict = compare::Change::Inconclusive;
-                first.severity = None;
-                first.lead_note(format!(
-                    "not confirmed: {} more rounds gave {} ({})",
-                    again[i].new.len(),
-                    compare::format_change(c.change),
-                    c.change_verdict.as_str()
-                ));
+            match refuted {
+                None => first.lead_note(format!(
+                    "confirmed by {rounds} more round{}",
+                    if rounds == 1 { "" } else { "s" }
+                )),
+                Some((c, n)) => {
+                    first.change_verdict = Change::Inconclusive;
+                    first.severity = None;
+                    first.lead_note(format!(
+                        "not confirmed: {n} more rounds gave {} ({})",
+                        compare::format_change(c.change),
+                        c.change_verdict.as_str()
+                    ));
+                }
             }
         }
     }
+}
 
-    let mut ran = Vec::new();
-    let mut reference = Vec::new();
-    for ((new, _), r) in pairs.iter().zip(rounds_of) {
-        let (base_record, new_ran) = r.into_records();
-        if let Some(b) = base_record {
-            reference.push(b);
-        }
-        ran.push(new_ran.unwrap_or_else(|| runner::run_one(usize::MAX / 2, new, config)));
+/// Says so on every test whose executables were byte-identical in both builds although the
+/// sources differ.
+fn note_identical(
+    pairs: &[(&Found, Option<&Found>)],
+    comparisons: &mut [Comparison],
+    new: &perf_harness::record::RoleBuild,
+    base: &perf_harness::record::RoleBuild,
+) {
+    // Only the targets whose perf tests ran matter (a lib's unit-test binary often stays the same).
+    let identical: Vec<(String, String, String)> = builds::identical_despite_changes(new, base)
+        .into_iter()
+        .filter(|(p, t, _)| {
+            pairs
+                .iter()
+                .any(|(f, _)| f.binary.package == *p && f.binary.target == *t)
+        })
+        .collect();
+    for (package, target, sha) in &identical {
+        eprintln!(
+            "cargo perf: {package} · {target}: both builds produced the same executable \
+             (sha256 {}) from different sources: the change does not reach its code",
+            builds::short(sha)
+        );
     }
-    let with = ComparedWith {
-        mode: CompareMode::Paired,
-        against: rev.to_string(),
-        commit: Some(commit),
-        notes: vec![format!(
-            "{} rounds per test, each running both builds back to back in alternating order",
-            args.rounds
-        )],
-        regressions: 0,
-        improvements: 0,
-        unchanged: 0,
-        inconclusive: 0,
-        not_compared: 0,
+    for ((new, _), c) in pairs.iter().zip(comparisons.iter_mut()) {
+        let b = &new.binary;
+        if let Some((_, _, sha)) = identical
+            .iter()
+            .find(|(p, t, _)| *p == b.package && *t == b.target)
+        {
+            c.lead_note(format!(
+                "both builds' executables are byte-identical (sha256 {}) although the sources \
+                 differ: the change does not reach this test's code",
+                builds::short(sha)
+            ));
+        }
+    }
+}
+
+/// `rounds per test: 6 to 20 (at most 20; a test stops once its verdict is settled)`.
+fn rounds_note(comparisons: &[Comparison], max: usize) -> String {
+    let counts: Vec<usize> = comparisons
+        .iter()
+        .filter(|c| c.change_verdict != Change::NotCompared)
+        .map(|c| c.base_n)
+        .collect();
+    let (lo, hi) = (
+        counts.iter().copied().min().unwrap_or(0),
+        counts.iter().copied().max().unwrap_or(0),
+    );
+    let range = if lo == hi {
+        format!("{lo}")
+    } else {
+        format!("{lo} to {hi}")
     };
-    Ok((
-        ran,
-        Some(Paired {
-            comparisons,
-            with,
-            reference,
-        }),
-    ))
+    format!(
+        "rounds per test: {range} (at most {max}; each round runs both builds back to back in \
+         alternating order, and a test stops once its verdict is settled)"
+    )
 }
 
 /// The two builds' records of one test over the rounds.

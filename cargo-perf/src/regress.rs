@@ -194,6 +194,7 @@ pub fn compare_with_baseline(
         unchanged: 0,
         inconclusive: 0,
         not_compared: 0,
+        builds: Vec::new(),
     };
     with.count(&summary.results);
     summary.compared_with = Some(with);

@@ -16,6 +16,8 @@ pub struct Project {
     pub packages: Vec<Package>,
     /// Cargo's target directory.
     pub target_dir: PathBuf,
+    /// The workspace root (rustc's working directory: dep-info paths are relative to it).
+    pub workspace_root: PathBuf,
 }
 
 impl Project {
@@ -78,6 +80,7 @@ hint: run `cargo perf` inside a crate or workspace, or pass --manifest-path PATH
     Ok(Project {
         packages: with.into_iter().cloned().collect(),
         target_dir: meta.target_directory.clone().into_std_path_buf(),
+        workspace_root: meta.workspace_root.clone().into_std_path_buf(),
     })
 }
 

@@ -74,6 +74,7 @@ fn run(spec: Spec, url: &str) -> perf_harness::load::report::LoadReport {
     };
     let mode = Mode::Full {
         quick: false,
+        round: false,
         criterion_home: "target/criterion".into(),
         package: "perf-harness".into(),
         target: "load".into(),

@@ -38,6 +38,7 @@ fn main() {
     let test = perf_harness::registry::find("empty_latency_body").expect("registered");
     let full = Mode::Full {
         quick: false,
+        round: false,
         criterion_home: home.clone(),
         package: "bench".into(),
         target: "overhead".into(),

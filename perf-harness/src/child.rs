@@ -27,6 +27,8 @@ pub const ENV_PACKAGE: &str = "CARGO_PERF_PACKAGE";
 pub const ENV_TARGET: &str = "CARGO_PERF_TARGET";
 /// `1` for `cargo perf --quick`.
 pub const ENV_QUICK: &str = "CARGO_PERF_QUICK";
+/// `1` when the run is one round of a paired comparison (`cargo perf --against`).
+pub const ENV_ROUND: &str = "CARGO_PERF_ROUND";
 /// File a load test rewrites every second with its live progress line (`cargo perf` shows it).
 pub const ENV_PROGRESS: &str = "CARGO_PERF_PROGRESS";
 /// Criterion's output directory (criterion's own variable).
@@ -81,10 +83,11 @@ fn answer(mode: &str) -> Result<(), String> {
                 format!("no perf test named `{name}` in this binary; rebuild and list again")
             })?;
             let quick = var(ENV_QUICK) == "1";
+            let round = var(ENV_ROUND) == "1";
             let home = std::env::var_os(ENV_CRITERION_HOME)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("target/criterion"));
-            let record = run_isolated(test, &request, quick, home);
+            let record = run_isolated(test, &request, (quick, round), home);
             write_json(&request.out, &record)
         }
         other => Err(format!(
@@ -123,9 +126,15 @@ fn list(request: &Request) -> TestList {
 }
 
 /// Runs one test on its own thread, turning a panic into a failed record with its message.
-fn run_isolated(test: &'static PerfTest, request: &Request, quick: bool, home: PathBuf) -> Record {
+fn run_isolated(
+    test: &'static PerfTest,
+    request: &Request,
+    (quick, round): (bool, bool),
+    home: PathBuf,
+) -> Record {
     let mode = Mode::Full {
         quick,
+        round,
         criterion_home: home,
         package: request.package.clone(),
         target: request.target.clone(),

@@ -32,8 +32,12 @@ pub struct Policy {
     pub min_effect: f64,
     /// Fewest samples per side (baseline mode) below which the answer is inconclusive.
     pub min_samples: usize,
-    /// Fewest rounds (paired mode) below which the answer is inconclusive.
+    /// Fewest rounds (paired mode) below which the answer is inconclusive, unless the interval
+    /// of the change already lies within ±`min_effect` after `settle_rounds` (settled unchanged).
     pub min_rounds: usize,
+    /// Fewest rounds (paired mode) after which an interval within ±`min_effect` settles the
+    /// comparison as unchanged.
+    pub settle_rounds: usize,
     /// Bootstrap resamples for intervals.
     pub resamples: usize,
 }
@@ -47,6 +51,9 @@ impl Default for Policy {
             // With 7 untied rounds the smallest two-sided signed-rank p is 2/128 = 0.016; 8 give
             // 0.0078, the first count that can reach alpha = 0.01.
             min_rounds: 8,
+            // With 6 rounds the interval of the median is [min, max] of the ratios, covering the
+            // true median with probability 1 − 2/2⁶ = 96.9 %: the first count at least 95 % sure.
+            settle_rounds: 6,
             resamples: 2_000,
         }
     }
@@ -412,6 +419,35 @@ pub fn bootstrap_median(values: &[f64], resamples: usize) -> (f64, f64) {
     (nearest_rank(&medians, 0.025), nearest_rank(&medians, 0.975))
 }
 
+/// A distribution-free interval for the median of `sorted` (ascending): the order statistics
+/// `[x(k), x(n−k+1)]` with the largest `k` whose coverage `1 − 2·P(Binomial(n, ½) < k)` is at
+/// least `confidence` (the sign test's interval). Returns the interval and its exact coverage;
+/// with too few values for `confidence` it is `[min, max]` with the coverage that has.
+pub fn median_interval(sorted: &[f64], confidence: f64) -> Option<(f64, f64, f64)> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    // cdf[j] = P(Binomial(n, ½) ≤ j), built from the pmf's recurrence.
+    let mut pmf = 0.5f64.powi(n as i32);
+    let mut below = 0.0; // P(B ≤ k − 1) for the current k
+    let mut k = 1;
+    let mut coverage = 1.0 - 2.0 * pmf;
+    // k stays at most ⌈n/2⌉ so the interval never turns around.
+    for j in 0..n.div_ceil(2).saturating_sub(1) {
+        below += pmf;
+        pmf *= (n - j) as f64 / (j + 1) as f64;
+        // Moving to k = j + 2 needs P(B ≤ j + 1) = below + pmf small enough.
+        let next = 1.0 - 2.0 * (below + pmf);
+        if next < confidence {
+            break;
+        }
+        k = j + 2;
+        coverage = next;
+    }
+    Some((sorted[k - 1], sorted[n - k], coverage))
+}
+
 /// The evidence and conclusion of one comparison; stored in `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
@@ -562,18 +598,32 @@ pub fn compare_rounds(base: &[f64], new: &[f64], metric: Metric, policy: &Policy
         return Comparison::not_compared(metric, "no round measured both builds");
     }
     let change = median(&logs).exp() - 1.0;
-    let (lo, hi) = bootstrap_median(&logs, policy.resamples);
+    let mut sorted = logs.clone();
+    sorted.sort_by(f64::total_cmp);
+    let (lo, hi, _) = median_interval(&sorted, 0.95).unwrap_or((f64::NAN, f64::NAN, 0.0));
     let interval = (lo.exp() - 1.0, hi.exp() - 1.0);
     let p_value = wilcoxon_signed_rank(&logs).map_or(1.0, |w| w.p_value);
     let enough = logs.len() >= policy.min_rounds;
-    let (verdict, noise_floor) = decide(change, interval, p_value, enough, policy);
-    let note = (!enough).then(|| {
-        format!(
-            "{} rounds; at least {} are needed",
+    let (mut verdict, noise_floor) = decide(change, interval, p_value, enough, policy);
+    let settled = settled_unchanged(interval, logs.len(), policy);
+    if verdict == Change::Inconclusive && !enough && settled {
+        verdict = Change::Unchanged;
+    }
+    let note = if settled && !enough {
+        Some(format!(
+            "settled after {} rounds: the interval of the change lies within ±{:.0} %",
             logs.len(),
-            policy.min_rounds
-        )
-    });
+            policy.min_effect * 100.0
+        ))
+    } else {
+        (!enough).then(|| {
+            format!(
+                "{} rounds; at least {} are needed",
+                logs.len(),
+                policy.min_rounds
+            )
+        })
+    };
     finish(
         Method::WilcoxonSignedRank,
         metric,
@@ -585,6 +635,16 @@ pub fn compare_rounds(base: &[f64], new: &[f64], metric: Metric, policy: &Policy
         verdict,
         note,
     )
+}
+
+/// Whether a paired interval of the change (≥ 95 % sure, from at least `settle_rounds` rounds)
+/// lies strictly within ±`min_effect`: no change as large as the minimum effect, settled.
+pub fn settled_unchanged(interval: (f64, f64), rounds: usize, policy: &Policy) -> bool {
+    rounds >= policy.settle_rounds
+        && interval.0.is_finite()
+        && interval.1.is_finite()
+        && interval.0 > -policy.min_effect
+        && interval.1 < policy.min_effect
 }
 
 /// Counts (queries, requests, allocations) have no noise: any increase is a regression.
@@ -845,6 +905,52 @@ mod tests {
         assert_eq!(same.change_verdict, Change::Unchanged);
         let short = compare_rounds(&base[..4], &new[..4], Metric::MEDIAN, &Policy::default());
         assert_eq!(short.change_verdict, Change::Inconclusive);
+    }
+
+    #[test]
+    fn the_median_interval_is_the_sign_tests_with_its_exact_coverage() {
+        let v: Vec<f64> = (1..=20).map(f64::from).collect();
+        // n = 6: only [min, max] reaches 95 %: 1 − 2/64.
+        assert_eq!(
+            median_interval(&v[..6], 0.95),
+            Some((1.0, 6.0, 1.0 - 2.0 / 64.0))
+        );
+        // n = 10: P(B ≤ 1) = 11/1024, so k = 2: [x(2), x(9)].
+        assert_eq!(
+            median_interval(&v[..10], 0.95),
+            Some((2.0, 9.0, 1.0 - 2.0 * 11.0 / 1024.0))
+        );
+        // n = 20: P(B ≤ 5) = 21700/2^20 = 0.0207, P(B ≤ 6) = 0.0577: k = 6, [x(6), x(15)].
+        let (lo, hi, coverage) = median_interval(&v, 0.95).expect("interval");
+        assert_eq!((lo, hi), (6.0, 15.0));
+        assert!(close(coverage, 1.0 - 2.0 * 21_700.0 / 1_048_576.0, 1e-12));
+        // Too few values for 95 %: [min, max] with what coverage they have.
+        assert_eq!(median_interval(&v[..3], 0.95), Some((1.0, 3.0, 0.75)));
+        assert_eq!(median_interval(&[], 0.95), None);
+    }
+
+    #[test]
+    fn six_close_rounds_settle_unchanged_and_one_far_round_does_not() {
+        let base = [100.0; 6];
+        let close_rounds = [101.0, 99.0, 102.0, 100.5, 98.5, 101.5];
+        let c = compare_rounds(&base, &close_rounds, Metric::MEDIAN, &Policy::default());
+        assert_eq!(c.change_verdict, Change::Unchanged, "{c:?}");
+        assert!(close(c.interval[0], -0.015, 1e-9) && close(c.interval[1], 0.02, 1e-9));
+        assert!(c
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("settled after 6 rounds")));
+        let far = [101.0, 99.0, 102.0, 100.5, 98.5, 108.0];
+        let c = compare_rounds(&base, &far, Metric::MEDIAN, &Policy::default());
+        assert_eq!(c.change_verdict, Change::Inconclusive, "{c:?}");
+        // Five rounds are never enough to settle.
+        let c = compare_rounds(
+            &base[..5],
+            &close_rounds[..5],
+            Metric::MEDIAN,
+            &Policy::default(),
+        );
+        assert_eq!(c.change_verdict, Change::Inconclusive, "{c:?}");
     }
 
     #[test]

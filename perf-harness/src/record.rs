@@ -400,6 +400,40 @@ pub struct ComparedWith {
     pub inconclusive: usize,
     /// Tests not compared (new, changed spec, failed).
     pub not_compared: usize,
+    /// Paired mode: what each build ran (commit, executables' hashes and their inputs' hashes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub builds: Vec<RoleBuild>,
+}
+
+/// One build of a paired run: its commit and a fingerprint of each test executable it ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleBuild {
+    /// `base` (the reference, REF) or `new` (this tree).
+    pub role: String,
+    /// The commit the tree was at (`git rev-parse HEAD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Whether the tree had uncommitted changes to tracked files (they were measured too).
+    #[serde(default)]
+    pub dirty: bool,
+    /// The test executables the rounds ran.
+    pub executables: Vec<BuiltExecutable>,
+}
+
+/// A test executable of one build and what went into it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuiltExecutable {
+    /// Cargo package.
+    pub package: String,
+    /// Cargo target.
+    pub target: String,
+    /// The copy the rounds ran.
+    pub file: String,
+    /// SHA-256 of the executable, hex.
+    pub sha256: String,
+    /// SHA-256 over the workspace sources cargo's dep-info lists for it (paths relative to the
+    /// tree, contents hashed), hex: equal in two checkouts of the same sources.
+    pub inputs_sha256: String,
 }
 
 impl ComparedWith {

@@ -62,6 +62,7 @@ static ONE_FULL_RUN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn full() -> Mode {
     Mode::Full {
         quick: false,
+        round: false,
         criterion_home: std::env::temp_dir(),
         package: "perf-harness".into(),
         target: "load_state".into(),

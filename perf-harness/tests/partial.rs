@@ -22,6 +22,7 @@ fn samples_before_a_failure_are_kept() {
     let test = perf_harness::registry::find("fails_on_the_fifth_call").expect("registered");
     let mode = Mode::Full {
         quick: false,
+        round: false,
         criterion_home: std::env::temp_dir(),
         package: "perf-harness".into(),
         target: "partial".into(),

@@ -180,6 +180,7 @@ fn a_pg_pool_shares_captured_connections_between_the_users_of_a_load_test() {
     let test = perf_harness::registry::find("contention::pg_contention").expect("registered");
     let mode = perf_harness::engine::Mode::Full {
         quick: false,
+        round: false,
         criterion_home: std::env::temp_dir(),
         package: "perf-harness".into(),
         target: "postgres".into(),

@@ -23,6 +23,9 @@ pub enum Mode {
     Full {
         /// Fewer samples and shorter criterion times (`cargo perf --quick`).
         quick: bool,
+        /// One round of a paired comparison (`cargo perf --against`): the rounds replicate the
+        /// measurement, so a micro-benchmark measures briefly in each.
+        round: bool,
         /// Where criterion keeps its output (`target/criterion`).
         criterion_home: std::path::PathBuf,
         /// Cargo package of the test, the first level of criterion's id.
@@ -67,12 +70,14 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
             Routine::Micro(body),
             Mode::Full {
                 quick,
+                round,
                 criterion_home,
                 package,
                 target,
             },
         ) => {
-            let run = micro::run(test, body, criterion_home, (package, target), *quick)?;
+            let length = micro::Length::of(*quick, *round);
+            let run = micro::run(test, body, criterion_home, (package, target), length)?;
             let histogram = stats::histogram_of(&run.samples_ns);
             let mut s = Stats::from_samples(&run.samples_ns, &histogram)
                 .ok_or_else(|| Failure::Harness("criterion recorded no samples".into()))?;

@@ -335,6 +335,7 @@ mod tests {
     fn full(quick: bool) -> Mode {
         Mode::Full {
             quick,
+            round: false,
             criterion_home: "target/criterion".into(),
             package: "p".into(),
             target: "t".into(),
