@@ -42,7 +42,7 @@ pub enum Role {
 }
 
 impl Role {
-    /// `base` or `new`, as in the summary and `CARGO_PERF_ROLE`.
+    /// `base` or `new`, as in the summary.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Base => "base",
@@ -72,6 +72,37 @@ pub struct Kept {
     pub fingerprint: RoleBuild,
     /// The binaries, pointing at the copies.
     pub binaries: Vec<Binary>,
+}
+
+/// Holds the target directory's paired-run lock: two `cargo perf --against` runs sharing a
+/// target directory would replace each other's kept executables.
+#[derive(Debug)]
+pub struct Lock(#[allow(dead_code)] std::fs::File);
+
+/// Takes the paired-run lock of `target_dir`, waiting (and saying so) while another run has it.
+pub fn lock(target_dir: &Path) -> Result<Lock, PerfError> {
+    let dir = target_dir.join("cargo-perf");
+    let path = dir.join("paired.lock");
+    let io = |e: std::io::Error| PerfError::Builds(format!("cannot lock {}: {e}", path.display()));
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "cargo perf: waiting for another `cargo perf --against` that uses {}",
+                target_dir.display()
+            );
+            file.lock().map_err(io)?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+    }
+    Ok(Lock(file))
 }
 
 /// The directory a role's executables are copied to.

@@ -88,10 +88,20 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     let started_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    if args.against.is_some() {
+    if let Some(rev) = &args.against {
         paired::check_rounds(args.rounds)?;
+        let here = match args.manifest_path.as_deref().and_then(|p| p.parent()) {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => std::env::current_dir().context("cannot find the current directory")?,
+        };
+        paired::check_revision(&here, rev)?;
     }
     let project = workspace::load(args)?;
+    // Held for the whole paired run: from the first build to the last round.
+    let _lock = match &args.against {
+        Some(_) => Some(builds::lock(&project.target_dir)?),
+        None => None,
+    };
     let build = compile::build(args, &project, compile::For::ThisTree)?;
     // Paired mode builds REF into the same target directory next: keep this build's
     // executables where that build cannot overwrite them.

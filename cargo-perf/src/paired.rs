@@ -33,9 +33,6 @@ use crate::regress::Context;
 use crate::runner::{self, Ran, RunConfig};
 use crate::workspace::Project;
 
-/// Environment variable telling a test process which build it is: `base` (REF) or `new`.
-pub const ENV_ROLE: &str = "CARGO_PERF_ROLE";
-
 /// Rounds after which a clear regression or improvement stops a test's rounds early.
 const INTERIM_LOOKS: [usize; 2] = [12, 16];
 /// The p-value an interim look needs (Haybittle–Peto).
@@ -152,6 +149,23 @@ pub fn tree_state(root: &Path) -> (Option<String>, bool) {
     let dirty =
         git(root, &["status", "--porcelain", "--untracked-files=no"]).is_ok_and(|s| !s.is_empty());
     (commit, dirty)
+}
+
+/// Checks, before anything is built, that REF names a commit of the repository holding `root`.
+pub fn check_revision(root: &Path, rev: &str) -> Result<(), PerfError> {
+    let top = repository_top(root)?;
+    resolve(&top, rev).map(drop)
+}
+
+fn repository_top(root: &Path) -> Result<PathBuf, PerfError> {
+    git(root, &["rev-parse", "--show-toplevel"])
+        .map(PathBuf::from)
+        .map_err(|_| {
+            PerfError::Git(format!(
+                "--against needs a git repository, and {} is not in one",
+                root.display()
+            ))
+        })
 }
 
 /// Refuses a `--rounds` that can never reach significance, before anything is built.
@@ -316,12 +330,7 @@ fn worktree(
     rev: &str,
     target_dir: &Path,
 ) -> Result<(PathBuf, String, PathBuf), PerfError> {
-    let top = PathBuf::from(git(root, &["rev-parse", "--show-toplevel"]).map_err(|_| {
-        PerfError::Git(format!(
-            "--against needs a git repository, and {} is not in one",
-            root.display()
-        ))
-    })?);
+    let top = repository_top(root)?;
     let commit = resolve(&top, rev)?;
     let dir = against_folder(target_dir).join(&commit[..commit.len().min(12)]);
     // A checkout is reused only when the reference profile's last build was of this commit:
@@ -393,10 +402,8 @@ impl<'a> Session<'a> {
             scratch: config.scratch.clone(),
             verbose: config.verbose,
             binary_args: config.binary_args.clone(),
-            env: vec![
-                (ENV_ROLE.to_string(), role.as_str().to_string()),
-                (perf_harness::child::ENV_ROUND.to_string(), "1".to_string()),
-            ],
+            // Both builds see the same environment: only their code differs.
+            env: vec![(perf_harness::child::ENV_ROUND.to_string(), "1".to_string())],
             base_url: config.base_url.clone(),
         };
         Session {

@@ -30,7 +30,7 @@ pub struct RunConfig {
     pub verbose: bool,
     /// Arguments after `--`.
     pub binary_args: Vec<String>,
-    /// Extra environment for the test processes (`CARGO_PERF_ROLE` in paired mode).
+    /// Extra environment for the test processes (`CARGO_PERF_ROUND` in paired mode).
     pub env: Vec<(String, String)>,
     /// `--base-url`: the service load tests talk to.
     pub base_url: Option<String>,

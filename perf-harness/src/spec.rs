@@ -460,7 +460,7 @@ pub fn format_exact_ns(ns: u64) -> String {
         (1, "ns"),
     ];
     for (size, unit) in UNITS {
-        if ns >= size && ns % size == 0 {
+        if ns >= size && ns.is_multiple_of(size) {
             return format!("{}{unit}", ns / size);
         }
     }

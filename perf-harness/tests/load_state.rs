@@ -38,7 +38,7 @@ async fn shared_shelf(user: &mut User<Shelf>) {
         "SELECT title FROM media WHERE id = 8",
         Duration::from_micros(60),
     );
-    if n % 10 == 0 {
+    if n.is_multiple_of(10) {
         record_statement(
             "UPDATE media SET requested = requested + 1",
             Duration::from_micros(90),
