@@ -852,7 +852,16 @@ fn database_tests_count_statements_and_catch_n_plus_one() {
             pg_answered = false;
             continue;
         }
-        assert_eq!(pg["outcome"], "pass", "{pg:#}");
+        // Their p95 thresholds depend on how busy the machine is; statement counts do not.
+        let verdicts = pg["verdicts"].as_array().expect("verdicts");
+        let counted = verdicts
+            .iter()
+            .find(|v| v["threshold"]["metric"] == "max_queries");
+        assert_eq!(
+            counted.map(|v| &v["passed"]),
+            Some(&Value::Bool(true)),
+            "{pg:#}"
+        );
         assert_eq!(pg["record"]["queries"]["max_per_call"], statements);
     }
     let expected = if pg_answered { 1 } else { 2 };
