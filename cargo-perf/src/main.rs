@@ -13,6 +13,8 @@ mod loadcmp;
 mod machine;
 mod merge;
 mod paired;
+#[cfg(test)]
+mod prerequisite;
 mod progress;
 mod regress;
 mod report;

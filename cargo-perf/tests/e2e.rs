@@ -8,6 +8,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "../src/prerequisite.rs"]
+mod prerequisite;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
@@ -468,8 +471,16 @@ fn cargo_nextest_lists_the_harness_false_target() {
     let manifest = fixtures().join("Cargo.toml");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let probe = Command::new(&cargo).args(["nextest", "--version"]).output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: cargo-nextest is not installed (cargo install cargo-nextest)");
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        let why = probe.map_or_else(
+            |e| e.to_string(),
+            |o| stderr(&o).lines().next().unwrap_or("").to_string(),
+        );
+        prerequisite::missing(
+            &format!("`cargo nextest --version` fails ({why})"),
+            ".ci/run installs cargo-nextest",
+            "`cargo install --locked cargo-nextest`",
+        );
         return;
     }
     let out = Command::new(&cargo)
@@ -595,7 +606,8 @@ fn the_previous_run_is_the_default_baseline() {
 
 /// The bundled example's database tests with its deliberate N+1 listings switched on: exact
 /// statement counts fail them (exit 1), the well-written page passes with one statement per
-/// call, and the PostgreSQL tests run against `DATABASE_URL` or report why they could not.
+/// call, and the PostgreSQL tests run against `DATABASE_URL` or report why they could not (a
+/// failure under CI).
 #[test]
 fn database_tests_count_statements_and_catch_n_plus_one() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
@@ -623,8 +635,43 @@ fn database_tests_count_statements_and_catch_n_plus_one() {
         .env("CARGO_TARGET_DIR", fixtures().join("target"))
         .output()
         .expect("cargo-perf runs");
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let summary = json(&out);
+
+    // Without a server the PostgreSQL tests are infrastructure errors, and the run exits 2.
+    let mut pg_answered = true;
+    for (name, statements) in [
+        ("pg_recent_requests_page", 1),
+        ("pg_submit_request_in_a_transaction", 4),
+    ] {
+        let pg = result(&summary, name);
+        if pg["outcome"] == "error" {
+            let message = pg["record"]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("cannot connect to PostgreSQL"),
+                "{name}: {message}"
+            );
+            prerequisite::missing(
+                &format!("{name} found no PostgreSQL ({message})"),
+                ".ci/run starts it with .ci/services.sh",
+                "start it or set DATABASE_URL",
+            );
+            pg_answered = false;
+            continue;
+        }
+        // Their p95 thresholds depend on how busy the machine is; statement counts do not.
+        let verdicts = pg["verdicts"].as_array().expect("verdicts");
+        let counted = verdicts
+            .iter()
+            .find(|v| v["threshold"]["metric"] == "max_queries");
+        assert_eq!(
+            counted.map(|v| &v["passed"]),
+            Some(&Value::Bool(true)),
+            "{pg:#}"
+        );
+        assert_eq!(pg["record"]["queries"]["max_per_call"], statements);
+    }
+    let expected = if pg_answered { 1 } else { 2 };
+    assert_eq!(out.status.code(), Some(expected), "{}", stderr(&out));
 
     let naive = result(&summary, "n_plus_one_demo::recent_requests_n_plus_one");
     assert_eq!(naive["outcome"], "fail");
@@ -656,24 +703,6 @@ fn database_tests_count_statements_and_catch_n_plus_one() {
     let page = result(&summary, "recent_requests_page");
     assert_eq!(page["outcome"], "pass", "{page:#}");
     assert_eq!(page["record"]["queries"]["max_per_call"], 1);
-
-    for (name, statements) in [
-        ("pg_recent_requests_page", 1),
-        ("pg_submit_request_in_a_transaction", 4),
-    ] {
-        let pg = result(&summary, name);
-        if pg["outcome"] == "error" {
-            let message = pg["record"]["message"].as_str().unwrap_or_default();
-            assert!(
-                message.contains("cannot connect to PostgreSQL"),
-                "{name}: {message}"
-            );
-            eprintln!("skipped: {name}: {message}");
-            continue;
-        }
-        assert_eq!(pg["outcome"], "pass", "{pg:#}");
-        assert_eq!(pg["record"]["queries"]["max_per_call"], statements);
-    }
 
     let md = std::fs::read_to_string(report.path().join("summary.md")).expect("summary.md");
     assert!(md.contains("### Database statements"), "{md}");

@@ -2,9 +2,12 @@
 //! default `postgres://postgres@127.0.0.1:5432/test`): the media-requests schema in a schema of
 //! its own per process, seeded server-side with skewed picks, dropped by `teardown`.
 //!
-//! Under `cargo test` (a smoke run) an unreachable server skips the body with a printed reason;
-//! under `cargo perf` it is an infrastructure error (exit 2) naming the server and the fix.
+//! Under `cargo test` (a smoke run) an unreachable server skips the body with a printed reason
+//! (under CI it fails the test); under `cargo perf` it is an infrastructure error (exit 2)
+//! naming the server and the fix.
 #![cfg(feature = "postgres")]
+
+mod prerequisite;
 
 use perf_harness::db::postgres::{database_url, PostgresError};
 use perf_harness::db::{PgPool, Postgres};
@@ -66,12 +69,17 @@ async fn seed() -> Result<PgShelf, PostgresError> {
     })
 }
 
-/// The seeded database, or `None` (with the reason printed) when a smoke run finds no server.
+/// The seeded database, or `None` (with the reason printed) when a smoke run finds no server
+/// outside CI.
 fn pg_seeded() -> Option<PgShelf> {
     match Handle::current().block_on(seed()) {
         Ok(shelf) => Some(shelf),
-        Err(e @ PostgresError::Connect { .. }) if !under_cargo_perf() => {
-            eprintln!("skipped: {e}");
+        Err(PostgresError::Connect { server, reason }) if !under_cargo_perf() => {
+            prerequisite::missing(
+                &format!("no PostgreSQL answers at {server} ({reason})"),
+                ".ci/run starts it with .ci/services.sh",
+                "start it or set DATABASE_URL",
+            );
             None
         }
         Err(e) => panic!("cannot seed PostgreSQL: {e}"),

@@ -1,12 +1,23 @@
 //! `db::Postgres` against a real server at `DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`): statement counts, the per-statement breakdown,
 //! and the messages of a missing table and a lost connection. Skipped, with the reason
-//! printed, when no server answers.
+//! printed, when no server answers; under CI that fails instead.
 #![cfg(feature = "postgres")]
+
+mod prerequisite;
 
 use perf_harness::db::capture::Capture;
 use perf_harness::db::postgres::{database_url, PostgresError};
 use perf_harness::db::Postgres;
+
+/// Skips the calling test (fails it under CI): no server at `server`, for `reason`.
+fn no_server(server: &str, reason: &str) {
+    prerequisite::missing(
+        &format!("no PostgreSQL answers at {server} ({reason})"),
+        ".ci/run starts it with .ci/services.sh",
+        "start it or set DATABASE_URL",
+    );
+}
 
 /// Both tests open the process-wide statement capture: one at a time.
 static ONE_CAPTURE: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -22,8 +33,8 @@ fn statements_are_counted_and_failures_name_their_cause() {
     rt.block_on(async {
         let db = match Postgres::connect(&database_url()).await {
             Ok(db) => db,
-            Err(e @ PostgresError::Connect { .. }) => {
-                eprintln!("skipped: {e}");
+            Err(PostgresError::Connect { server, reason }) => {
+                no_server(&server, &reason);
                 return;
             }
             Err(e) => panic!("{e}"),
@@ -136,12 +147,12 @@ mod contention {
     use perf_harness::db::postgres::{database_url, PgPool, PostgresError};
     use perf_harness::{perf_test, User};
 
-    /// `None` (skipped, reason printed) when no server answers.
+    /// `None` (skipped, reason printed) when no server answers; under CI, a panic.
     pub fn pool() -> Option<PgPool> {
         match PgPool::connect_blocking(&database_url(), 3) {
             Ok(pool) => Some(pool),
-            Err(e @ PostgresError::Connect { .. }) => {
-                eprintln!("skipped: {e}");
+            Err(PostgresError::Connect { server, reason }) => {
+                super::no_server(&server, &reason);
                 None
             }
             Err(e) => panic!("{e}"),

@@ -432,19 +432,21 @@ mod tests {
 
     /// Renders the page in a real headless Chromium (Debian's `chromium` package, installed by
     /// `.ci/run`): the DOM must hold every chart and the load table, and a screenshot must be
-    /// produced.
+    /// produced. Without a browser it is skipped, or fails under CI.
     #[test]
     fn the_page_renders_in_headless_chromium() {
-        let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
-            .into_iter()
-            .find(|b| {
-                std::process::Command::new(b)
-                    .arg("--version")
-                    .output()
-                    .is_ok_and(|o| o.status.success())
-            })
-        else {
-            eprintln!("skipped: no chromium on PATH (apt-get install -y chromium)");
+        let browsers = ["chromium", "chromium-browser", "google-chrome"];
+        let Some(browser) = browsers.into_iter().find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        }) else {
+            crate::prerequisite::missing(
+                &format!("no browser on PATH answers `--version` (tried {browsers:?})"),
+                ".ci/run installs Debian's chromium",
+                "`apt-get install -y chromium`",
+            );
             return;
         };
         let dir = tempfile::tempdir().expect("tempdir");
