@@ -378,14 +378,25 @@ pub fn conditions_note(results: &[TestResult], base: &Baseline) -> Option<String
         loads.iter().copied().reduce(f64::min),
         loads.iter().copied().reduce(f64::max),
     ) {
-        (Some(lo), Some(hi)) => format!(", load average {lo:.2}–{hi:.2}"),
+        (Some(lo), Some(hi)) if format!("{lo:.2}") == format!("{hi:.2}") => {
+            format!(" (load average {lo:.2})")
+        }
+        (Some(lo), Some(hi)) => format!(" (load average {lo:.2}–{hi:.2})"),
         _ => String::new(),
     };
+    let what = if differ == 0 {
+        "its baseline ran beside a similar load, so they were compared, and a regression is \
+         confirmed only by a re-measurement on a quiet machine"
+            .to_string()
+    } else {
+        format!(
+            "{differ} of {} tests ran under other conditions than their baseline and are \
+             inconclusive (run again on a quiet machine)",
+            results.len()
+        )
+    };
     Some(format!(
-        "other processes took up to {busiest:.1} cores while this run measured{load}; {differ} \
-         of {} tests ran under other conditions than their baseline and are inconclusive (run \
-         again on a quiet machine)",
-        results.len()
+        "other processes took up to {busiest:.1} cores while this run measured{load}; {what}"
     ))
 }
 
@@ -569,7 +580,7 @@ mod tests {
     fn a_quiet_re_measurement_that_is_no_regression_refutes_with_its_reason() {
         let mut again = comparison(0.03, Change::Inconclusive);
         again.note = Some(
-            "no larger than the run-to-run noise of this test: ±35.0 % assumed for latency \
+            "no larger than the run-to-run noise of this test: ±56.8 % assumed for latency \
              tests (...); judged on the median"
                 .into(),
         );
@@ -581,7 +592,7 @@ mod tests {
             c.note.as_deref(),
             Some(
                 "not confirmed: a re-measurement gave +3.0 % (inconclusive: no larger than the \
-                 run-to-run noise of this test: ±35.0 % assumed for latency tests (...))"
+                 run-to-run noise of this test: ±56.8 % assumed for latency tests (...))"
             )
         );
         let unchanged = Confirmation::of(&record(Some(0.1)), comparison(0.01, Change::Unchanged));
@@ -609,11 +620,19 @@ mod tests {
         assert_eq!(
             conditions_note(&busy, &base).as_deref(),
             Some(
-                "other processes took up to 1.7 cores while this run measured, load average \
-                 1.25–3.50; 1 of 1 tests ran under other conditions than their baseline and are \
+                "other processes took up to 1.7 cores while this run measured (load average \
+                 1.25–3.50); 1 of 1 tests ran under other conditions than their baseline and are \
                  inconclusive (run again on a quiet machine)"
             )
         );
+        let beside = Baseline {
+            records: vec![record(Some(1.5))],
+            ..base.clone()
+        };
+        assert!(conditions_note(&busy, &beside).is_some_and(|n| n.ends_with(
+            "its baseline ran beside a similar load, so they were compared, and a regression is \
+             confirmed only by a re-measurement on a quiet machine"
+        )));
         let quiet = [TestResult::judge(record(Some(0.2)))];
         assert_eq!(conditions_note(&quiet, &base), None);
         let unknown = [TestResult::judge(record(None))];
