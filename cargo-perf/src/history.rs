@@ -139,6 +139,8 @@ pub struct Prior {
     pub spread: f64,
     /// The kind, for notes.
     pub kind: Kind,
+    /// Whether it is the prior of a comparison beside other busy processes (twice as wide).
+    pub busy: bool,
 }
 
 impl Prior {
@@ -156,7 +158,28 @@ impl Prior {
             Kind::Latency => 0.15,
             Kind::Load => 0.20,
         };
-        Prior { spread, kind }
+        Prior {
+            spread,
+            kind,
+            busy: false,
+        }
+    }
+
+    /// The prior of a comparison whose sides ran while other processes took at least
+    /// [`machine::BUSY_CORES`] (`busy`): twice as wide, as contention for the cores multiplies
+    /// the drift (A/A pairs of the examples beside a build moved micro-benchmarks by ±40 %).
+    /// Its own busy runs replace it as they accumulate.
+    pub fn for_comparison(kind: Kind, busy: Option<bool>) -> Prior {
+        let quiet = Prior::for_kind(kind);
+        if busy == Some(true) {
+            Prior {
+                spread: 2.0 * quiet.spread,
+                busy: true,
+                ..quiet
+            }
+        } else {
+            quiet
+        }
     }
 }
 
@@ -190,9 +213,14 @@ impl RunFloor {
         let pct = self.floor * 100.0;
         let kind = self.prior.kind.as_str();
         if self.pairs == 0 {
+            let beside = if self.prior.busy {
+                " beside busy processes"
+            } else {
+                ""
+            };
             return format!(
-                "run-to-run noise of this test: ±{pct:.1} % assumed for {kind} tests (no two \
-                 earlier runs of this build under the same conditions yet)"
+                "run-to-run noise of this test: ±{pct:.1} % assumed for {kind} tests{beside} (no \
+                 two earlier runs of this build under the same conditions yet)"
             );
         }
         // The prior weighs more than a fifth below 8 pairs.
@@ -433,6 +461,12 @@ mod tests {
             "{latency}"
         );
         assert!((load - 0.822_118_800_390_508_7).abs() < 1e-12, "{load}");
+        // Beside busy processes the prior is twice as wide: micro σ₀ = 0.2, floor e^0.6 − 1.
+        let busy = Prior::for_comparison(Kind::Micro, Some(true));
+        assert!(close(busy.spread, 0.2) && busy.busy);
+        assert!(close(run_floor(&[], busy).1, 0.6f64.exp() - 1.0));
+        assert_eq!(Prior::for_comparison(Kind::Micro, Some(false)), micro);
+        assert_eq!(Prior::for_comparison(Kind::Micro, None), micro);
     }
 
     #[test]

@@ -209,7 +209,8 @@ pub fn apply_run_floor(c: &mut Comparison, history: &History, base: &Record, new
         (Some(x), Some(y)) => Some(x || y),
         (x, y) => x.or(y),
     };
-    let floor = history.floor(&new.test, &key, busy, Prior::for_kind(new.spec.kind));
+    let prior = Prior::for_comparison(new.spec.kind, busy);
+    let floor = history.floor(&new.test, &key, busy, prior);
     let flagged = matches!(c.change_verdict, Change::Regression | Change::Improvement);
     let within = c.noise_floor;
     let decided = c.raise_floor(floor.floor);
@@ -540,6 +541,32 @@ mod tests {
         assert!(
             c.run_to_run_floor
                 .is_some_and(|f| (f - (0.45f64.exp() - 1.0)).abs() < 1e-12),
+            "{c:?}"
+        );
+        // Both sides beside a build, no busy history yet: the prior twice as wide, e^0.9 − 1.
+        let busy_base = baseline(vec![in_state(record(ramp(100, 100), false), 1.6)], "cpu");
+        let mut results = vec![TestResult::judge(in_state(
+            record(ramp(100, 120), false),
+            1.8,
+        ))];
+        let empty = History::new(&machine("cpu"));
+        against_baseline(
+            &mut results,
+            &busy_base,
+            &machine("cpu"),
+            &Policy::default(),
+            Some(&empty),
+        );
+        let c = results[0].comparison.as_ref().expect("compared");
+        assert!(
+            c.run_to_run_floor
+                .is_some_and(|f| (f - (0.9f64.exp() - 1.0)).abs() < 1e-12),
+            "{c:?}"
+        );
+        assert!(
+            c.note
+                .as_deref()
+                .is_some_and(|n| n.contains("±146.0 % assumed for latency tests beside busy")),
             "{c:?}"
         );
     }

@@ -932,8 +932,9 @@ fn other_processes_taking_the_cores_make_comparisons_inconclusive_not_regression
         assert_ne!(c["change_verdict"], "regression", "{c:#}");
     }
 
-    // Beside the same load on both sides, three times the work is a suspected regression; the
-    // confirmation waits for the machine to quieten, which it does not: not confirmed.
+    // Beside the same load on both sides, four times the work is a suspected regression (above
+    // the ±146 % floor a latency test gets beside busy processes before it has busy runs of its
+    // own); the confirmation waits for the machine to quieten, which it does not: not confirmed.
     let out = run(
         &[
             "--no-compare",
@@ -954,7 +955,7 @@ fn other_processes_taking_the_cores_make_comparisons_inconclusive_not_regression
             "--report-dir",
             &path("r4"),
         ],
-        &[("GATE_SLOWDOWN", "3.0")],
+        &[("GATE_SLOWDOWN", "4.0")],
     );
     drop(burners);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
