@@ -15,7 +15,8 @@
 //! `σ² = (2 σ₀² + Σ d²) / (2 + n)` — the prior counts as two pairs of runs (the conjugate
 //! normal update with the data's mean square). Three σ: one A/A change in 370 crosses it if
 //! the drift is normal; the prior keeps it wide while a test has few runs, when the estimate is
-//! unsure. σ₀ is [`Prior::for_kind`].
+//! unsure: below [`MIN_PAIRS`] pairs the data may widen the floor but not narrow it. σ₀ is
+//! [`Prior::for_kind`].
 //!
 //! The file keeps [`KEPT_RUNS`] runs per test. Only runs that compared with (or saved) the
 //! previous run are recorded — the developer loop; a run against a named `--baseline` is an
@@ -44,6 +45,11 @@ pub const FLOOR_SIGMAS: f64 = 3.0;
 
 /// How many pairs of runs the prior counts as.
 pub const PRIOR_WEIGHT: f64 = 2.0;
+
+/// Fewest pairs of runs that may narrow the floor below the prior's (more may always widen it):
+/// a mean square of fewer changes is too unsure to trust a quiet streak, and one lucky baseline
+/// is what made the loop cry wolf.
+pub const MIN_PAIRS: usize = 5;
 
 /// The run history of every test measured on this machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,12 +204,18 @@ pub struct RunFloor {
     pub prior: Prior,
 }
 
-/// The floor from log changes between consecutive runs and a prior (see the module doc).
+/// The floor from log changes between consecutive runs and a prior (see the module doc): the
+/// blended σ, never below the prior's until [`MIN_PAIRS`] pairs show it.
 pub fn run_floor(changes: &[f64], prior: Prior) -> (f64, f64) {
     let sum_sq: f64 = changes.iter().map(|d| d * d).sum();
     let n = changes.len() as f64;
-    let spread =
+    let blended =
         ((PRIOR_WEIGHT * prior.spread * prior.spread + sum_sq) / (PRIOR_WEIGHT + n)).sqrt();
+    let spread = if changes.len() < MIN_PAIRS {
+        blended.max(prior.spread)
+    } else {
+        blended
+    };
     (spread, (FLOOR_SIGMAS * spread).exp() - 1.0)
 }
 
@@ -221,6 +233,15 @@ impl RunFloor {
             return format!(
                 "run-to-run noise of this test: ±{pct:.1} % assumed for {kind} tests{beside} (no \
                  two earlier runs of this build under the same conditions yet)"
+            );
+        }
+        if self.pairs < MIN_PAIRS && self.spread <= self.prior.spread {
+            return format!(
+                "run-to-run noise of this test: ±{pct:.1} % assumed for {kind} tests (only {} \
+                 pair{} of runs of this build under the same conditions; {MIN_PAIRS} may narrow \
+                 it)",
+                self.pairs,
+                if self.pairs == 1 { "" } else { "s" }
             );
         }
         // The prior weighs more than a fifth below 8 pairs.
@@ -443,11 +464,21 @@ mod tests {
         assert!(close(spread, 0.10));
         assert!(close(floor, 0.3f64.exp() - 1.0), "{floor}");
         assert!((floor - 0.349_858_807_576_003_1).abs() < 1e-12);
-        // Four changes of ±0.02 and ±0.04: Σd² = 2·0.0004 + 2·0.0016 = 0.004;
-        // σ² = (2·0.01 + 0.004) / 6 = 0.004, σ = 0.063245..., floor = e^(3σ) − 1.
-        let (spread, floor) = run_floor(&[0.02, -0.02, 0.04, -0.04], micro);
-        assert!(close(spread, 0.004f64.sqrt()), "{spread}");
-        assert!(close(floor, (3.0 * 0.004f64.sqrt()).exp() - 1.0), "{floor}");
+        // Four changes of ±0.02 and ±0.04 would blend to σ = 0.063, but four pairs may not
+        // narrow the prior: σ = 0.10.
+        let (spread, _) = run_floor(&[0.02, -0.02, 0.04, -0.04], micro);
+        assert!(close(spread, 0.10), "{spread}");
+        // Five: Σd² = 2·0.0004 + 2·0.0016 + 0.0009 = 0.0049; σ² = (2·0.01 + 0.0049) / 7.
+        let (spread, floor) = run_floor(&[0.02, -0.02, 0.04, -0.04, 0.03], micro);
+        let sigma = (0.0249f64 / 7.0).sqrt();
+        assert!(close(spread, sigma), "{spread}");
+        assert!(close(floor, (3.0 * sigma).exp() - 1.0), "{floor}");
+        // Fewer but wilder changes widen it at once: one change of ln 2, σ² = (0.02 + ln²2) / 3.
+        let (spread, _) = run_floor(&[2f64.ln()], micro);
+        assert!(
+            close(spread, ((0.02 + 2f64.ln().powi(2)) / 3.0).sqrt()),
+            "{spread}"
+        );
         // Many quiet changes pull it towards the data: 18 changes of ±0.01:
         // σ² = (2·0.01 + 18·0.0001) / 20 = 0.00109, a floor of e^(3·0.033015) − 1 = ±10.4 %.
         let (spread, floor) = run_floor(&[0.01; 18], micro);
@@ -533,31 +564,37 @@ mod tests {
         }
         let few = h.floor(&id, &KEY, Some(false), prior);
         assert_eq!((few.pairs, few.runs), (3, 4));
+        assert_eq!(
+            few.describe(),
+            "run-to-run noise of this test: ±56.8 % assumed for latency tests (only 3 pairs of \
+             runs of this build under the same conditions; 5 may narrow it)"
+        );
+        // Two more pairs: the data narrow it, and the note says the prior still weighs in.
+        for v in [100.0, 102.0] {
+            h.push(&id, run(v, "a", Some(0.1)));
+        }
+        let five = h.floor(&id, &KEY, Some(false), prior);
+        assert_eq!(five.pairs, 5);
+        assert!(five.floor < few.floor);
         assert!(
-            few.describe()
-                .ends_with(" % over 4 runs and the latency prior"),
+            five.describe()
+                .ends_with(" % over 6 runs and the latency prior"),
             "{}",
-            few.describe()
+            five.describe()
         );
         for _ in 0..8 {
             h.push(&id, run(101.0, "a", Some(0.1)));
         }
         let many = h.floor(&id, &KEY, Some(false), prior);
-        assert_eq!(many.pairs, 11);
-        // Σd² = 3·ln(1.02)² + ln(101/102)²; σ² = (2·0.15² + Σd²) / 13.
-        let d = [
-            1.02f64.ln(),
-            (100.0f64 / 102.0).ln(),
-            1.02f64.ln(),
-            (101.0f64 / 102.0).ln(),
-        ];
-        let sum: f64 = d.iter().map(|x| x * x).sum();
-        let want = (3.0 * ((0.045 + sum) / 13.0).sqrt()).exp() - 1.0;
+        assert_eq!(many.pairs, 13);
+        // Σd² = 5·ln(1.02)² + ln(101/102)²; σ² = (2·0.15² + Σd²) / 15.
+        let sum = 5.0 * 1.02f64.ln().powi(2) + (101.0f64 / 102.0).ln().powi(2);
+        let want = (3.0 * ((0.045 + sum) / 15.0).sqrt()).exp() - 1.0;
         assert!(close(many.floor, want), "{} {want}", many.floor);
         assert_eq!(
             many.describe(),
             format!(
-                "run-to-run noise of this test: ±{:.1} % over 12 runs",
+                "run-to-run noise of this test: ±{:.1} % over 14 runs",
                 want * 100.0
             )
         );
