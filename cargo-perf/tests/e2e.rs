@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -41,6 +42,79 @@ impl Drop for QuietMachine {
     fn drop(&mut self) {
         EXCLUSIVE.with(|e| e.set(false));
     }
+}
+
+/// Cores other processes kept busy over `window` while this process slept (`/proc/stat`'s
+/// busy time minus ours); `None` off Linux.
+fn other_cores_over(window: Duration) -> Option<f64> {
+    let sample = || -> Option<(f64, f64)> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let v: Vec<f64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let cpus = stat
+            .lines()
+            .filter(|l| l.starts_with("cpu"))
+            .count()
+            .saturating_sub(1);
+        let own = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let f: Vec<f64> = own[own.rfind(')')? + 1..]
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let busy = v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)?;
+        // After the state letter, utime..cstime are the 11th to 14th numbers.
+        let mine: f64 = f.get(10..14)?.iter().sum();
+        Some((busy - mine, v.iter().sum::<f64>() / cpus.max(1) as f64))
+    };
+    let a = sample()?;
+    std::thread::sleep(window);
+    let b = sample()?;
+    (b.1 > a.1).then(|| ((b.0 - a.0) / (b.1 - a.1)).max(0.0))
+}
+
+/// The machine to this test alone, once processes outside this suite take less than half a
+/// core (waiting up to 90 s): baseline mode judges only runs under alike conditions and confirms
+/// only on a quiet machine. `None`, saying why, when they keep it busy: then its verdicts are
+/// rightly inconclusive and a test of them has nothing to assert.
+fn quiet_machine_for_verdicts(test: &str) -> Option<QuietMachine> {
+    let guard = quiet_machine();
+    let started = Instant::now();
+    loop {
+        match other_cores_over(Duration::from_secs(1)) {
+            Some(cores) if cores >= 0.4 => {
+                if started.elapsed() > Duration::from_secs(90) {
+                    eprintln!(
+                        "skipped {test}: processes outside this suite kept {cores:.1} cores busy \
+                         for 90 s"
+                    );
+                    return None;
+                }
+            }
+            _ => return Some(guard),
+        }
+    }
+}
+
+/// Whether a run's comparisons were inconclusive because processes outside this suite changed
+/// the machine's load between its baseline and it (said in the note); the test says so.
+fn conditions_changed(summary: &Value, test: &str) -> bool {
+    let changed = summary["results"].as_array().is_some_and(|rs| {
+        rs.iter().any(|r| {
+            r["comparison"]["note"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("the baseline ran "))
+        })
+    });
+    if changed {
+        eprintln!("skipped the rest of {test}: other processes' load changed during it");
+    }
+    changed
 }
 
 fn fixtures() -> PathBuf {
@@ -531,7 +605,10 @@ fn read_json(path: &Path) -> Value {
 
 #[test]
 fn a_saved_baseline_catches_an_injected_slowdown_and_every_report_says_so() {
-    let _quiet = quiet_machine();
+    let Some(_quiet) = quiet_machine_for_verdicts("a_saved_baseline_catches_an_injected_slowdown")
+    else {
+        return;
+    };
     let tmp = tempfile::tempdir().expect("tempdir");
     let base = tmp.path().join("before.json");
     let base_arg = base.to_str().expect("utf-8");
@@ -596,6 +673,10 @@ fn a_saved_baseline_catches_an_injected_slowdown_and_every_report_says_so() {
             ("GITHUB_STEP_SUMMARY", step_summary.to_str().expect("utf-8")),
         ],
     );
+    let summary = read_json(&Path::new(&r2).join("summary.json"));
+    if conditions_changed(&summary, "a_saved_baseline_catches_an_injected_slowdown") {
+        return;
+    }
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -804,8 +885,11 @@ fn the_previous_run_is_the_default_baseline() {
         last["machine_state"]["other_cpu_cores"].as_f64().is_some(),
         "{last:#}"
     );
+    let other_conditions = c["note"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("the baseline ran "));
     assert!(
-        c["run_to_run_floor"].as_f64().is_some_and(|f| f > 0.0),
+        other_conditions || c["run_to_run_floor"].as_f64().is_some_and(|f| f > 0.0),
         "{c:#}"
     );
     let record = &result(&summary, "spin_latency_p95")["record"];
@@ -913,7 +997,7 @@ fn other_processes_taking_the_cores_make_comparisons_inconclusive_not_regression
         // Half a core or more apart: different conditions, whatever the timing says.
         assert_eq!(c["change_verdict"], "inconclusive", "{c:#}");
         assert!(
-            note.starts_with("the baseline ran on a quiet machine (other processes: ")
+            note.starts_with("the baseline ran ")
                 && note.contains(&format!(
                     ", this run while other processes took {busy:.1} cores"
                 )),
@@ -1529,7 +1613,10 @@ fn per_user_iterations_and_thresholds_declared_in_the_body() {
 /// regression, a server 20 ms slower per answer (injected through the environment) is one.
 #[test]
 fn a_slower_server_is_a_load_test_regression_and_the_same_one_is_not() {
-    let _quiet = quiet_machine();
+    let Some(_quiet) = quiet_machine_for_verdicts("a_slower_server_is_a_load_test_regression")
+    else {
+        return;
+    };
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = |name: &str| tmp.path().join(name).to_str().expect("utf-8").to_string();
     let run = |args: &[&str], env: &[(&str, &str)]| {
@@ -1577,8 +1664,11 @@ fn a_slower_server_is_a_load_test_regression_and_the_same_one_is_not() {
     let mut args = compare.to_vec();
     args.extend(["--report-dir", &r3]);
     let slow = run(&args, &[("LOAD_EXTRA_DELAY_MS", "20")]);
-    assert_eq!(slow.status.code(), Some(1), "{}", stderr(&slow));
     let summary = json(&slow);
+    if conditions_changed(&summary, "a_slower_server_is_a_load_test_regression") {
+        return;
+    }
+    assert_eq!(slow.status.code(), Some(1), "{}", stderr(&slow));
     let c = &result(&summary, "steady_work")["comparison"];
     assert_eq!(c["change_verdict"], "regression", "{c:#}");
     assert_eq!(c["severity"], "critical", "{c:#}");
