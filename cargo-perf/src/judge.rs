@@ -194,7 +194,7 @@ fn compare_one(
 
 /// Raises the comparison's noise floor to the test's run-to-run floor and says in the note
 /// which floor decided.
-pub fn apply_run_floor(c: &mut Comparison, history: &History, base: &Record, new: &Record) {
+fn apply_run_floor(c: &mut Comparison, history: &History, base: &Record, new: &Record) {
     let spec = new.spec.to_string();
     let key = Key {
         spec: &spec,
