@@ -139,7 +139,7 @@ line = (f"{name:<9} runs {runs:3d}  exit 1: {exit1:3d}  flagged {flagged:3d} / {
 if other_errors:
     line += f"  exit 2: {other_errors}"
 if cores:
-    line += f"  other processes up to {min(cores):.1f}–{max(cores):.1f} cores per run"
+    line += f"  other processes at the busiest test of a run {min(cores):.1f}–{max(cores):.1f} cores"
 line += f"  load average {load0} → {load1}  wall {int(wall) // 60} min {int(wall) % 60} s"
 print(line)
 if name == "slowdown":
@@ -147,7 +147,8 @@ if name == "slowdown":
     changes = sorted(float(r[6]) for r in rows if r[6] != "nan")
     mid = changes[len(changes) // 2] * 100 if changes else math.nan
     print(f"{'':<9} {slowed}: regression in {caught} / {runs} runs, measured change "
-          f"{', '.join(f'{c * 100:+.1f} %' for c in changes)} (median {mid:+.1f} %)")
+          f"{', '.join(f'{c * 100:+.1f} %' for c in changes)} (median {mid:+.1f} %); the default "
+          f"gate exits 1 on a major regression, i.e. a change measured at 25 % or more")
 EOF
 }
 
