@@ -1,11 +1,14 @@
 //! Attaching a change verdict to each test of a run: which statistic to compare, whether the
-//! two measurements are comparable at all, and the gate that turns verdicts into an exit code.
+//! two measurements are comparable at all (same spec, machine, and conditions while they ran),
+//! the noise floor (within the run and between runs), and the gate that turns verdicts into an
+//! exit code.
 
-use perf_harness::compare::{self, Comparison, Metric, Policy, Severity};
+use perf_harness::compare::{self, Change, Comparison, Metric, Policy, Severity};
 use perf_harness::record::{Machine, Record, Status, TestResult};
 use perf_harness::spec::{Spec, Threshold};
 
 use crate::baseline::Baseline;
+use crate::history::{History, Key, Prior};
 
 /// The statistic a test is judged on: the one its first timing threshold names (p95 for
 /// `p95 = ..`), p99 for `max` (the maximum is a single sample), the median without one. Count
@@ -47,12 +50,45 @@ pub fn incomparable(base: &Record, new: &Record) -> Option<String> {
     None
 }
 
-/// Compares every result against a baseline; returns notes for the whole run.
+/// The statistic a baseline-mode comparison of `record` judges and its value in nanoseconds,
+/// as [`against_baseline`] computes it: the headline metric, or the median for a tail
+/// percentile resting on fewer than 10 samples; load tests on their iteration histogram.
+/// `None` when the record has nothing to judge.
+pub fn judged_value(record: &Record) -> Option<(Metric, f64)> {
+    if record.status != Status::Measured {
+        return None;
+    }
+    let headline = headline_metric(&record.spec);
+    if let Some(load) = &record.load {
+        let h = perf_harness::stats::decode_histogram(&load.iteration.histogram).ok()?;
+        if h.is_empty() {
+            return None;
+        }
+        let v = compare::histogram::metric_of(&h, headline);
+        return (v > 0.0).then_some((headline, v));
+    }
+    if record.samples_ns.is_empty() {
+        return None;
+    }
+    let mut sorted: Vec<f64> = record.samples_ns.iter().map(|&v| v as f64).collect();
+    sorted.sort_by(f64::total_cmp);
+    let metric = if compare::pooled::thin_tail(headline, sorted.len()) {
+        Metric::MEDIAN
+    } else {
+        headline
+    };
+    let v = metric.of_sorted(&sorted);
+    (v > 0.0).then_some((metric, v))
+}
+
+/// Compares every result against a baseline, with each test's run-to-run floor from `history`
+/// when given; returns notes for the whole run.
 pub fn against_baseline(
     results: &mut [TestResult],
     baseline: &Baseline,
     machine: &Machine,
     policy: &Policy,
+    history: Option<&History>,
 ) -> Vec<String> {
     let other_machine = baseline.machine != *machine;
     let mut notes = Vec::new();
@@ -68,6 +104,7 @@ pub fn against_baseline(
             baseline,
             other_machine.then_some(&baseline.machine),
             policy,
+            history,
         ));
         // Counts do not depend on the machine: compared even across machines.
         r.counts = baseline
@@ -117,6 +154,7 @@ fn compare_one(
     baseline: &Baseline,
     other_machine: Option<&Machine>,
     policy: &Policy,
+    history: Option<&History>,
 ) -> Comparison {
     let metric = headline_metric(&new.spec);
     let Some(base) = baseline.find(&new.test) else {
@@ -131,10 +169,62 @@ fn compare_one(
     if let Some(reason) = incomparable(base, new) {
         return Comparison::not_compared(metric, reason);
     }
-    if crate::loadcmp::is_load(new) || crate::loadcmp::is_load(base) {
-        return crate::loadcmp::against_baseline(base, new, metric, policy);
+    let mut c = if crate::loadcmp::is_load(new) || crate::loadcmp::is_load(base) {
+        crate::loadcmp::against_baseline(base, new, metric, policy)
+    } else {
+        compare::pooled::compare_samples(&base.samples_ns, &new.samples_ns, metric, policy)
+    };
+    if c.change_verdict == Change::NotCompared {
+        return c;
     }
-    compare::pooled::compare_samples(&base.samples_ns, &new.samples_ns, metric, policy)
+    if let Some(reason) = crate::machine::different_conditions(
+        base.machine_state.as_ref(),
+        new.machine_state.as_ref(),
+    ) {
+        c.change_verdict = Change::Inconclusive;
+        c.severity = None;
+        c.lead_note(reason);
+        return c;
+    }
+    if let Some(history) = history {
+        apply_run_floor(&mut c, history, base, new);
+    }
+    c
+}
+
+/// Raises the comparison's noise floor to the test's run-to-run floor and says in the note
+/// which floor decided.
+fn apply_run_floor(c: &mut Comparison, history: &History, base: &Record, new: &Record) {
+    let spec = new.spec.to_string();
+    let key = Key {
+        spec: &spec,
+        quick: new.quick,
+        metric: &c.metric,
+    };
+    let (b, n) = (
+        crate::machine::busy(base.machine_state.as_ref()),
+        crate::machine::busy(new.machine_state.as_ref()),
+    );
+    let busy = match (b, n) {
+        (Some(x), Some(y)) => Some(x || y),
+        (x, y) => x.or(y),
+    };
+    let prior = Prior::for_comparison(new.spec.kind, busy);
+    let floor = history.floor(&new.test, &key, busy, prior);
+    let flagged = matches!(c.change_verdict, Change::Regression | Change::Improvement);
+    let within = c.noise_floor;
+    let decided = c.raise_floor(floor.floor);
+    let text = floor.describe();
+    if flagged && c.change_verdict == Change::Inconclusive {
+        c.lead_note(format!("no larger than the {text}"));
+    } else if decided {
+        crate::loadcmp::add_note(c, text);
+    } else {
+        crate::loadcmp::add_note(
+            c,
+            format!("noise floor: within-run ±{:.1} % ({text})", within * 100.0),
+        );
+    }
 }
 
 /// Which verdicts fail the run (`--fail-on`).
@@ -235,7 +325,7 @@ mod tests {
     fn a_slower_run_against_a_baseline_is_a_regression_that_the_gate_catches() {
         let b = baseline(vec![record(ramp(100, 100), false)], "cpu");
         let mut results = vec![TestResult::judge(record(ramp(100, 136), false))];
-        let notes = against_baseline(&mut results, &b, &machine("cpu"), &Policy::default());
+        let notes = against_baseline(&mut results, &b, &machine("cpu"), &Policy::default(), None);
         assert!(notes.is_empty());
         let c = results[0].comparison.as_ref().expect("compared");
         assert_eq!(c.change_verdict, Change::Regression, "{c:?}");
@@ -256,14 +346,14 @@ mod tests {
     fn another_machine_spec_or_quick_setting_is_not_compared() {
         let b = baseline(vec![record(ramp(100, 100), false)], "other cpu");
         let mut results = vec![TestResult::judge(record(ramp(100, 136), false))];
-        let notes = against_baseline(&mut results, &b, &machine("cpu"), &Policy::default());
+        let notes = against_baseline(&mut results, &b, &machine("cpu"), &Policy::default(), None);
         assert!(notes[0].contains("another machine"), "{notes:?}");
         let c = results[0].comparison.as_ref().expect("compared");
         assert_eq!(c.change_verdict, Change::NotCompared);
 
         let b = baseline(vec![record(ramp(100, 100), true)], "cpu");
         let mut results = vec![TestResult::judge(record(ramp(100, 136), false))];
-        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default());
+        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default(), None);
         let c = results[0].comparison.as_ref().expect("compared");
         assert_eq!(c.change_verdict, Change::NotCompared);
         assert!(c.note.as_deref().is_some_and(|n| n.contains("--quick")));
@@ -272,6 +362,246 @@ mod tests {
         changed.spec.samples = Some(50);
         assert!(incomparable(&changed, &record(vec![], false))
             .is_some_and(|n| n.contains("attribute changed")));
+    }
+
+    fn in_state(mut r: Record, other_cores: f64) -> Record {
+        r.machine_state = Some(perf_harness::record::MachineState {
+            load_avg_1m_start: Some(0.5),
+            load_avg_1m_end: Some(0.6),
+            other_cpu_cores: Some(other_cores),
+            test_cpu_cores: Some(1.0),
+            window_s: 1.0,
+        });
+        r.build_hash = Some("b1".into());
+        r
+    }
+
+    #[test]
+    fn the_judged_value_is_the_one_the_comparison_judges() {
+        // 100 samples with a p95 threshold: 5 above the p95, a thin tail judged on the median.
+        let thin = record(ramp(100, 100), false);
+        let (metric, value) = judged_value(&thin).expect("measured");
+        assert_eq!((metric.key().as_str(), value), ("median", 1_049_000.0));
+        let b = baseline(vec![record(ramp(100, 100), false)], "cpu");
+        let mut results = vec![TestResult::judge(thin)];
+        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default(), None);
+        let c = results[0].comparison.as_ref().expect("compared");
+        assert_eq!((c.metric.as_str(), c.base_ns), ("median", 1_049_000.0));
+        // 400 samples: the p95 itself (nearest rank 380).
+        let thick = record(ramp(400, 100), false);
+        let (metric, value) = judged_value(&thick).expect("measured");
+        assert_eq!((metric.key().as_str(), value), ("p95", 1_379_000.0));
+        // A load test: the headline statistic of its iteration histogram.
+        let mut load = crate::report::load_md::tests::load_record();
+        let h = perf_harness::stats::histogram_of(&[10_000, 20_000, 30_000, 40_000]);
+        if let Some(l) = load.load.as_mut() {
+            l.iteration.histogram = perf_harness::stats::encode_histogram(&h).expect("encodes");
+        }
+        let (metric, value) = judged_value(&load).expect("measured");
+        assert_eq!(metric.key(), "median");
+        // 3 significant digits: 16 ns buckets around 20 µs, reported at their highest value.
+        assert_eq!(value, 20_015.0);
+        let c = crate::loadcmp::against_baseline(&load, &load, metric, &Policy::default());
+        assert_eq!(c.base_ns, value);
+        // Nothing measured: nothing to judge.
+        let mut failed = record(ramp(10, 100), false);
+        failed.status = Status::Failed {
+            message: "boom".into(),
+        };
+        assert_eq!(judged_value(&failed), None);
+        assert_eq!(judged_value(&record(vec![], false)), None);
+    }
+
+    #[test]
+    fn a_baseline_on_a_quiet_machine_and_a_busy_run_are_inconclusive_with_the_reason() {
+        let b = baseline(vec![in_state(record(ramp(100, 100), false), 0.1)], "cpu");
+        // 5x slower while a build ran: not a regression, not a pass either.
+        let mut results = vec![TestResult::judge(in_state(
+            record(ramp(100, 500), false),
+            1.7,
+        ))];
+        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default(), None);
+        let c = results[0].comparison.as_ref().expect("compared");
+        assert_eq!(c.change_verdict, Change::Inconclusive, "{c:?}");
+        assert_eq!(c.severity, None);
+        assert!(
+            (c.change - 4.0).abs() < 1e-9,
+            "the change is still reported: {c:?}"
+        );
+        assert!(
+            c.note.as_deref().is_some_and(|n| n.starts_with(
+                "the baseline ran on a quiet machine (other processes: 0.1 cores), this run \
+                 while other processes took 1.7 cores"
+            )),
+            "{c:?}"
+        );
+        // The same slowdown beside a similar load is judged (0.4 cores apart).
+        let mut results = vec![TestResult::judge(in_state(
+            record(ramp(100, 500), false),
+            0.5,
+        ))];
+        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default(), None);
+        let c = results[0].comparison.as_ref().expect("compared");
+        assert_eq!(c.change_verdict, Change::Regression, "{c:?}");
+    }
+
+    fn history_of(values: &[f64], other_cores: f64) -> History {
+        let mut h = History::new(&machine("cpu"));
+        let r = record(vec![], false);
+        for &v in values {
+            h.push(
+                &r.test,
+                crate::history::Run {
+                    at_unix_s: 0,
+                    git_commit: None,
+                    build_hash: Some("b1".into()),
+                    spec: r.spec.to_string(),
+                    quick: false,
+                    metric: "median".into(),
+                    value_ns: v,
+                    machine_state: in_state(record(vec![], false), other_cores).machine_state,
+                },
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn a_change_within_the_run_to_run_noise_is_inconclusive_and_says_so() {
+        let b = baseline(vec![in_state(record(ramp(100, 100), false), 0.1)], "cpu");
+        let slower = || {
+            vec![TestResult::judge(in_state(
+                record(ramp(100, 120), false),
+                0.1,
+            ))]
+        };
+        // Without a history: the latency prior, ±56.8 %: +20 % is not evidence.
+        let mut results = slower();
+        let empty = History::new(&machine("cpu"));
+        against_baseline(
+            &mut results,
+            &b,
+            &machine("cpu"),
+            &Policy::default(),
+            Some(&empty),
+        );
+        let c = results[0].comparison.as_ref().expect("compared");
+        assert_eq!(c.change_verdict, Change::Inconclusive, "{c:?}");
+        assert!(c
+            .run_to_run_floor
+            .is_some_and(|f| (f - (0.45f64.exp() - 1.0)).abs() < 1e-12));
+        assert!(
+            c.note.as_deref().is_some_and(|n| n.starts_with(
+                "no larger than the run-to-run noise of this test: ±56.8 % assumed for latency \
+                 tests"
+            )),
+            "{c:?}"
+        );
+        // Twelve quiet runs within ±1 %: the floor falls below the change, which stands.
+        let steady = history_of(
+            &[
+                100.0, 101.0, 100.0, 101.0, 100.0, 101.0, 100.0, 101.0, 100.0, 101.0, 100.0, 101.0,
+            ],
+            0.1,
+        );
+        let mut results = slower();
+        against_baseline(
+            &mut results,
+            &b,
+            &machine("cpu"),
+            &Policy::default(),
+            Some(&steady),
+        );
+        let c = results[0].comparison.as_ref().expect("compared");
+        assert_eq!(c.change_verdict, Change::Regression, "{c:?}");
+        assert_eq!(c.severity, Some(Severity::Minor));
+        // σ² = (2·0.15² + 11·ln(1.01)²) / 13.
+        let sigma = ((0.045 + 11.0 * 1.01f64.ln().powi(2)) / 13.0).sqrt();
+        let floor = (3.0 * sigma).exp() - 1.0;
+        assert_eq!(c.run_to_run_floor, Some(floor));
+        assert_eq!(c.noise_floor, floor, "above the within-run floor here");
+        assert!(
+            c.note.as_deref().is_some_and(|n| n.ends_with(&format!(
+                "run-to-run noise of this test: ±{:.1} % over 12 runs",
+                floor * 100.0
+            ))),
+            "{c:?}"
+        );
+        // The same history measured beside a build does not set the floor of a quiet comparison.
+        let busy = history_of(&[100.0, 101.0, 100.0, 101.0], 1.8);
+        let mut results = slower();
+        against_baseline(
+            &mut results,
+            &b,
+            &machine("cpu"),
+            &Policy::default(),
+            Some(&busy),
+        );
+        let c = results[0].comparison.as_ref().expect("compared");
+        assert!(
+            c.run_to_run_floor
+                .is_some_and(|f| (f - (0.45f64.exp() - 1.0)).abs() < 1e-12),
+            "{c:?}"
+        );
+        // Both sides beside a build, no busy history yet: the prior twice as wide, e^0.9 − 1.
+        let busy_base = baseline(vec![in_state(record(ramp(100, 100), false), 1.6)], "cpu");
+        let mut results = vec![TestResult::judge(in_state(
+            record(ramp(100, 120), false),
+            1.8,
+        ))];
+        let empty = History::new(&machine("cpu"));
+        against_baseline(
+            &mut results,
+            &busy_base,
+            &machine("cpu"),
+            &Policy::default(),
+            Some(&empty),
+        );
+        let c = results[0].comparison.as_ref().expect("compared");
+        assert!(
+            c.run_to_run_floor
+                .is_some_and(|f| (f - (0.9f64.exp() - 1.0)).abs() < 1e-12),
+            "{c:?}"
+        );
+        assert!(
+            c.note
+                .as_deref()
+                .is_some_and(|n| n.contains("±146.0 % assumed for latency tests beside busy")),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn when_the_within_run_floor_is_larger_the_note_says_so() {
+        // 10 samples spread ±90 %: a wide bootstrap interval; a steady history of ±1 %.
+        let noisy = |scale: u64| -> Vec<u64> {
+            (0..10u64)
+                .map(|i| (100_000 + 180_000 * (i * 7 % 10) / 9) * scale / 100)
+                .collect()
+        };
+        let b = baseline(vec![in_state(record(noisy(100), false), 0.0)], "cpu");
+        let steady = history_of(
+            &[100.0, 101.0, 100.0, 101.0, 100.0, 101.0, 100.0, 101.0],
+            0.0,
+        );
+        let mut results = vec![TestResult::judge(in_state(record(noisy(103), false), 0.0))];
+        against_baseline(
+            &mut results,
+            &b,
+            &machine("cpu"),
+            &Policy::default(),
+            Some(&steady),
+        );
+        let c = results[0].comparison.as_ref().expect("compared");
+        let within = c.noise_floor;
+        assert!(c.run_to_run_floor.is_some_and(|f| f < within), "{c:?}");
+        assert!(
+            c.note.as_deref().is_some_and(|n| n.contains(&format!(
+                "noise floor: within-run ±{:.1} % (run-to-run noise of this test: ±",
+                within * 100.0
+            ))),
+            "{c:?}"
+        );
     }
 
     fn with_queries(mut r: Record, per_call: u64) -> Record {
@@ -295,7 +625,7 @@ mod tests {
             record(ramp(100, 100), false),
             41,
         ))];
-        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default());
+        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default(), None);
         let timing = results[0].comparison.as_ref().expect("compared");
         assert_eq!(timing.change_verdict, Change::Unchanged);
         let c = &results[0].counts[0];
@@ -332,7 +662,7 @@ mod tests {
             record(ramp(100, 100), false),
             11,
         ))];
-        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default());
+        against_baseline(&mut results, &b, &machine("cpu"), &Policy::default(), None);
         assert_eq!(results[0].counts[0].severity, Some(Severity::Minor));
         assert!(!gate.fails_on_change(&results[0]));
 

@@ -8,6 +8,7 @@ mod compile;
 mod criterion_out;
 mod discover;
 mod error;
+mod history;
 mod judge;
 mod loadcmp;
 mod machine;

@@ -3,18 +3,28 @@
 //! exports, criterion-compatible files are in `criterion_out`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use perf_harness::compare::{format_change, Change, Comparison, Policy, Severity};
-use perf_harness::record::{CompareMode, ComparedWith, Machine, Record, Summary};
+use perf_harness::record::{CompareMode, ComparedWith, Machine, Record, Summary, TestResult};
 
 use crate::baseline::{self, Baseline, Snapshot};
 use crate::cli::{Args, ExportFormat, FailOn, Format};
 use crate::discover::Found;
 use crate::error::PerfError;
+use crate::history::{self, History};
 use crate::judge::{self, Gate};
+use crate::machine::{self, Settled};
 use crate::paired::Paired;
 use crate::runner::{self, RunConfig};
+
+/// Longest wait for other processes to quieten before one confirmation re-measurement.
+pub const CONFIRM_WAIT: Duration = Duration::from_secs(15);
+
+/// Longest total wait before confirmations in one run (a build that keeps the machine busy
+/// must not add a quarter of an hour to a run with many suspects).
+pub const CONFIRM_WAIT_PER_RUN: Duration = Duration::from_secs(30);
 
 /// Everything the comparison and the reports need from the command line and the environment.
 pub struct Context {
@@ -52,6 +62,8 @@ pub struct Context {
     pub root: PathBuf,
     /// The git repository's top directory, if in one (annotation paths are relative to it).
     pub repo_top: Option<PathBuf>,
+    /// Each test's recent runs on this machine (empty in paired and shard runs).
+    pub history: History,
 }
 
 /// GitHub Actions' environment.
@@ -81,6 +93,17 @@ impl Context {
             .map_or_else(std::env::current_dir, Ok)
             .context("cannot find the current directory")?;
         let root = root.canonicalize().unwrap_or(root);
+        let machine = crate::machine::current();
+        // Read before measuring: a corrupt history stops the run before it costs minutes.
+        let history = if args.against.is_some() || args.shard.is_some() {
+            History::new(&machine)
+        } else {
+            let (history, note) = history::read(&history::path(criterion_home), &machine)?;
+            if let Some(note) = note {
+                eprintln!("cargo perf: {note}");
+            }
+            history
+        };
         let github =
             (std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true")).then(|| GithubActions {
                 step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
@@ -93,7 +116,7 @@ impl Context {
                 .report_dir
                 .clone()
                 .unwrap_or_else(|| criterion_home.join("cargo-perf")),
-            machine: crate::machine::current(),
+            machine,
             git_commit: crate::machine::git_commit(&root),
             policy: Policy {
                 min_effect: args.min_effect / 100.0,
@@ -113,6 +136,7 @@ impl Context {
             github,
             repo_top: crate::machine::git_toplevel(&root),
             root,
+            history,
         })
     }
 }
@@ -177,10 +201,17 @@ pub fn compare_with_baseline(
             }
         }
     };
-    let notes = judge::against_baseline(&mut summary.results, &base, &ctx.machine, &ctx.policy);
+    let mut notes = judge::against_baseline(
+        &mut summary.results,
+        &base,
+        &ctx.machine,
+        &ctx.policy,
+        Some(&ctx.history),
+    );
     if ctx.confirm > 0 {
         confirm(summary, selected, config, ctx, &base);
     }
+    notes.extend(conditions_note(&summary.results, &base));
     let mut with = ComparedWith {
         mode: CompareMode::Baseline,
         against: ctx
@@ -201,8 +232,66 @@ pub fn compare_with_baseline(
     Ok(base.records)
 }
 
-/// Runs each suspected regression again; one re-measurement that is not a regression makes the
-/// verdict inconclusive instead of failing the build on a noise spike.
+/// What the re-measurements of a suspected regression showed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirmation {
+    /// Every re-measurement, on a quiet machine, was a regression too.
+    Confirmed,
+    /// A re-measurement was not a regression: its comparison.
+    Refuted(Comparison),
+    /// Other processes took this many cores during a re-measurement: it proves nothing.
+    Busy(f64),
+}
+
+impl Confirmation {
+    /// The outcome of one re-measurement: busy (its machine state), else its comparison.
+    pub fn of(again: &Record, c: Comparison) -> Option<Confirmation> {
+        let other = again.machine_state.as_ref().and_then(|s| s.other_cpu_cores);
+        if let Some(cores) = other.filter(|c| *c >= machine::BUSY_CORES) {
+            return Some(Confirmation::Busy(cores));
+        }
+        (c.change_verdict != Change::Regression).then_some(Confirmation::Refuted(c))
+    }
+
+    /// Writes the outcome into the suspected regression's comparison.
+    pub fn settle(self, c: &mut Comparison, remeasurements: usize) {
+        match self {
+            Confirmation::Confirmed => c.lead_note(format!(
+                "confirmed by {remeasurements} re-measurement{}",
+                if remeasurements == 1 { "" } else { "s" }
+            )),
+            Confirmation::Refuted(again) => {
+                c.change_verdict = Change::Inconclusive;
+                c.severity = None;
+                let why = again
+                    .note
+                    .as_deref()
+                    .filter(|_| again.change_verdict == Change::Inconclusive)
+                    .and_then(|n| n.split("; ").next())
+                    .filter(|n| n.starts_with("the baseline ran") || n.starts_with("no larger"))
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default();
+                c.lead_note(format!(
+                    "not confirmed: a re-measurement gave {} ({}{why})",
+                    format_change(again.change),
+                    again.change_verdict.as_str()
+                ));
+            }
+            Confirmation::Busy(cores) => {
+                c.change_verdict = Change::Inconclusive;
+                c.severity = None;
+                c.lead_note(format!(
+                    "could not confirm: other processes took {cores:.1} cores during the \
+                     re-measurement"
+                ));
+            }
+        }
+    }
+}
+
+/// Runs each suspected regression again, after waiting (bounded) for other processes to
+/// quieten; a re-measurement that is not a regression, or that ran on a busy machine, makes
+/// the verdict inconclusive instead of failing the build on noise.
 fn confirm(
     summary: &mut Summary,
     selected: &[Found],
@@ -210,6 +299,7 @@ fn confirm(
     ctx: &Context,
     base: &Baseline,
 ) {
+    let mut wait_left = CONFIRM_WAIT_PER_RUN;
     for (i, result) in summary.results.iter_mut().enumerate() {
         let suspected = result
             .comparison
@@ -218,49 +308,97 @@ fn confirm(
         let (Some(found), true) = (selected.get(i), suspected) else {
             continue;
         };
-        let mut refuted = None;
+        let name = &found.test.id.name;
+        let mut outcome = Confirmation::Confirmed;
         for k in 0..ctx.confirm {
-            eprintln!(
-                "cargo perf: re-measuring {} to confirm a regression ({}/{})",
-                found.test.id.name,
-                k + 1,
-                ctx.confirm
-            );
-            let again = runner::run_one(10_000 + i * 100 + k, found, config).record;
+            let what_for = format!("re-measuring {name} ({}/{})", k + 1, ctx.confirm);
+            let started = std::time::Instant::now();
+            let settled = machine::wait_for_quiet(CONFIRM_WAIT.min(wait_left), &what_for, |m| {
+                eprintln!("cargo perf: {m}")
+            });
+            wait_left = wait_left.saturating_sub(started.elapsed());
+            if !matches!(settled, Settled::Busy(_)) {
+                eprintln!("cargo perf: {what_for} to confirm a regression");
+            }
+            let again = runner::run_one_observed(10_000 + i * 100 + k, found, config).record;
             let c = recheck(&again, base, ctx);
-            if c.change_verdict != Change::Regression {
-                refuted = Some(c);
+            if let Some(o) = Confirmation::of(&again, c) {
+                outcome = o;
                 break;
             }
         }
-        let Some(c) = result.comparison.as_mut() else {
-            continue;
-        };
-        match refuted {
-            None => c.lead_note(format!(
-                "confirmed by {} re-measurement{}",
-                ctx.confirm,
-                if ctx.confirm == 1 { "" } else { "s" }
-            )),
-            Some(again) => {
-                c.change_verdict = Change::Inconclusive;
-                c.severity = None;
-                c.lead_note(format!(
-                    "not confirmed: a re-measurement gave {} ({})",
-                    format_change(again.change),
-                    again.change_verdict.as_str()
-                ));
-            }
+        if let Some(c) = result.comparison.as_mut() {
+            outcome.settle(c, ctx.confirm);
         }
     }
 }
 
 fn recheck(record: &Record, base: &Baseline, ctx: &Context) -> Comparison {
-    let mut one = vec![perf_harness::record::TestResult::judge(record.clone())];
-    judge::against_baseline(&mut one, base, &ctx.machine, &ctx.policy);
+    let mut one = vec![TestResult::judge(record.clone())];
+    judge::against_baseline(
+        &mut one,
+        base,
+        &ctx.machine,
+        &ctx.policy,
+        Some(&ctx.history),
+    );
     one.pop()
         .and_then(|r| r.comparison)
         .unwrap_or_else(|| Comparison::not_compared(judge::headline_metric(&record.spec), "-"))
+}
+
+/// A note for the whole run when other processes were busy while it measured: how busy, and
+/// how many comparisons that made inconclusive.
+pub fn conditions_note(results: &[TestResult], base: &Baseline) -> Option<String> {
+    let busiest = results
+        .iter()
+        .filter_map(|r| r.record.machine_state.as_ref()?.other_cpu_cores)
+        .fold(None, |m: Option<f64>, c| Some(m.map_or(c, |m| m.max(c))))?;
+    let differ = results
+        .iter()
+        .filter(|r| {
+            base.find(&r.record.test).is_some_and(|b| {
+                machine::different_conditions(
+                    b.machine_state.as_ref(),
+                    r.record.machine_state.as_ref(),
+                )
+                .is_some()
+            })
+        })
+        .count();
+    if busiest < machine::BUSY_CORES && differ == 0 {
+        return None;
+    }
+    let loads: Vec<f64> = results
+        .iter()
+        .filter_map(|r| r.record.machine_state.as_ref())
+        .flat_map(|s| [s.load_avg_1m_start, s.load_avg_1m_end])
+        .flatten()
+        .collect();
+    let load = match (
+        loads.iter().copied().reduce(f64::min),
+        loads.iter().copied().reduce(f64::max),
+    ) {
+        (Some(lo), Some(hi)) if format!("{lo:.2}") == format!("{hi:.2}") => {
+            format!(" (load average {lo:.2})")
+        }
+        (Some(lo), Some(hi)) => format!(" (load average {lo:.2}–{hi:.2})"),
+        _ => String::new(),
+    };
+    let what = if differ == 0 {
+        "its baseline ran beside a similar load, so they were compared, and a regression is \
+         confirmed only by a re-measurement on a quiet machine"
+            .to_string()
+    } else {
+        format!(
+            "{differ} of {} tests ran under other conditions than their baseline and are \
+             inconclusive (run again on a quiet machine)",
+            results.len()
+        )
+    };
+    Some(format!(
+        "other processes took up to {busiest:.1} cores while this run measured{load}; {what}"
+    ))
 }
 
 /// Saves the run as the previous run (`base`) unless it compared with a named baseline or a git
@@ -276,12 +414,42 @@ pub fn save_baselines(summary: &Summary, ctx: &Context) -> anyhow::Result<()> {
     };
     if ctx.baseline.is_none() && !ctx.paired {
         baseline::save(baseline::PREVIOUS, &ctx.criterion_home, &snapshot)?;
+        history::record(
+            &history::path(&ctx.criterion_home),
+            &ctx.machine,
+            history_runs(&summary.results, ctx),
+        )?;
     }
     if let Some(name) = &ctx.save_baseline {
         let path = baseline::save(name, &ctx.criterion_home, &snapshot)?;
         eprintln!("cargo perf: saved baseline `{name}` to {}", path.display());
     }
     Ok(())
+}
+
+/// This run's entry for each measured test's history.
+fn history_runs(
+    results: &[TestResult],
+    ctx: &Context,
+) -> Vec<(perf_harness::record::TestId, history::Run)> {
+    results
+        .iter()
+        .filter(|r| r.record.optimized)
+        .filter_map(|r| {
+            let (metric, value_ns) = judge::judged_value(&r.record)?;
+            let run = history::Run {
+                at_unix_s: ctx.now,
+                git_commit: ctx.git_commit.clone(),
+                build_hash: r.record.build_hash.clone(),
+                spec: r.record.spec.to_string(),
+                quick: r.record.quick,
+                metric: metric.key(),
+                value_ns,
+                machine_state: r.record.machine_state,
+            };
+            Some((r.record.test.clone(), run))
+        })
+        .collect()
 }
 
 /// JUnit XML, exports, and in GitHub Actions the job summary and annotations.
@@ -338,4 +506,137 @@ pub fn write_reports(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use perf_harness::compare::{Method, Metric};
+    use perf_harness::record::{MachineState, Status, TestId};
+    use perf_harness::spec::Spec;
+
+    fn record(other_cores: Option<f64>) -> Record {
+        Record {
+            machine_state: Some(MachineState {
+                load_avg_1m_start: Some(1.25),
+                load_avg_1m_end: Some(3.5),
+                other_cpu_cores: other_cores,
+                test_cpu_cores: Some(1.0),
+                window_s: 2.0,
+            }),
+            ..Record::new(
+                TestId {
+                    package: "p".into(),
+                    target: "t".into(),
+                    name: "browse_media".into(),
+                    file: "tests/t.rs".into(),
+                    line: 1,
+                },
+                Spec::MICRO,
+                Status::Measured,
+            )
+        }
+    }
+
+    fn comparison(change: f64, verdict: Change) -> Comparison {
+        Comparison {
+            method: Method::MannWhitneyU,
+            change,
+            change_verdict: verdict,
+            severity: (verdict == Change::Regression).then(|| Severity::of(change)),
+            note: None,
+            ..Comparison::not_compared(Metric::MEDIAN, "")
+        }
+    }
+
+    #[test]
+    fn a_re_measurement_on_a_busy_machine_cannot_confirm() {
+        let again = comparison(4.979, Change::Regression);
+        // Still a regression, but measured while a build took 1.7 cores: no proof.
+        let busy = Confirmation::of(&record(Some(1.7)), again.clone());
+        assert_eq!(busy, Some(Confirmation::Busy(1.7)));
+        let mut c = comparison(4.979, Change::Regression);
+        c.note = Some("judged on the median".into());
+        busy.expect("busy").settle(&mut c, 1);
+        assert_eq!(c.change_verdict, Change::Inconclusive);
+        assert_eq!(c.severity, None);
+        assert_eq!(
+            c.note.as_deref(),
+            Some(
+                "could not confirm: other processes took 1.7 cores during the re-measurement; \
+                 judged on the median"
+            )
+        );
+        // Quiet and a regression again: the re-measurement goes on (or confirms).
+        assert_eq!(Confirmation::of(&record(Some(0.2)), again.clone()), None);
+        // Unknown state (not Linux): judged on its comparison alone.
+        assert_eq!(Confirmation::of(&record(None), again), None);
+        let mut c = comparison(0.6, Change::Regression);
+        Confirmation::Confirmed.settle(&mut c, 2);
+        assert_eq!(c.change_verdict, Change::Regression);
+        assert_eq!(c.note.as_deref(), Some("confirmed by 2 re-measurements"));
+    }
+
+    #[test]
+    fn a_quiet_re_measurement_that_is_no_regression_refutes_with_its_reason() {
+        let mut again = comparison(0.03, Change::Inconclusive);
+        again.note = Some(
+            "no larger than the run-to-run noise of this test: ±56.8 % assumed for latency \
+             tests (...); judged on the median"
+                .into(),
+        );
+        let refuted = Confirmation::of(&record(Some(0.1)), again).expect("refuted");
+        let mut c = comparison(0.4, Change::Regression);
+        refuted.settle(&mut c, 1);
+        assert_eq!(c.change_verdict, Change::Inconclusive);
+        assert_eq!(
+            c.note.as_deref(),
+            Some(
+                "not confirmed: a re-measurement gave +3.0 % (inconclusive: no larger than the \
+                 run-to-run noise of this test: ±56.8 % assumed for latency tests (...))"
+            )
+        );
+        let unchanged = Confirmation::of(&record(Some(0.1)), comparison(0.01, Change::Unchanged));
+        let mut c = comparison(0.4, Change::Regression);
+        unchanged.expect("refuted").settle(&mut c, 1);
+        assert_eq!(
+            c.note.as_deref(),
+            Some("not confirmed: a re-measurement gave +1.0 % (unchanged)")
+        );
+    }
+
+    #[test]
+    fn a_busy_run_gets_a_note_with_the_cores_load_and_count_of_inconclusive_tests() {
+        let base = Baseline {
+            schema: baseline::BASELINE_SCHEMA.into(),
+            name: "base".into(),
+            saved_at: 0,
+            tool_version: "0".into(),
+            git_commit: None,
+            machine: crate::machine::current(),
+            profile: "bench".into(),
+            records: vec![record(Some(0.1))],
+        };
+        let busy = [TestResult::judge(record(Some(1.7)))];
+        assert_eq!(
+            conditions_note(&busy, &base).as_deref(),
+            Some(
+                "other processes took up to 1.7 cores while this run measured (load average \
+                 1.25–3.50); 1 of 1 tests ran under other conditions than their baseline and are \
+                 inconclusive (run again on a quiet machine)"
+            )
+        );
+        let beside = Baseline {
+            records: vec![record(Some(1.5))],
+            ..base.clone()
+        };
+        assert!(conditions_note(&busy, &beside).is_some_and(|n| n.ends_with(
+            "its baseline ran beside a similar load, so they were compared, and a regression is \
+             confirmed only by a re-measurement on a quiet machine"
+        )));
+        let quiet = [TestResult::judge(record(Some(0.2)))];
+        assert_eq!(conditions_note(&quiet, &base), None);
+        let unknown = [TestResult::judge(record(None))];
+        assert_eq!(conditions_note(&unknown, &base), None);
+    }
 }

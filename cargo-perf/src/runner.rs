@@ -1,7 +1,9 @@
 //! Running the selected perf tests one at a time, each in its own process, and collecting records.
 //!
 //! A test that panics, errors or crashes its process becomes a failed record with the reason;
-//! the other tests still run.
+//! the other tests still run. In baseline mode each record also gets the machine's state while
+//! its process ran (`machine::Watch`): cargo perf waits for one child at a time, so the CPU of
+//! its waited-for children between two snapshots is exactly the test's.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -55,8 +57,8 @@ pub fn run_all(tests: &[Found], config: &RunConfig, progress: &Progress) -> Vec<
             let started = Instant::now();
             let live = live_file(i, found, config);
             let ran = match &live {
-                Some(path) => watch(path, progress, || run_one(i, found, config)),
-                None => run_one(i, found, config),
+                Some(path) => watch(path, progress, || run_one_observed(i, found, config)),
+                None => run_one_observed(i, found, config),
             };
             progress.finish(&ran.record, started.elapsed());
             ran
@@ -91,6 +93,17 @@ fn watch<T>(path: &Path, progress: &Progress, run: impl FnOnce() -> T) -> T {
         done.store(true, Ordering::Relaxed);
         out
     })
+}
+
+/// Baseline mode: [`run_one`], with the build's hash and the machine's state while the test's
+/// process ran (load average, other processes' CPU) in the record.
+pub fn run_one_observed(i: usize, found: &Found, config: &RunConfig) -> Ran {
+    let build_hash = crate::machine::build_hash(&found.binary.exe);
+    let watch = crate::machine::Watch::start();
+    let mut ran = run_one(i, found, config);
+    ran.record.machine_state = Some(watch.finish());
+    ran.record.build_hash = build_hash;
+    ran
 }
 
 /// Runs one test in its own process; `i` keeps its answer file apart from the others'.

@@ -3,13 +3,48 @@
 //! The fixtures share one target directory, so the first test to run pays for one optimized
 //! build of perf-harness and its dependencies; the others reuse it.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::Value;
 
 #[path = "../src/prerequisite.rs"]
 mod prerequisite;
+
+/// The tests share the machine's cores. Baseline mode calls a comparison between runs under
+/// different loads inconclusive and confirms a regression only on a quiet machine, so a test
+/// that judges baseline-mode verdicts takes the machine to itself (`quiet_machine`); every
+/// other command holds a shared guard while it runs.
+static MACHINE: RwLock<()> = RwLock::new(());
+
+thread_local! {
+    static EXCLUSIVE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A shared hold on the machine for one command (none inside a `quiet_machine` test).
+fn shared_machine() -> Option<RwLockReadGuard<'static, ()>> {
+    if EXCLUSIVE.with(Cell::get) {
+        return None;
+    }
+    Some(MACHINE.read().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// The machine to this test alone, until dropped.
+struct QuietMachine(#[allow(dead_code)] RwLockWriteGuard<'static, ()>);
+
+fn quiet_machine() -> QuietMachine {
+    let guard = MACHINE.write().unwrap_or_else(PoisonError::into_inner);
+    EXCLUSIVE.with(|e| e.set(true));
+    QuietMachine(guard)
+}
+
+impl Drop for QuietMachine {
+    fn drop(&mut self) {
+        EXCLUSIVE.with(|e| e.set(false));
+    }
+}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
@@ -20,6 +55,7 @@ fn cargo_perf_in(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn cargo_perf_env_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let _machine = shared_machine();
     Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
         .arg("perf")
         .args(args)
@@ -393,6 +429,7 @@ fn cargo_test_runs_perf_tests_as_smoke_tests_and_keeps_libtest_flags() {
     let manifest = fixtures().join("Cargo.toml");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let run = |args: &[&str]| {
+        let _machine = shared_machine();
         Command::new(&cargo)
             .args(["test", "--quiet", "--manifest-path"])
             .arg(&manifest)
@@ -446,6 +483,7 @@ fn cargo_test_runs_perf_tests_as_smoke_tests_and_keeps_libtest_flags() {
     assert!(stdout(&out).contains("3 passed"), "{}", stdout(&out));
 
     // A body that fails must fail the ordinary test run too, with its message.
+    let _machine = shared_machine();
     let out = Command::new(&cargo)
         .args(["test", "--quiet", "--manifest-path"])
         .arg(&manifest)
@@ -483,6 +521,7 @@ fn cargo_nextest_lists_the_harness_false_target() {
         );
         return;
     }
+    let _machine = shared_machine();
     let out = Command::new(&cargo)
         .args(["nextest", "list", "--manifest-path"])
         .arg(&manifest)
@@ -602,6 +641,201 @@ fn the_previous_run_is_the_default_baseline() {
     assert_ne!(c["change_verdict"], "not_compared", "{c:#}");
     let saved = fixtures().join("target/criterion/cargo-perf/baselines/base.json");
     assert_eq!(read_json(&saved)["schema"], "cargo-perf/baseline/v1");
+    // Each run is remembered with the machine's state, and sets the run-to-run floor.
+    let history = read_json(&fixtures().join("target/criterion/cargo-perf/history.json"));
+    assert_eq!(history["schema"], "cargo-perf/history/v1");
+    let runs = history["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .find(|t| t["name"] == "spin_latency_p95")
+        .map(|t| t["runs"].as_array().expect("runs").clone())
+        .expect("spin_latency_p95 has a history");
+    let last = runs.last().expect("a run");
+    assert_eq!(
+        (&last["metric"], &last["quick"]),
+        (&"median".into(), &true.into())
+    );
+    assert!(
+        last["machine_state"]["other_cpu_cores"].as_f64().is_some(),
+        "{last:#}"
+    );
+    let other_conditions = c["note"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("the baseline ran "));
+    assert!(
+        other_conditions || c["run_to_run_floor"].as_f64().is_some_and(|f| f > 0.0),
+        "{c:#}"
+    );
+    let record = &result(&summary, "spin_latency_p95")["record"];
+    assert!(
+        record["machine_state"]["load_avg_1m_start"]
+            .as_f64()
+            .is_some(),
+        "{record:#}"
+    );
+    assert!(
+        record["build_hash"].as_str().is_some_and(|h| h.len() == 16),
+        "{record:#}"
+    );
+}
+
+/// Starts `n` processes that burn a core each (`yes` writing to /dev/null) until dropped.
+struct Burners(Vec<Child>);
+
+impl Burners {
+    fn start(n: usize) -> Burners {
+        Burners(
+            (0..n)
+                .map(|_| {
+                    Command::new("yes")
+                        .stdout(Stdio::null())
+                        .spawn()
+                        .expect("`yes` starts")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Burners {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A machine made busy by other processes while cargo perf measures: a comparison with a
+/// baseline measured without them is inconclusive with the reason, and a regression beside
+/// them is not confirmed, saying so (the re-measurement waits, then finds them still there).
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "other processes' CPU is measured on Linux"
+)]
+fn other_processes_taking_the_cores_make_comparisons_inconclusive_not_regressions() {
+    let _quiet = quiet_machine();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| tmp.path().join(name).to_str().expect("utf-8").to_string();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["-p", "fixture-gate", "--exact", "spin_latency", "--quick"];
+        all.extend_from_slice(args);
+        cargo_perf_env(&all, env)
+    };
+    let other_cores = |summary: &Value| {
+        result(summary, "spin_latency")["record"]["machine_state"]["other_cpu_cores"]
+            .as_f64()
+            .expect("measured on Linux")
+    };
+
+    // The baseline with nothing else running (other tests wait for this one).
+    let (quiet_base, busy_base) = (path("quiet.json"), path("busy.json"));
+    let out = run(
+        &[
+            "--no-compare",
+            "--save-baseline",
+            &quiet_base,
+            "--report-dir",
+            &path("r1"),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Twice as many busy processes as cores while the same code is measured again.
+    let burners = Burners::start(2 * cores);
+    let out = run(
+        &[
+            "--baseline",
+            &quiet_base,
+            "--format",
+            "json",
+            "--report-dir",
+            &path("r2"),
+        ],
+        &[],
+    );
+    let summary = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let busy = other_cores(&summary);
+    assert!(busy >= 1.0, "{summary:#}");
+    let saved = read_json(Path::new(&quiet_base));
+    let before = saved["records"][0]["machine_state"]["other_cpu_cores"]
+        .as_f64()
+        .expect("the baseline keeps its machine state");
+    let c = &result(&summary, "spin_latency")["comparison"];
+    let note = c["note"].as_str().unwrap_or_default();
+    if (busy - before).abs() >= 0.5 {
+        // Half a core or more apart: different conditions, whatever the timing says.
+        assert_eq!(c["change_verdict"], "inconclusive", "{c:#}");
+        assert!(
+            note.starts_with("the baseline ran ")
+                && note.contains(&format!(
+                    ", this run while other processes took {busy:.1} cores"
+                )),
+            "{c:#}"
+        );
+        assert!(
+            summary["compared_with"]["notes"][0]
+                .as_str()
+                .is_some_and(|n| n.starts_with("other processes took up to ")
+                    && n.contains("1 of 1 tests ran under other conditions than their baseline")),
+            "{summary:#}"
+        );
+    } else {
+        // Processes outside this suite kept the baseline busy too: judged, never confirmed.
+        eprintln!("the baseline was busy too ({before:.1} cores): conditions did not differ");
+        assert_ne!(c["change_verdict"], "regression", "{c:#}");
+    }
+
+    // Beside the same load on both sides, four times the work is a suspected regression (above
+    // the ±146 % floor a latency test gets beside busy processes before it has busy runs of its
+    // own); the confirmation waits for the machine to quieten, which it does not: not confirmed.
+    let out = run(
+        &[
+            "--no-compare",
+            "--save-baseline",
+            &busy_base,
+            "--report-dir",
+            &path("r3"),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(
+        &[
+            "--baseline",
+            &busy_base,
+            "--format",
+            "json",
+            "--report-dir",
+            &path("r4"),
+        ],
+        &[("GATE_SLOWDOWN", "4.0")],
+    );
+    drop(burners);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary = json(&out);
+    let c = &result(&summary, "spin_latency")["comparison"];
+    assert_eq!(c["change_verdict"], "inconclusive", "{c:#}");
+    assert!(
+        c["note"].as_str().is_some_and(|n| n
+            .starts_with("could not confirm: other processes took ")
+            && n.contains(" cores during the re-measurement")),
+        "{c:#}\n{}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "waiting up to 15 s for them to drop below 0.5 before re-measuring spin_latency"
+        ),
+        "{err}"
+    );
+    assert_eq!(summary["compared_with"]["regressions"], 0);
 }
 
 /// The bundled example's database tests with its deliberate N+1 listings switched on: exact
@@ -612,6 +846,7 @@ fn the_previous_run_is_the_default_baseline() {
 fn database_tests_count_statements_and_catch_n_plus_one() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let report = tempfile::tempdir().expect("tempdir");
+    let machine = shared_machine();
     let out = Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
         .arg("perf")
         .arg("--manifest-path")
@@ -635,6 +870,7 @@ fn database_tests_count_statements_and_catch_n_plus_one() {
         .env("CARGO_TARGET_DIR", fixtures().join("target"))
         .output()
         .expect("cargo-perf runs");
+    drop(machine);
     let summary = json(&out);
 
     // Without a server the PostgreSQL tests are infrastructure errors, and the run exits 2.

@@ -47,6 +47,16 @@ fn postgres_answers() -> bool {
     answers
 }
 
+/// One test at a time: a baseline comparison beside another test's runs would rightly be
+/// inconclusive (different machine conditions), and paired runs take turns anyway.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A git repository holding a copy of the template crate.
 struct Repo {
     dir: tempfile::TempDir,
@@ -210,6 +220,7 @@ fn paired(repo: &Repo) -> Output {
 
 #[test]
 fn a_slower_commit_is_a_regression_of_every_kind_and_fails_the_gate() {
+    let _turn = one_at_a_time();
     let repo = Repo::new("gate-slower");
     let base = repo.head();
     repo.edit("src/lib.rs", "WORK: u64 = 100", "WORK: u64 = 150")
@@ -265,6 +276,7 @@ fn a_slower_commit_is_a_regression_of_every_kind_and_fails_the_gate() {
 
 #[test]
 fn a_faster_commit_is_an_improvement_of_every_kind() {
+    let _turn = one_at_a_time();
     let repo = Repo::new("gate-faster");
     repo.edit("src/lib.rs", "WORK: u64 = 100", "WORK: u64 = 150")
         .edit(
@@ -298,6 +310,7 @@ fn a_faster_commit_is_an_improvement_of_every_kind() {
 
 #[test]
 fn a_commit_that_changes_no_code_is_quiet() {
+    let _turn = one_at_a_time();
     let repo = Repo::new("gate-readme");
     repo.edit("README.md", "A small service", "A small, fast service");
     repo.commit("B: README");
@@ -328,6 +341,7 @@ fn a_commit_that_changes_no_code_is_quiet() {
 /// every report a CI job reads.
 #[test]
 fn a_saved_baseline_catches_a_slower_commit_and_every_report_says_so() {
+    let _turn = one_at_a_time();
     let repo = Repo::new("gate-baseline");
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = |name: &str| tmp.path().join(name).to_str().expect("utf-8").to_string();
@@ -448,6 +462,7 @@ fn a_saved_baseline_catches_a_slower_commit_and_every_report_says_so() {
 /// What a user does wrong with `--against`: each is exit 2 with the fix in the message.
 #[test]
 fn bad_against_revisions_exit_2_naming_the_fix() {
+    let _turn = one_at_a_time();
     let repo = Repo::new("gate-bad-input");
     let out = repo.perf(&["--against", "no-such-branch"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));

@@ -466,8 +466,13 @@ pub struct Comparison {
     /// Two-sided p-value of the test (none when not compared or exact).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_value: Option<f64>,
-    /// Half the interval's width: changes smaller than this are noise for this test.
+    /// Changes no larger than this are noise for this test: half the interval's width, or in
+    /// baseline mode the run-to-run floor when that is larger.
     pub noise_floor: f64,
+    /// Baseline mode: the test's run-to-run noise floor from its recent runs (a relative
+    /// change, 0.12 = ±12 %); `noise_floor` is the larger of this and the within-run floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_to_run_floor: Option<f64>,
     /// Samples (baseline mode) or rounds (paired mode) before.
     pub base_n: usize,
     /// Samples or rounds now.
@@ -495,6 +500,7 @@ impl Comparison {
             interval: [0.0, 0.0],
             p_value: None,
             noise_floor: 0.0,
+            run_to_run_floor: None,
             base_n: 0,
             new_n: 0,
             change_verdict: Change::NotCompared,
@@ -510,6 +516,28 @@ impl Comparison {
             Some(old) if !old.is_empty() => format!("{note}; {old}"),
             _ => note,
         });
+    }
+
+    /// Adds the run-to-run noise floor (a relative change): when it is above the within-run
+    /// floor it becomes the noise floor, and a regression or improvement no larger than it
+    /// becomes inconclusive (a change the test also shows between runs of the same code is not
+    /// evidence). Returns whether the run-to-run floor is the one that decides.
+    pub fn raise_floor(&mut self, run_to_run: f64) -> bool {
+        self.run_to_run_floor = Some(run_to_run);
+        // A NaN floor (no runs to measure) never decides.
+        if run_to_run.partial_cmp(&self.noise_floor) != Some(std::cmp::Ordering::Greater) {
+            return false;
+        }
+        self.noise_floor = run_to_run;
+        let flagged = matches!(
+            self.change_verdict,
+            Change::Regression | Change::Improvement
+        );
+        if flagged && self.change.abs() <= run_to_run {
+            self.change_verdict = Change::Inconclusive;
+            self.severity = None;
+        }
+        true
     }
 
     /// Whether this is a regression at least as severe as `at_least`.
@@ -665,6 +693,7 @@ pub fn compare_exact(metric: &str, base: u64, new: u64) -> Comparison {
         interval: [change, change],
         p_value: None,
         noise_floor: 0.0,
+        run_to_run_floor: None,
         base_n: 1,
         new_n: 1,
         change_verdict: verdict,
@@ -697,6 +726,7 @@ fn finish(
         interval: [interval.0, interval.1],
         p_value,
         noise_floor,
+        run_to_run_floor: None,
         base_n,
         new_n,
         change_verdict: verdict,
@@ -981,6 +1011,58 @@ mod tests {
         assert_eq!(back, c);
         let zero = compare_samples(&[0; 10], &[5; 10], Metric::MEDIAN, &Policy::default());
         assert_eq!(zero.change_verdict, Change::NotCompared);
+    }
+
+    fn judged(change: f64, verdict: Change, within: f64) -> Comparison {
+        Comparison {
+            method: Method::MannWhitneyU,
+            metric: "median".into(),
+            base_ns: 100.0,
+            new_ns: 100.0 * (1.0 + change),
+            change,
+            interval: [change - within, change + within],
+            p_value: Some(0.0001),
+            noise_floor: within,
+            run_to_run_floor: None,
+            base_n: 20,
+            new_n: 20,
+            change_verdict: verdict,
+            severity: matches!(verdict, Change::Regression | Change::Improvement)
+                .then(|| Severity::of(change)),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn a_run_to_run_floor_above_the_change_makes_a_flagged_change_inconclusive() {
+        // +20 % with a ±3 % interval: a minor regression until the test's runs differ by ±30 %.
+        let mut c = judged(0.20, Change::Regression, 0.03);
+        assert!(c.raise_floor(0.30));
+        assert_eq!(c.change_verdict, Change::Inconclusive);
+        assert_eq!(c.severity, None);
+        assert_eq!((c.noise_floor, c.run_to_run_floor), (0.30, Some(0.30)));
+        // A floor below the within-run one does not decide and changes no verdict.
+        let mut c = judged(0.20, Change::Regression, 0.03);
+        assert!(!c.raise_floor(0.02));
+        assert_eq!(c.change_verdict, Change::Regression);
+        assert_eq!(c.severity, Some(Severity::Minor));
+        assert_eq!((c.noise_floor, c.run_to_run_floor), (0.03, Some(0.02)));
+        // Above the within-run floor but below the change: it decides, the verdict stands.
+        let mut c = judged(0.20, Change::Regression, 0.03);
+        assert!(c.raise_floor(0.12));
+        assert_eq!(c.change_verdict, Change::Regression);
+        assert_eq!(c.noise_floor, 0.12);
+        // Exactly the floor is not larger than it; improvements are treated alike.
+        let mut c = judged(-0.25, Change::Improvement, 0.03);
+        assert!(c.raise_floor(0.25));
+        assert_eq!(c.change_verdict, Change::Inconclusive);
+        // It never turns another verdict into a flag.
+        let mut c = judged(0.01, Change::Unchanged, 0.03);
+        c.raise_floor(0.5);
+        assert_eq!(c.change_verdict, Change::Unchanged);
+        let mut c = judged(0.40, Change::Inconclusive, 0.5);
+        c.raise_floor(0.1);
+        assert_eq!(c.change_verdict, Change::Inconclusive);
     }
 
     #[test]

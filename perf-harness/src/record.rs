@@ -114,6 +114,36 @@ pub struct Record {
     /// The test could not run for a reason outside it (service down): `cargo perf` exits 2.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub infrastructure: bool,
+    /// What else the machine was doing while the test ran, measured by `cargo perf` around the
+    /// test's process (baseline mode); absent in older files and where it cannot be measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_state: Option<MachineState>,
+    /// FNV-1a 64 of the test executable's bytes (hex), set by `cargo perf`: two records with the
+    /// same hash measured the same build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_hash: Option<String>,
+}
+
+/// The machine's state while one test ran, as `cargo perf` (the parent process) saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MachineState {
+    /// 1-minute load average (runnable processes) when the test's process started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_avg_1m_start: Option<f64>,
+    /// 1-minute load average when it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_avg_1m_end: Option<f64>,
+    /// Cores kept busy by other processes, on average over the window: the machine's busy CPU
+    /// time (`/proc/stat`) minus the test process's and cargo perf's own, divided by the
+    /// window's wall time. Linux only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_cpu_cores: Option<f64>,
+    /// Cores the test's process used on average over the window. Linux only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_cpu_cores: Option<f64>,
+    /// Wall time the CPU figures cover, seconds: the test process's lifetime, stretched to a
+    /// minimum so that clock-tick accounting stays accurate.
+    pub window_s: f64,
 }
 
 /// The outcome of one threshold.
@@ -150,6 +180,8 @@ impl Record {
             queries: None,
             load: None,
             infrastructure: false,
+            machine_state: None,
+            build_hash: None,
         }
     }
 
@@ -726,6 +758,30 @@ mod tests {
             err.to_string().starts_with("r.json is not valid JSON"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_machine_state_is_optional_so_older_records_still_read() {
+        let mut r = record(Some(stats(20.0)), P95_20);
+        let old = serde_json::to_string(&r).expect("serializes");
+        assert!(!old.contains("machine_state") && !old.contains("build_hash"));
+        let back: Record = parse_versioned(&old, RECORD_SCHEMA, "r.json").expect("reads");
+        assert_eq!((back.machine_state, back.build_hash), (None, None));
+        r.machine_state = Some(MachineState {
+            load_avg_1m_start: Some(0.25),
+            load_avg_1m_end: None,
+            other_cpu_cores: Some(1.5),
+            test_cpu_cores: Some(0.75),
+            window_s: 0.5,
+        });
+        r.build_hash = Some("85944171f73967e8".into());
+        let text = serde_json::to_string(&r).expect("serializes");
+        assert!(
+            text.contains(r#""other_cpu_cores":1.5"#) && !text.contains("load_avg_1m_end"),
+            "{text}"
+        );
+        let back: Record = parse_versioned(&text, RECORD_SCHEMA, "r.json").expect("reads");
+        assert_eq!(back, r);
     }
 
     #[test]
