@@ -31,9 +31,9 @@ pub struct Binary {
 pub struct Build {
     /// The test executables of the selected packages.
     pub binaries: Vec<Binary>,
-    /// dep-info files of every unit of this workspace's own (path) packages that the build
-    /// compiled or found fresh: libraries, proc macros, build scripts. With a binary's own
-    /// dep-info they name every source of this workspace an executable can contain.
+    /// dep-info files of the libraries, proc macros and build scripts of this workspace's own
+    /// (path) packages that the build compiled or found fresh. With a binary's own dep-info they
+    /// name every source of this workspace an executable can contain.
     pub local_dep_info: Vec<PathBuf>,
 }
 
@@ -105,7 +105,19 @@ pub fn build(args: &Args, project: &Project, tree: For) -> Result<Build, PerfErr
         let Message::CompilerArtifact(artifact) = message else {
             continue;
         };
-        if artifact.package_id.repr.starts_with("path+") {
+        // The workspace's own libraries, proc macros and build scripts: what every executable of
+        // the build may contain. Other test executables' sources are theirs alone.
+        let shared = !artifact.profile.test
+            && artifact.target.kind.iter().any(|k| {
+                matches!(
+                    k,
+                    cargo_metadata::TargetKind::Lib
+                        | cargo_metadata::TargetKind::RLib
+                        | cargo_metadata::TargetKind::ProcMacro
+                        | cargo_metadata::TargetKind::CustomBuild
+                )
+            });
+        if shared && artifact.package_id.repr.starts_with("path+") {
             local_dep_info.extend(
                 artifact
                     .filenames

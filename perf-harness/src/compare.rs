@@ -320,14 +320,7 @@ pub fn wilcoxon_signed_rank(diffs: &[f64]) -> Option<SignedRank> {
     let nf = n as f64;
     if ties == 0.0 && n <= 25 {
         // Exact null distribution: the number of subsets of {1..n} with each rank sum.
-        let max = n * (n + 1) / 2;
-        let mut counts = vec![0u64; max + 1];
-        counts[0] = 1;
-        for k in 1..=n {
-            for s in (k..=max).rev() {
-                counts[s] += counts[s - k];
-            }
-        }
+        let counts = signed_rank_counts(n);
         let total = 2f64.powi(n as i32);
         let w = w_plus.round() as usize;
         let lower: u64 = counts[..=w].iter().sum();
@@ -419,33 +412,89 @@ pub fn bootstrap_median(values: &[f64], resamples: usize) -> (f64, f64) {
     (nearest_rank(&medians, 0.025), nearest_rank(&medians, 0.975))
 }
 
-/// A distribution-free interval for the median of `sorted` (ascending): the order statistics
-/// `[x(k), x(n−k+1)]` with the largest `k` whose coverage `1 − 2·P(Binomial(n, ½) < k)` is at
-/// least `confidence` (the sign test's interval). Returns the interval and its exact coverage;
-/// with too few values for `confidence` it is `[min, max]` with the coverage that has.
-pub fn median_interval(sorted: &[f64], confidence: f64) -> Option<(f64, f64, f64)> {
-    let n = sorted.len();
+/// The null distribution of the signed-rank statistic W⁺ for `n` untied differences:
+/// `counts[w]` of the 2ⁿ sign assignments give W⁺ = w.
+fn signed_rank_counts(n: usize) -> Vec<u64> {
+    let max = n * (n + 1) / 2;
+    let mut counts = vec![0u64; max + 1];
+    counts[0] = 1;
+    for k in 1..=n {
+        for s in (k..=max).rev() {
+            counts[s] += counts[s - k];
+        }
+    }
+    counts
+}
+
+/// The Walsh averages `(x_i + x_j) / 2`, `i ≤ j`, sorted ascending.
+fn walsh_averages(values: &[f64]) -> Vec<f64> {
+    let mut w = Vec::with_capacity(values.len() * (values.len() + 1) / 2);
+    for (i, a) in values.iter().enumerate() {
+        for b in &values[i..] {
+            w.push((a + b) / 2.0);
+        }
+    }
+    w.sort_by(f64::total_cmp);
+    w
+}
+
+/// The Hodges–Lehmann estimate of the centre of `values`: the median of their Walsh averages,
+/// the estimator that goes with the signed-rank test. NaN when empty.
+pub fn hodges_lehmann(values: &[f64]) -> f64 {
+    median(&walsh_averages(values))
+}
+
+/// The signed-rank test's interval for the centre of `values`: the Walsh averages
+/// `[W(C), W(M + 1 − C)]` (M of them) with the largest `C` whose coverage `1 − 2·P(W⁺ < C)` is at
+/// least `confidence` — exact for up to 25 values, from the normal approximation beyond. Returns
+/// the interval and its coverage; with too few values for `confidence` it is `[min, max]` with
+/// the coverage that has.
+pub fn walsh_interval(values: &[f64], confidence: f64) -> Option<(f64, f64, f64)> {
+    let n = values.len();
     if n == 0 {
         return None;
     }
-    // cdf[j] = P(Binomial(n, ½) ≤ j), built from the pmf's recurrence.
-    let mut pmf = 0.5f64.powi(n as i32);
-    let mut below = 0.0; // P(B ≤ k − 1) for the current k
-    let mut k = 1;
-    let mut coverage = 1.0 - 2.0 * pmf;
-    // k stays at most ⌈n/2⌉ so the interval never turns around.
-    for j in 0..n.div_ceil(2).saturating_sub(1) {
-        below += pmf;
-        pmf *= (n - j) as f64 / (j + 1) as f64;
-        // Moving to k = j + 2 needs P(B ≤ j + 1) = below + pmf small enough.
-        let next = 1.0 - 2.0 * (below + pmf);
-        if next < confidence {
-            break;
+    let walsh = walsh_averages(values);
+    let m = walsh.len();
+    let (c, coverage) = if n <= 25 {
+        let counts = signed_rank_counts(n);
+        let total = 2f64.powi(n as i32);
+        // C − 1 is the largest w with P(W⁺ ≤ w) ≤ (1 − confidence) / 2.
+        let mut below = 0u64;
+        let mut c = 1;
+        let mut coverage = 1.0 - 2.0 * counts[0] as f64 / total;
+        for (w, &k) in counts.iter().enumerate().take(m / 2) {
+            below += k;
+            let tail = below as f64 / total;
+            if tail > (1.0 - confidence) / 2.0 {
+                break;
+            }
+            c = w + 1;
+            coverage = 1.0 - 2.0 * tail;
         }
-        k = j + 2;
-        coverage = next;
+        (c, coverage)
+    } else {
+        let nf = n as f64;
+        let z = normal_quantile(0.5 + confidence / 2.0);
+        let sd = (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0).sqrt();
+        let c = ((m as f64 / 2.0 - z * sd).floor() as usize).max(1);
+        (c, confidence)
+    };
+    Some((walsh[c - 1], walsh[m - c], coverage))
+}
+
+/// The standard normal quantile function Φ⁻¹(p), by bisection on [`normal_cdf`].
+fn normal_quantile(p: f64) -> f64 {
+    let (mut lo, mut hi) = (-10.0, 10.0);
+    for _ in 0..100 {
+        let mid = (lo + hi) / 2.0;
+        if normal_cdf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
     }
-    Some((sorted[k - 1], sorted[n - k], coverage))
+    (lo + hi) / 2.0
 }
 
 /// The evidence and conclusion of one comparison; stored in `summary.json`.
@@ -625,10 +674,8 @@ pub fn compare_rounds(base: &[f64], new: &[f64], metric: Metric, policy: &Policy
     if logs.is_empty() {
         return Comparison::not_compared(metric, "no round measured both builds");
     }
-    let change = median(&logs).exp() - 1.0;
-    let mut sorted = logs.clone();
-    sorted.sort_by(f64::total_cmp);
-    let (lo, hi, _) = median_interval(&sorted, 0.95).unwrap_or((f64::NAN, f64::NAN, 0.0));
+    let change = hodges_lehmann(&logs).exp() - 1.0;
+    let (lo, hi, _) = walsh_interval(&logs, 0.95).unwrap_or((f64::NAN, f64::NAN, 0.0));
     let interval = (lo.exp() - 1.0, hi.exp() - 1.0);
     let p_value = wilcoxon_signed_rank(&logs).map_or(1.0, |w| w.p_value);
     let enough = logs.len() >= policy.min_rounds;
@@ -938,25 +985,33 @@ mod tests {
     }
 
     #[test]
-    fn the_median_interval_is_the_sign_tests_with_its_exact_coverage() {
-        let v: Vec<f64> = (1..=20).map(f64::from).collect();
-        // n = 6: only [min, max] reaches 95 %: 1 − 2/64.
+    fn the_walsh_interval_is_the_signed_rank_tests_with_its_exact_coverage() {
+        let v: Vec<f64> = (1..=25).map(f64::from).collect();
+        // n = 6: only [min, max] (C = 1) reaches 95 %: 1 − 2/64.
         assert_eq!(
-            median_interval(&v[..6], 0.95),
+            walsh_interval(&v[..6], 0.95),
             Some((1.0, 6.0, 1.0 - 2.0 / 64.0))
         );
-        // n = 10: P(B ≤ 1) = 11/1024, so k = 2: [x(2), x(9)].
-        assert_eq!(
-            median_interval(&v[..10], 0.95),
-            Some((2.0, 9.0, 1.0 - 2.0 * 11.0 / 1024.0))
-        );
-        // n = 20: P(B ≤ 5) = 21700/2^20 = 0.0207, P(B ≤ 6) = 0.0577: k = 6, [x(6), x(15)].
-        let (lo, hi, coverage) = median_interval(&v, 0.95).expect("interval");
-        assert_eq!((lo, hi), (6.0, 15.0));
-        assert!(close(coverage, 1.0 - 2.0 * 21_700.0 / 1_048_576.0, 1e-12));
+        // n = 8: P(W⁺ ≤ 3) = 5/256, P(W⁺ ≤ 4) = 7/256: C = 4 of 36 Walsh averages.
+        let (lo, hi, coverage) = walsh_interval(&v[..8], 0.95).expect("interval");
+        let w = walsh_averages(&v[..8]);
+        assert_eq!((lo, hi), (w[3], w[32]));
+        assert!(close(coverage, 1.0 - 10.0 / 256.0, 1e-12));
+        // n = 10 and 20: the tables' critical values 8 and 52, so C = 9 and 53.
+        let (lo, _, coverage) = walsh_interval(&v[..10], 0.95).expect("interval");
+        assert_eq!(lo, walsh_averages(&v[..10])[8]);
+        assert!(close(coverage, 1.0 - 50.0 / 1024.0, 1e-12));
+        let (lo, hi, coverage) = walsh_interval(&v[..20], 0.95).expect("interval");
+        let w = walsh_averages(&v[..20]);
+        assert_eq!((lo, hi), (w[52], w[210 - 53]));
+        assert!(close(coverage, 1.0 - 2.0 * 25_397.0 / 1_048_576.0, 1e-12));
         // Too few values for 95 %: [min, max] with what coverage they have.
-        assert_eq!(median_interval(&v[..3], 0.95), Some((1.0, 3.0, 0.75)));
-        assert_eq!(median_interval(&[], 0.95), None);
+        assert_eq!(walsh_interval(&v[..3], 0.95), Some((1.0, 3.0, 0.75)));
+        assert_eq!(walsh_interval(&[], 0.95), None);
+        // The Hodges–Lehmann estimate: the median of the Walsh averages.
+        // [1, 2, 9]: Walsh averages 1, 1.5, 2, 5, 5.5, 9.
+        assert_eq!(hodges_lehmann(&[1.0, 2.0, 9.0]), 3.5);
+        assert!(close(normal_quantile(0.975), 1.959_964, 1e-5));
     }
 
     #[test]

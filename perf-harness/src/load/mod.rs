@@ -169,6 +169,10 @@ impl Service {
 pub const SMOKE_ITERATIONS: u64 = 2;
 /// Longest a `--quick` load test runs.
 pub const QUICK_DURATION: Duration = Duration::from_secs(3);
+/// Longest one round of a paired comparison (`cargo perf --against`) runs a load test: the
+/// rounds are the replication, and stages are compressed to this length so the round still
+/// goes through the whole shape.
+pub const ROUND_DURATION: Duration = Duration::from_millis(1500);
 /// Length of a load test that gives neither `duration`, `iterations` nor `stages`.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 /// Upper bound on any load test's length when only `iterations` bounds it.
@@ -225,6 +229,7 @@ impl Plan {
             };
         }
         let quick = matches!(mode, Mode::Full { quick: true, .. });
+        let round = matches!(mode, Mode::Full { round: true, .. });
         let open =
             spec.rate.is_some() || spec.stages.as_ref().is_some_and(|s| s.ramp == Ramp::Rate);
         let counted = spec.iterations.or(spec.iterations_per_user);
@@ -234,13 +239,14 @@ impl Plan {
             (None, None, Some(_)) => MAX_DURATION,
             (None, None, None) => DEFAULT_DURATION,
         };
-        let duration = if quick {
-            duration.min(QUICK_DURATION)
-        } else {
-            duration
+        let duration = match (round, quick) {
+            (true, _) => duration.min(ROUND_DURATION),
+            (false, true) => duration.min(QUICK_DURATION),
+            (false, false) => duration,
         };
         let length = duration.as_nanos() as u64;
         let profile = match (&spec.stages, open) {
+            (Some(s), _) if round => Profile::stages(&s.steps).compressed(length),
             (Some(s), _) => Profile::stages(&s.steps),
             (None, true) => Profile::constant(spec.rate.unwrap_or(1.0), length),
             (None, false) => Profile::constant(spec.users.unwrap_or(1) as f64, length),
@@ -340,6 +346,58 @@ mod tests {
             package: "p".into(),
             target: "t".into(),
         }
+    }
+
+    /// A paired round runs 1.5 s: a constant load is cut, stages are compressed so the round
+    /// still reaches the peak and comes back down.
+    #[test]
+    fn a_paired_round_is_short_and_keeps_the_shape_of_stages() {
+        let round = Mode::Full {
+            quick: false,
+            round: true,
+            criterion_home: "target/criterion".into(),
+            package: "p".into(),
+            target: "t".into(),
+        };
+        let constant = Spec {
+            kind: Kind::Load,
+            users: Some(8),
+            duration_ns: Some(30_000_000_000),
+            ..Spec::MICRO
+        };
+        assert_eq!(Plan::new(&constant, &round).duration, ROUND_DURATION);
+        let steps: &'static [Stage] = &[
+            Stage {
+                duration_ns: 1_000_000_000,
+                from: 0.0,
+                to: 20.0,
+            },
+            Stage {
+                duration_ns: 2_000_000_000,
+                from: 20.0,
+                to: 20.0,
+            },
+            Stage {
+                duration_ns: 1_000_000_000,
+                from: 20.0,
+                to: 0.0,
+            },
+        ];
+        let spike = Spec {
+            kind: Kind::Load,
+            stages: Some(Stages {
+                steps: Cow::Borrowed(steps),
+                ramp: Ramp::Users,
+            }),
+            ..Spec::MICRO
+        };
+        let p = Plan::new(&spike, &round);
+        assert_eq!(p.duration, ROUND_DURATION);
+        assert_eq!(p.profile.peak(), 20.0);
+        // 4 s into 1.5 s: the peak plateau spans 0.375 s to 1.125 s.
+        assert_eq!(p.profile.at(375_000_000), 20.0);
+        assert_eq!(p.profile.at(1_124_000_000), 20.0);
+        assert!(p.profile.at(1_400_000_000) < 20.0);
     }
 
     #[test]

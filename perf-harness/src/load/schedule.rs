@@ -28,6 +28,25 @@ impl Profile {
         }
     }
 
+    /// The same shape in `length_ns` (every stage's length scaled alike), when it is longer.
+    pub fn compressed(&self, length_ns: u64) -> Profile {
+        let total: u64 = self.steps.iter().map(|s| s.duration_ns).sum();
+        if total <= length_ns || total == 0 {
+            return self.clone();
+        }
+        let factor = length_ns as f64 / total as f64;
+        Profile {
+            steps: self
+                .steps
+                .iter()
+                .map(|s| Stage {
+                    duration_ns: ((s.duration_ns as f64 * factor).round() as u64).max(1),
+                    ..*s
+                })
+                .collect(),
+        }
+    }
+
     /// The same profile with every value multiplied by `factor` (a shard's part of a rate).
     pub fn scaled(&self, factor: f64) -> Profile {
         Profile {
