@@ -89,13 +89,14 @@ pub fn run(
 
     let mut session = Session::new(config, rev, ctx);
     let all: Vec<usize> = (0..pairs.len()).collect();
-    let rounds_of = session.measure(&pairs, &all, args.rounds);
+    let mut rounds_of = vec![Rounds::default(); pairs.len()];
+    session.measure(&pairs, &all, args.rounds, &mut rounds_of);
     let mut comparisons: Vec<Comparison> = pairs
         .iter()
         .zip(&rounds_of)
         .map(|((new, base), r)| judge_rounds(new, base.is_some(), r, rev, ctx))
         .collect();
-    session.confirm(&pairs, &mut comparisons, args.rounds);
+    session.confirm(&pairs, &mut comparisons, &mut rounds_of, args.rounds);
 
     // The rounds are only evidence if each build ran its own executables throughout.
     builds::verify(new_build, "the end of the rounds")?;
@@ -416,22 +417,23 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Runs rounds of the tests `which` (indices into `pairs`) until each is settled or has had
-    /// `max` rounds; tests absent from REF are not run.
+    /// Runs up to `more` rounds of the tests `which` (indices into `pairs`), adding to
+    /// `rounds_of`, until each is settled on all its rounds so far; tests absent from REF are
+    /// not run.
     fn measure(
         &mut self,
         pairs: &[(&Found, Option<&Found>)],
         which: &[usize],
-        max: usize,
-    ) -> Vec<Rounds> {
-        let mut rounds_of = vec![Rounds::default(); pairs.len()];
+        more: usize,
+        rounds_of: &mut [Rounds],
+    ) {
         let mut active: Vec<usize> = which
             .iter()
             .copied()
             .filter(|&i| pairs[i].1.is_some())
             .collect();
         let mut base_first = false;
-        for round in 0..max {
+        for round in 0..more {
             if active.is_empty() || crate::interrupted() {
                 break;
             }
@@ -446,7 +448,7 @@ impl<'a> Session<'a> {
                     continue;
                 };
                 eprintln!(
-                    "cargo perf: round {}/{max} {} ({} first)",
+                    "cargo perf: round {}/{more} {} ({} first)",
                     round + 1,
                     new.test.id.name,
                     if base_first { self.rev } else { "this tree" }
@@ -460,10 +462,11 @@ impl<'a> Session<'a> {
                 };
                 rounds_of[i].push(b.record, a);
             }
-            let done = round + 1;
+            let last = round + 1 == more;
             active.retain(|&i| {
+                let done = rounds_of[i].new.len();
                 let settled = self.settled(pairs[i].0, &rounds_of[i], done);
-                if let (Some(why), true) = (&settled, done < max) {
+                if let (Some(why), false) = (&settled, last) {
                     eprintln!(
                         "cargo perf: {} settled after {done} rounds ({why})",
                         pairs[i].0.test.id.name
@@ -472,7 +475,6 @@ impl<'a> Session<'a> {
                 settled.is_none()
             });
         }
-        rounds_of
     }
 
     fn one(&mut self, found: &Found, role: Role) -> Ran {
@@ -517,48 +519,64 @@ impl<'a> Session<'a> {
         None
     }
 
-    /// Measures each suspected regression again (`--confirm` times, with the same stopping
-    /// rule); a repetition that is not a regression makes the verdict inconclusive.
+    /// Measures each suspected regression again before it can fail the run: `--confirm` times,
+    /// up to `max` more rounds each (with the same stopping rule), judged on all its rounds so
+    /// far. Drift cancels within each round, so the evidence adds up instead of having to be
+    /// found twice; a verdict that is no longer a regression becomes inconclusive.
     fn confirm(
         &mut self,
         pairs: &[(&Found, Option<&Found>)],
         comparisons: &mut [Comparison],
+        rounds_of: &mut [Rounds],
         max: usize,
     ) {
         for i in 0..pairs.len() {
-            if comparisons[i].change_verdict != Change::Regression {
+            if self.ctx.confirm == 0 || comparisons[i].change_verdict != Change::Regression {
                 continue;
             }
-            let mut refuted = None;
-            let mut rounds = 0;
+            let first = comparisons[i].clone();
+            let before = rounds_of[i].new.len();
+            let mut last = first.clone();
             for _ in 0..self.ctx.confirm {
-                let again = self.measure(pairs, &[i], max);
-                let c = judge_rounds(pairs[i].0, true, &again[i], self.rev, self.ctx);
-                rounds += again[i].new.len();
-                if c.change_verdict != Change::Regression {
-                    refuted = Some((c, again[i].new.len()));
+                eprintln!(
+                    "cargo perf: {} looks {} slower: more rounds to confirm",
+                    pairs[i].0.test.id.name,
+                    compare::format_change(last.change)
+                );
+                self.measure(pairs, &[i], max, rounds_of);
+                last = judge_rounds(pairs[i].0, true, &rounds_of[i], self.rev, self.ctx);
+                if last.change_verdict != Change::Regression {
                     break;
                 }
             }
-            if self.ctx.confirm == 0 {
-                continue;
-            }
-            let first = &mut comparisons[i];
-            match refuted {
-                None => first.lead_note(format!(
-                    "confirmed by {rounds} more round{}",
-                    if rounds == 1 { "" } else { "s" }
-                )),
-                Some((c, n)) => {
-                    first.change_verdict = Change::Inconclusive;
-                    first.severity = None;
-                    first.lead_note(format!(
-                        "not confirmed: {n} more rounds gave {} ({})",
-                        compare::format_change(c.change),
-                        c.change_verdict.as_str()
-                    ));
-                }
-            }
+            let added = rounds_of[i].new.len() - before;
+            let total = rounds_of[i].new.len();
+            let first_says = format!(
+                "the first {before} rounds gave {} (p = {})",
+                compare::format_change(first.change),
+                first
+                    .p_value
+                    .map_or_else(|| "-".into(), |p| format!("{p:.3}"))
+            );
+            comparisons[i] = if last.change_verdict == Change::Regression {
+                let mut c = last;
+                c.lead_note(format!(
+                    "confirmed by {added} more round{}, judged on all {total}; {first_says}",
+                    if added == 1 { "" } else { "s" }
+                ));
+                c
+            } else {
+                let mut c = last;
+                let verdict = c.change_verdict.as_str();
+                c.lead_note(format!(
+                    "not confirmed: with {added} more rounds all {total} gave {} ({verdict}); \
+                     {first_says}",
+                    compare::format_change(c.change),
+                ));
+                c.change_verdict = Change::Inconclusive;
+                c.severity = None;
+                c
+            };
         }
     }
 }
