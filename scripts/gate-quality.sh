@@ -21,7 +21,7 @@ ROOT=$(pwd)
 RUNS=${RUNS:-25}
 MODES=${MODES-"paired baseline"}
 FACTORS=${FACTORS:-"1.00 1.05 1.10 1.25"}
-# perf.yml's settings; CI=true there means one confirmation of a suspected regression.
+# perf.yml's settings, with cargo perf's default of one confirmation of a suspected regression.
 ARGS=${ARGS:-"--rounds 12 --quick"}
 CONFIRM=${CONFIRM:-1}
 KEEP=${KEEP:-0}
