@@ -5,7 +5,9 @@
 # commits it as A, then one commit per factor F with `WORK = 100 × F` in the code (F = 1.00 is a
 # README edit: the same code). Each mode then judges every factor commit against A, RUNS times:
 #   paired:   cargo perf --against A            (what .github/workflows/perf.yml runs)
-#   baseline: cargo perf --baseline <saved on A> (the developer loop)
+#   baseline: cargo perf --baseline <saved on A> (the developer loop), after HISTORY plain runs
+#             on A (each compared with the previous one), so each test has the run-to-run
+#             history a developer's loop builds up; without it the floor stays at its priors
 # A/A (F = 1.00) counts false alarms (a regression or an improvement); the other factors count
 # detections (a regression verdict).
 #
@@ -25,6 +27,7 @@ FACTORS=${FACTORS:-"1.00 1.05 1.10 1.25"}
 ARGS=${ARGS:-"--rounds 12 --quick"}
 CONFIRM=${CONFIRM:-1}
 KEEP=${KEEP:-0}
+HISTORY=${HISTORY:-10}
 
 cargo build --quiet --release -p cargo-perf --bin cargo-perf
 BIN=$ROOT/target/release/cargo-perf
@@ -73,6 +76,9 @@ echo "|---|---|--:|--:|--:|--:|--:|--:|---|"
 for mode in $MODES; do
     if [ "$mode" = baseline ]; then
         g checkout -q "$BASE"
+        for _ in $(seq "$HISTORY"); do
+            perf --quick --fail-on none --report-dir "$OUT/history" >/dev/null 2>&1 || true
+        done
         perf --quick --no-compare --fail-on none --save-baseline gate-quality \
             --report-dir "$OUT/save" >/dev/null 2>&1
     fi
