@@ -14,6 +14,7 @@
 #   scripts/gate-quality.sh                      # RUNS=25 (100 A/A verdicts per mode)
 #   RUNS=5 MODES=paired FACTORS="1.00 1.10" scripts/gate-quality.sh
 #   ARGS="--rounds 20 --quick" CONFIRM=1 ...     # the paired settings (default: perf.yml's)
+#   DETAIL=verdicts.txt ...                      # also every verdict, one line each
 #
 # Prints a Markdown table (one row per mode and factor) with the machine's load average before
 # and after and the wall time per run; copy it into docs/measurements/gate-quality.md.
@@ -28,6 +29,8 @@ ARGS=${ARGS:-"--rounds 12 --quick"}
 CONFIRM=${CONFIRM:-1}
 KEEP=${KEEP:-0}
 HISTORY=${HISTORY:-10}
+# DETAIL=file appends one line per verdict (mode, factor, test, verdict, change) for reading misses.
+DETAIL=${DETAIL:-/dev/null}
 
 cargo build --quiet --release -p cargo-perf --bin cargo-perf
 BIN=$ROOT/target/release/cargo-perf
@@ -100,6 +103,14 @@ for mode in $MODES; do
                 tail -20 "$OUT/err" >&2
                 exit 2
             fi
+            python3 - "$OUT/s.json" "$mode" "$f" >>"$DETAIL" <<'PY' || true
+import json, sys
+s = json.load(open(sys.argv[1]))
+for r in s.get("results", []):
+    c = r.get("comparison") or {}
+    if c.get("change_verdict"):
+        print(sys.argv[2], sys.argv[3], r["record"]["test"]["name"], c["change_verdict"], round(c.get("change") or 0, 4))
+PY
             reg=$((reg + $(count "$OUT/s.json" regression)))
             imp=$((imp + $(count "$OUT/s.json" improvement)))
             inc=$((inc + $(count "$OUT/s.json" inconclusive)))
