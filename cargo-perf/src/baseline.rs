@@ -13,7 +13,7 @@ use perf_harness::record::{
 use serde::{Deserialize, Serialize};
 
 /// Schema tag of a baseline file.
-pub const BASELINE_SCHEMA: &str = "cargo-perf/baseline/v1";
+pub const BASELINE_SCHEMA: &str = perf_schema::schema::BASELINE;
 
 /// The baseline every run updates and, without `--baseline`, compares against: the previous run.
 pub const PREVIOUS: &str = "base";

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::machine;
 
 /// Schema tag of the history file.
-pub const HISTORY_SCHEMA: &str = "cargo-perf/history/v1";
+pub const HISTORY_SCHEMA: &str = perf_schema::schema::HISTORY;
 
 /// Runs kept per test (of every spec and `--quick` setting).
 pub const KEPT_RUNS: usize = 20;

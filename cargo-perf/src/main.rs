@@ -37,12 +37,7 @@ use perf_harness::spec::Kind;
 use cli::{Args, Cargo, FailOn, Format};
 use error::PerfError;
 
-/// Every verdict passed.
-const EXIT_PASS: u8 = 0;
-/// A threshold failed or a test could not be measured.
-const EXIT_FAIL: u8 = 1;
-/// Usage, build or infrastructure error.
-const EXIT_ERROR: u8 = 2;
+use perf_schema::protocol::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
 
 /// Set by Ctrl-C: the running test finishes (load tests stop gracefully and keep their
 /// results), no further test starts, and the summary of what ran is still written.

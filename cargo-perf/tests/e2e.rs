@@ -3,48 +3,13 @@
 //! The fixtures share one target directory, so the first test to run pays for one optimized
 //! build of perf-harness and its dependencies; the others reuse it.
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::Value;
 
 #[path = "../src/prerequisite.rs"]
 mod prerequisite;
-
-/// The tests share the machine's cores. Baseline mode calls a comparison between runs under
-/// different loads inconclusive and confirms a regression only on a quiet machine, so a test
-/// that judges baseline-mode verdicts takes the machine to itself (`quiet_machine`); every
-/// other command holds a shared guard while it runs.
-static MACHINE: RwLock<()> = RwLock::new(());
-
-thread_local! {
-    static EXCLUSIVE: Cell<bool> = const { Cell::new(false) };
-}
-
-/// A shared hold on the machine for one command (none inside a `quiet_machine` test).
-fn shared_machine() -> Option<RwLockReadGuard<'static, ()>> {
-    if EXCLUSIVE.with(Cell::get) {
-        return None;
-    }
-    Some(MACHINE.read().unwrap_or_else(PoisonError::into_inner))
-}
-
-/// The machine to this test alone, until dropped.
-struct QuietMachine(#[allow(dead_code)] RwLockWriteGuard<'static, ()>);
-
-fn quiet_machine() -> QuietMachine {
-    let guard = MACHINE.write().unwrap_or_else(PoisonError::into_inner);
-    EXCLUSIVE.with(|e| e.set(true));
-    QuietMachine(guard)
-}
-
-impl Drop for QuietMachine {
-    fn drop(&mut self) {
-        EXCLUSIVE.with(|e| e.set(false));
-    }
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
@@ -55,7 +20,6 @@ fn cargo_perf_in(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn cargo_perf_env_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let _machine = shared_machine();
     Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
         .arg("perf")
         .args(args)
@@ -429,7 +393,6 @@ fn cargo_test_runs_perf_tests_as_smoke_tests_and_keeps_libtest_flags() {
     let manifest = fixtures().join("Cargo.toml");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let run = |args: &[&str]| {
-        let _machine = shared_machine();
         Command::new(&cargo)
             .args(["test", "--quiet", "--manifest-path"])
             .arg(&manifest)
@@ -483,7 +446,6 @@ fn cargo_test_runs_perf_tests_as_smoke_tests_and_keeps_libtest_flags() {
     assert!(stdout(&out).contains("3 passed"), "{}", stdout(&out));
 
     // A body that fails must fail the ordinary test run too, with its message.
-    let _machine = shared_machine();
     let out = Command::new(&cargo)
         .args(["test", "--quiet", "--manifest-path"])
         .arg(&manifest)
@@ -521,7 +483,6 @@ fn cargo_nextest_lists_the_harness_false_target() {
         );
         return;
     }
-    let _machine = shared_machine();
     let out = Command::new(&cargo)
         .args(["nextest", "list", "--manifest-path"])
         .arg(&manifest)
@@ -684,7 +645,6 @@ fn the_previous_run_is_the_default_baseline() {
 fn database_tests_count_statements_and_catch_n_plus_one() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let report = tempfile::tempdir().expect("tempdir");
-    let machine = shared_machine();
     let out = Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
         .arg("perf")
         .arg("--manifest-path")
@@ -708,7 +668,6 @@ fn database_tests_count_statements_and_catch_n_plus_one() {
         .env("CARGO_TARGET_DIR", fixtures().join("target"))
         .output()
         .expect("cargo-perf runs");
-    drop(machine);
     let summary = json(&out);
 
     // Without a server the PostgreSQL tests are infrastructure errors, and the run exits 2.

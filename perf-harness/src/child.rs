@@ -15,27 +15,10 @@ use crate::record::{self, ListedTest, Record, Status, TestId, TestList};
 use crate::registry::{self, PerfTest};
 use crate::stats;
 
-/// `list` or `run`; unset for ordinary `cargo test` runs.
-pub const ENV_MODE: &str = "CARGO_PERF_MODE";
-/// File the binary writes its JSON answer to.
-pub const ENV_OUT: &str = "CARGO_PERF_OUT";
-/// Full name of the test to run (`run` mode).
-pub const ENV_TEST: &str = "CARGO_PERF_TEST";
-/// Cargo package of this binary, copied into records.
-pub const ENV_PACKAGE: &str = "CARGO_PERF_PACKAGE";
-/// Cargo target of this binary, copied into records and used as criterion's group.
-pub const ENV_TARGET: &str = "CARGO_PERF_TARGET";
-/// `1` for `cargo perf --quick`.
-pub const ENV_QUICK: &str = "CARGO_PERF_QUICK";
-/// `1` when the run is one round of a paired comparison (`cargo perf --against`).
-pub const ENV_ROUND: &str = "CARGO_PERF_ROUND";
-/// File a load test rewrites every second with its live progress line (`cargo perf` shows it).
-pub const ENV_PROGRESS: &str = "CARGO_PERF_PROGRESS";
-/// Criterion's output directory (criterion's own variable).
-pub const ENV_CRITERION_HOME: &str = "CRITERION_HOME";
-
-/// Exit status when the request itself was wrong (unknown test, unwritable output).
-pub const EXIT_PROTOCOL_ERROR: i32 = 3;
+pub use perf_schema::protocol::{
+    ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_PROGRESS, ENV_QUICK, ENV_ROUND,
+    ENV_TARGET, ENV_TEST, EXIT_PROTOCOL_ERROR,
+};
 
 /// Answers a `cargo perf` request and exits, or returns when there is none. Idempotent.
 pub fn premain() {

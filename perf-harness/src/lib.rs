@@ -19,7 +19,7 @@ pub mod compare;
 pub mod criterion_files;
 pub mod db;
 pub mod engine;
-pub mod grammar;
+pub use perf_schema::grammar;
 mod harness;
 pub mod load;
 pub mod outcome;

@@ -14,12 +14,9 @@ pub use crate::load::report::LoadReport;
 use crate::spec::{Spec, Threshold};
 use crate::stats::Stats;
 
-/// Schema tag of a test binary's list of perf tests.
-pub const LIST_SCHEMA: &str = "cargo-perf/list/v1";
-/// Schema tag of one test's record.
-pub const RECORD_SCHEMA: &str = "cargo-perf/record/v1";
-/// Schema tag of a run summary (`summary.json`, `--format json`).
-pub const SUMMARY_SCHEMA: &str = "cargo-perf/summary/v1";
+pub use perf_schema::schema::{
+    LIST as LIST_SCHEMA, RECORD as RECORD_SCHEMA, SUMMARY as SUMMARY_SCHEMA,
+};
 
 /// Where a perf test lives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,11 +2,6 @@
 //! hook and a `#[test]` shim. All behaviour lives in perf-harness; this crate only expands.
 
 mod attr;
-// The grammars live in perf-harness (its `.threshold(..)` parses the same text at run time);
-// this crate compiles the same files. Some of their items are only used there.
-#[allow(dead_code)]
-#[path = "../../perf-harness/src/grammar/mod.rs"]
-mod grammar;
 mod keys;
 mod load;
 
@@ -17,7 +12,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, Type};
 
 use attr::{Args, Errors};
-use grammar::{duration, k6};
+use perf_schema::grammar::{duration, k6};
 
 /// Marks a function as a performance test; see the perf-harness documentation for the keys.
 ///

@@ -15,8 +15,7 @@ use crate::db::QueryStats;
 use crate::record::{Record, Status};
 use crate::stats::{self, Stats};
 
-/// Environment variable that tells a test binary which share of the load to generate.
-pub const ENV_SHARD: &str = "CARGO_PERF_SHARD";
+pub use perf_schema::protocol::ENV_SHARD;
 
 /// Shard `index` of `count` (1-based), as in `--shard 2/3`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -1,9 +1,0 @@
-//! The text grammars shared by the `#[perf_test]` macro (compile time) and the harness (run
-//! time): durations (`"50ms"`) and k6's threshold expressions (`"p(95) < 300ms"`).
-//!
-//! One source: perf-macros includes this directory with `#[path]` (a proc-macro crate cannot
-//! depend on the library that re-exports it), so the attribute and `.threshold(..)` on a
-//! request accept exactly the same text.
-
-pub mod duration;
-pub mod k6;
