@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use perf_harness::compare::{bootstrap_median, median};
+use crate::compare::{bootstrap_median, median};
 use perf_harness::criterion_files::{benchmark_dir, filename_safe};
 use perf_harness::record::{write_atomic, Record, Status, Summary};
 use perf_harness::spec::Kind;

@@ -3,7 +3,8 @@
 //! the noise floor (within the run and between runs), and the gate that turns verdicts into an
 //! exit code.
 
-use perf_harness::compare::{self, Change, Comparison, Metric, Policy, Severity};
+use crate::compare::ComparisonExt;
+use crate::compare::{self, Change, Comparison, Metric, Policy, Severity};
 use perf_harness::record::{Machine, Record, Status, TestResult};
 use perf_harness::spec::{Spec, Threshold};
 
@@ -253,7 +254,7 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_harness::compare::Change;
+    use crate::compare::Change;
     use perf_harness::record::TestId;
     use perf_harness::spec::Kind;
     use std::borrow::Cow;

@@ -2,7 +2,8 @@
 //! (not every sample), so the headline statistic (the first threshold's, e.g. p95 of iterations)
 //! is compared on those histograms; throughput and error rate before and after go in the note.
 
-use perf_harness::compare::{self, histogram, Comparison, Metric, Policy};
+use crate::compare::ComparisonExt;
+use crate::compare::{self, histogram, Comparison, Metric, Policy};
 use perf_harness::load::report::LoadReport;
 use perf_harness::record::{Record, Status};
 use perf_harness::stats::decode_histogram;

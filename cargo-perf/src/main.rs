@@ -4,6 +4,7 @@
 mod baseline;
 mod builds;
 mod cli;
+mod compare;
 mod compile;
 mod criterion_out;
 mod discover;

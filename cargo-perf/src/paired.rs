@@ -16,10 +16,11 @@
 //!
 //! Otherwise a test runs `--rounds` rounds.
 
+use crate::compare::ComparisonExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use perf_harness::compare::{self, pooled, Change, Comparison, SplitMix64};
+use crate::compare::{self, pooled, Change, Comparison, SplitMix64};
 use perf_harness::record::{CompareMode, ComparedWith, Record, Status};
 
 use crate::baseline::same_test;

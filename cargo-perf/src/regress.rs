@@ -2,11 +2,12 @@
 //! (`--confirm`), saving baselines, the gate (`--fail-on`) and the CI reports (JUnit, GitHub,
 //! exports, criterion-compatible files are in `criterion_out`).
 
+use crate::compare::ComparisonExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::compare::{format_change, Change, Comparison, Policy, Severity};
 use anyhow::Context as _;
-use perf_harness::compare::{format_change, Change, Comparison, Policy, Severity};
 use perf_harness::record::{CompareMode, ComparedWith, Machine, Record, Summary, TestResult};
 
 use crate::baseline::{self, Baseline, Snapshot};
@@ -511,7 +512,7 @@ pub fn write_reports(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_harness::compare::{Method, Metric};
+    use crate::compare::{Method, Metric};
     use perf_harness::record::{MachineState, Status, TestId};
     use perf_harness::spec::Spec;
 

@@ -10,7 +10,7 @@ pub mod load_md;
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 
-use perf_harness::compare::{format_change, format_p, Change, Comparison, Method};
+use crate::compare::{format_change, format_p, Change, Comparison, Method};
 use perf_harness::db::QueryStats;
 use perf_harness::load::report::{Latency, LoadReport, Model};
 use perf_harness::record::{Record, Status, Summary, TestOutcome, TestResult, Verdict};
@@ -715,13 +715,13 @@ mod tests {
 
     #[test]
     fn exact_counts_read_as_counts_not_durations() {
-        let c = perf_harness::compare::compare_exact("queries/iteration", 2, 41);
+        let c = crate::compare::compare_exact("queries/iteration", 2, 41);
         assert_eq!(
             change_sentence("recent_requests", &c),
             "queries/iteration of recent_requests went from 2 to 41 (+1950.0 %, critical \
              regression, exact count)"
         );
-        let same = perf_harness::compare::compare_exact("queries/iteration", 3, 3);
+        let same = crate::compare::compare_exact("queries/iteration", 3, 3);
         assert_eq!(
             change_sentence("x", &same),
             "queries/iteration of x went from 3 to 3 (+0.0 %, unchanged, exact count)"

@@ -15,7 +15,6 @@
 
 pub mod bencher;
 pub mod child;
-pub mod compare;
 pub mod criterion_files;
 pub mod db;
 pub mod engine;

@@ -7,12 +7,12 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::compare::{Change, Comparison};
 use crate::criterion_files::CriterionEstimates;
 use crate::db::QueryStats;
 pub use crate::load::report::LoadReport;
 use crate::spec::{Spec, Threshold};
 use crate::stats::Stats;
+use perf_schema::comparison::{Change, Comparison};
 
 pub use perf_schema::schema::{
     LIST as LIST_SCHEMA, RECORD as RECORD_SCHEMA, SUMMARY as SUMMARY_SCHEMA,

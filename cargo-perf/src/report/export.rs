@@ -44,8 +44,8 @@ pub fn github_action_benchmark(summary: &Summary) -> String {
             let s = r.record.stats.as_ref()?;
             let metric = crate::judge::headline_metric(&r.record.spec);
             let value = match metric {
-                perf_harness::compare::Metric::Mean => s.mean_ns,
-                perf_harness::compare::Metric::Percentile { percentile } => {
+                crate::compare::Metric::Mean => s.mean_ns,
+                crate::compare::Metric::Percentile { percentile } => {
                     s.percentile(percentile).unwrap_or(s.p50_ns)
                 }
             };

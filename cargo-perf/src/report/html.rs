@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use perf_harness::compare::{format_change, format_p, nearest_rank};
+use crate::compare::{format_change, format_p, nearest_rank};
 use perf_harness::record::{Record, Status, Summary, TestResult};
 use perf_harness::spec::format_ns;
 
@@ -75,7 +75,7 @@ fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
     let regressed = r
         .comparison
         .as_ref()
-        .is_some_and(|c| c.change_verdict == perf_harness::compare::Change::Regression);
+        .is_some_and(|c| c.change_verdict == crate::compare::Change::Regression);
     let (class, label) = match r.outcome {
         perf_harness::record::TestOutcome::Pass if regressed => ("fail", "regressed"),
         perf_harness::record::TestOutcome::Pass => ("pass", "pass"),
@@ -118,7 +118,7 @@ fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
     if let Some(c) = r
         .comparison
         .as_ref()
-        .filter(|c| c.change_verdict == perf_harness::compare::Change::NotCompared)
+        .filter(|c| c.change_verdict == crate::compare::Change::NotCompared)
     {
         let _ = write!(
             out,

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use perf_harness::compare::format_change;
+use crate::compare::format_change;
 use perf_harness::load::report::{LoadReport, Tick};
 use perf_harness::spec::format_ns;
 

@@ -17,7 +17,7 @@
 //! With enough samples per round the percentile is judged round by round as usual. Baseline
 //! mode applies the same rule to each run's samples ([`compare_samples`]).
 
-use super::{Change, Comparison, Metric, Policy, SplitMix64};
+use super::{Change, Comparison, ComparisonExt, Metric, Policy, SplitMix64};
 
 /// Fewest samples per round above the percentile for the per-round percentile to be judged.
 pub const MIN_TAIL_SAMPLES: f64 = 10.0;

@@ -15,7 +15,9 @@
 
 use hdrhistogram::Histogram;
 
-use super::{decide, finish, normal_cdf, Comparison, MannWhitney, Method, Metric, Policy};
+use super::{
+    decide, finish, normal_cdf, Comparison, ComparisonExt, MannWhitney, Method, Metric, Policy,
+};
 
 /// The recorded buckets of `h`: (value, count), ascending; a bucket's value is the highest value
 /// equivalent to it (HdrHistogram's convention for percentiles).
@@ -172,7 +174,7 @@ pub fn compare_histograms(
 mod tests {
     use super::*;
     use crate::compare::{mann_whitney_u, Change, Severity};
-    use crate::stats::histogram_of;
+    use perf_harness::stats::histogram_of;
 
     fn expand(b: &[(u64, u64)]) -> Vec<f64> {
         b.iter()

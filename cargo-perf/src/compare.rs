@@ -20,6 +20,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use perf_schema::comparison::{Change, Comparison, Method, Severity};
+
 pub mod histogram;
 pub mod pooled;
 
@@ -59,87 +61,6 @@ impl Default for Policy {
     }
 }
 
-/// The statistical test behind a comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Method {
-    /// Baseline mode: Mann-Whitney U on raw samples.
-    MannWhitneyU,
-    /// Paired mode: Wilcoxon signed-rank on per-round log ratios.
-    WilcoxonSignedRank,
-    /// Counts (queries, allocations): compared exactly, no statistics.
-    Exact,
-}
-
-/// What the comparison concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Change {
-    /// Significantly slower by at least the minimum effect and the noise floor.
-    Regression,
-    /// Significantly faster by at least the minimum effect and the noise floor.
-    Improvement,
-    /// No change as large as the minimum effect.
-    Unchanged,
-    /// Too little evidence either way: few samples, or a large change that is not significant.
-    Inconclusive,
-    /// Not compared: no baseline entry, another spec, or another machine (see the note).
-    NotCompared,
-}
-
-impl Change {
-    /// Lower-case word for tables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Change::Regression => "regression",
-            Change::Improvement => "improvement",
-            Change::Unchanged => "unchanged",
-            Change::Inconclusive => "inconclusive",
-            Change::NotCompared => "not compared",
-        }
-    }
-}
-
-/// How large a change is: small < 10 % ≤ minor < 25 % ≤ major < 50 % ≤ critical.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Below 10 %.
-    Small,
-    /// 10 % or more.
-    Minor,
-    /// 25 % or more.
-    Major,
-    /// 50 % or more.
-    Critical,
-}
-
-impl Severity {
-    /// The severity of a relative change (sign ignored).
-    pub fn of(change: f64) -> Severity {
-        let c = change.abs();
-        if c >= 0.50 {
-            Severity::Critical
-        } else if c >= 0.25 {
-            Severity::Major
-        } else if c >= 0.10 {
-            Severity::Minor
-        } else {
-            Severity::Small
-        }
-    }
-
-    /// Lower-case word for tables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Small => "small",
-            Severity::Minor => "minor",
-            Severity::Major => "major",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
 /// The statistic a comparison is about.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "metric", rename_all = "snake_case")]
@@ -164,7 +85,7 @@ impl Metric {
             Metric::Percentile { percentile } if (*percentile - 50.0).abs() < 1e-9 => {
                 "median".into()
             }
-            Metric::Percentile { percentile } => crate::spec::percentile_key(*percentile),
+            Metric::Percentile { percentile } => perf_harness::spec::percentile_key(*percentile),
         }
     }
 
@@ -174,6 +95,73 @@ impl Metric {
             Metric::Mean => sorted.iter().sum::<f64>() / sorted.len() as f64,
             Metric::Percentile { percentile } => nearest_rank(sorted, percentile / 100.0),
         }
+    }
+}
+
+/// What cargo perf does to a comparison once made: build one that did not happen, lead its note
+/// with a re-measurement's outcome, raise its noise floor, ask whether it gates.
+pub trait ComparisonExt {
+    /// A comparison that did not happen, with the reason. Numbers are zero, never NaN: JSON has
+    /// no NaN and `summary.json` must read back.
+    fn not_compared(metric: Metric, note: impl Into<String>) -> Comparison;
+    /// Puts `note` first (e.g. the outcome of a re-measurement), keeping an earlier note after.
+    fn lead_note(&mut self, note: impl Into<String>);
+    /// Adds the run-to-run noise floor (a relative change): when it is above the within-run
+    /// floor it becomes the noise floor, and a regression or improvement no larger than it
+    /// becomes inconclusive. Returns whether the run-to-run floor is the one that decides.
+    fn raise_floor(&mut self, run_to_run: f64) -> bool;
+    /// Whether this is a regression at least as severe as `at_least`.
+    fn is_regression(&self, at_least: Severity) -> bool;
+}
+
+impl ComparisonExt for Comparison {
+    fn not_compared(metric: Metric, note: impl Into<String>) -> Comparison {
+        Comparison {
+            method: Method::MannWhitneyU,
+            metric: metric.key(),
+            base_ns: 0.0,
+            new_ns: 0.0,
+            change: 0.0,
+            interval: [0.0, 0.0],
+            p_value: None,
+            noise_floor: 0.0,
+            run_to_run_floor: None,
+            base_n: 0,
+            new_n: 0,
+            change_verdict: Change::NotCompared,
+            severity: None,
+            note: Some(note.into()),
+        }
+    }
+
+    fn lead_note(&mut self, note: impl Into<String>) {
+        let note = note.into();
+        self.note = Some(match self.note.take() {
+            Some(old) if !old.is_empty() => format!("{note}; {old}"),
+            _ => note,
+        });
+    }
+
+    fn raise_floor(&mut self, run_to_run: f64) -> bool {
+        self.run_to_run_floor = Some(run_to_run);
+        // A NaN floor (no runs to measure) never decides.
+        if run_to_run.partial_cmp(&self.noise_floor) != Some(std::cmp::Ordering::Greater) {
+            return false;
+        }
+        self.noise_floor = run_to_run;
+        let flagged = matches!(
+            self.change_verdict,
+            Change::Regression | Change::Improvement
+        );
+        if flagged && self.change.abs() <= run_to_run {
+            self.change_verdict = Change::Inconclusive;
+            self.severity = None;
+        }
+        true
+    }
+
+    fn is_regression(&self, at_least: Severity) -> bool {
+        self.change_verdict == Change::Regression && self.severity.is_some_and(|s| s >= at_least)
     }
 }
 
@@ -495,104 +483,6 @@ fn normal_quantile(p: f64) -> f64 {
         }
     }
     (lo + hi) / 2.0
-}
-
-/// The evidence and conclusion of one comparison; stored in `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Comparison {
-    /// The test used.
-    pub method: Method,
-    /// The statistic compared (`p95`, `median`, `mean`).
-    pub metric: String,
-    /// Its value before (baseline or the reference build), nanoseconds.
-    pub base_ns: f64,
-    /// Its value now, nanoseconds.
-    pub new_ns: f64,
-    /// Relative change `new / base − 1` (+0.36 = 36 % slower).
-    pub change: f64,
-    /// 95 % interval of the relative change.
-    pub interval: [f64; 2],
-    /// Two-sided p-value of the test (none when not compared or exact).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p_value: Option<f64>,
-    /// Changes no larger than this are noise for this test: half the interval's width, or in
-    /// baseline mode the run-to-run floor when that is larger.
-    pub noise_floor: f64,
-    /// Baseline mode: the test's run-to-run noise floor from its recent runs (a relative
-    /// change, 0.12 = ±12 %); `noise_floor` is the larger of this and the within-run floor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run_to_run_floor: Option<f64>,
-    /// Samples (baseline mode) or rounds (paired mode) before.
-    pub base_n: usize,
-    /// Samples or rounds now.
-    pub new_n: usize,
-    /// The conclusion.
-    pub change_verdict: Change,
-    /// How large, for regressions and improvements.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub severity: Option<Severity>,
-    /// Why it was not compared, or was downgraded (e.g. "not confirmed by 1 re-measurement").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-impl Comparison {
-    /// A comparison that did not happen, with the reason. Numbers are zero, never NaN: JSON has
-    /// no NaN and `summary.json` must read back.
-    pub fn not_compared(metric: Metric, note: impl Into<String>) -> Comparison {
-        Comparison {
-            method: Method::MannWhitneyU,
-            metric: metric.key(),
-            base_ns: 0.0,
-            new_ns: 0.0,
-            change: 0.0,
-            interval: [0.0, 0.0],
-            p_value: None,
-            noise_floor: 0.0,
-            run_to_run_floor: None,
-            base_n: 0,
-            new_n: 0,
-            change_verdict: Change::NotCompared,
-            severity: None,
-            note: Some(note.into()),
-        }
-    }
-
-    /// Puts `note` first (e.g. the outcome of a re-measurement), keeping an earlier note after.
-    pub fn lead_note(&mut self, note: impl Into<String>) {
-        let note = note.into();
-        self.note = Some(match self.note.take() {
-            Some(old) if !old.is_empty() => format!("{note}; {old}"),
-            _ => note,
-        });
-    }
-
-    /// Adds the run-to-run noise floor (a relative change): when it is above the within-run
-    /// floor it becomes the noise floor, and a regression or improvement no larger than it
-    /// becomes inconclusive (a change the test also shows between runs of the same code is not
-    /// evidence). Returns whether the run-to-run floor is the one that decides.
-    pub fn raise_floor(&mut self, run_to_run: f64) -> bool {
-        self.run_to_run_floor = Some(run_to_run);
-        // A NaN floor (no runs to measure) never decides.
-        if run_to_run.partial_cmp(&self.noise_floor) != Some(std::cmp::Ordering::Greater) {
-            return false;
-        }
-        self.noise_floor = run_to_run;
-        let flagged = matches!(
-            self.change_verdict,
-            Change::Regression | Change::Improvement
-        );
-        if flagged && self.change.abs() <= run_to_run {
-            self.change_verdict = Change::Inconclusive;
-            self.severity = None;
-        }
-        true
-    }
-
-    /// Whether this is a regression at least as severe as `at_least`.
-    pub fn is_regression(&self, at_least: Severity) -> bool {
-        self.change_verdict == Change::Regression && self.severity.is_some_and(|s| s >= at_least)
-    }
 }
 
 /// The verdict from a change, its interval, the test's p-value and whether there was enough data.
