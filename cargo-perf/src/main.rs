@@ -6,6 +6,7 @@ mod builds;
 mod cli;
 mod compare;
 mod compile;
+mod context;
 mod criterion_out;
 mod discover;
 mod error;
@@ -22,6 +23,7 @@ mod regress;
 mod report;
 mod runner;
 mod select;
+mod suggest;
 mod workspace;
 
 use std::path::PathBuf;
@@ -160,7 +162,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             .collect(),
         base_url: args.base_url.clone(),
     };
-    let mut context = regress::Context::new(args, &criterion_home, started_at)?;
+    let mut context = context::Context::new(args, &criterion_home, started_at)?;
     // A shard measured part of the load: comparing it with a whole run would mislead.
     context.no_compare |= args.shard.is_some();
     let running = Instant::now();
@@ -191,7 +193,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         .collect();
     let mut summary = Summary::new(started_at, measuring_s(), args.profile.clone(), results);
     let base_records = match compared {
-        Some(paired) => regress::attach(&mut summary, paired, &context),
+        Some(paired) => paired::attach(&mut summary, paired, &context),
         None => regress::compare_with_baseline(&mut summary, &selected, &config, &context)?,
     };
     summary.shard = args.shard;

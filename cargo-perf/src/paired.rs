@@ -21,16 +21,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::compare::{self, pooled, Change, Comparison, SplitMix64};
-use perf_harness::record::{CompareMode, ComparedWith, Record, Status};
+use perf_harness::record::{CompareMode, ComparedWith, Record, Status, Summary};
 
 use crate::baseline::same_test;
 use crate::builds::{self, Kept, Role};
 use crate::cli::Args;
+use crate::context::{stamp, Context};
 use crate::discover::{self, Found};
 use crate::error::PerfError;
 use crate::judge;
 use crate::loadcmp;
-use crate::regress::Context;
 use crate::runner::{self, Ran, RunConfig};
 use crate::workspace::Project;
 
@@ -729,4 +729,19 @@ fn judge_rounds(new: &Found, in_ref: bool, r: &Rounds, rev: &str, ctx: &Context)
     // A tail percentile of few samples per round is judged on the per-round medians, the pooled
     // percentile reported beside (see `compare::pooled`); everything else round by round.
     pooled::compare_round_samples(&a, &b, metric, &ctx.policy)
+}
+
+/// Paired mode: puts the comparisons computed over the rounds into the summary; returns the
+/// reference build's records.
+pub fn attach(summary: &mut Summary, paired: Paired, ctx: &Context) -> Vec<Record> {
+    stamp(summary, ctx);
+    for (r, c) in summary.results.iter_mut().zip(paired.comparisons) {
+        r.comparison = Some(c);
+        // Counts have no noise: the reference build's last round against this build's.
+        r.counts = judge::counts_against(&paired.reference, &r.record);
+    }
+    let mut with = paired.with;
+    with.count(&summary.results);
+    summary.compared_with = Some(with);
+    paired.reference
 }

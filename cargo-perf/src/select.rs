@@ -2,6 +2,7 @@
 
 use crate::discover::Found;
 use crate::error::PerfError;
+use crate::suggest::did_you_mean;
 
 /// Tests whose name contains a filter (or equals it, with `exact`); all tests without filters.
 pub fn filter(all: Vec<Found>, filters: &[String], exact: bool) -> Result<Vec<Found>, PerfError> {
@@ -38,19 +39,6 @@ fn matches(name: &str, filters: &[String], exact: bool) -> bool {
             name.contains(f.as_str())
         }
     })
-}
-
-/// The candidate closest to `typed` (by whole name or last `::` segment), if any is close.
-pub fn did_you_mean<'a>(typed: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|c| {
-            let last = c.rsplit("::").next().unwrap_or(c);
-            let score = strsim::jaro_winkler(typed, c).max(strsim::jaro_winkler(typed, last));
-            (score, c)
-        })
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 #[cfg(test)]

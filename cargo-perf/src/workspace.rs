@@ -127,7 +127,7 @@ fn select<'m>(meta: &'m Metadata, args: &Args) -> Result<Vec<&'m Package>, PerfE
                         let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
                         PerfError::UnknownPackage {
                             name: name.clone(),
-                            hint: crate::select::did_you_mean(name, names.iter().copied())
+                            hint: crate::suggest::did_you_mean(name, names.iter().copied())
                                 .map(|n| format!("; did you mean `{n}`?"))
                                 .unwrap_or_default(),
                             members: names.join(", "),

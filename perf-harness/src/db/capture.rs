@@ -60,7 +60,7 @@ pub fn is_open() -> bool {
 /// per-statement breakdown for it. Outside a timed call of `cargo perf` it does nothing.
 /// Inside a load test's iteration it is also timed as a named request (`sql: ...`).
 pub fn record_statement(sql: &str, took: Duration) {
-    crate::load::statements::observe(sql, took);
+    super::observer::observe(sql, took);
     if !OPEN.load(Ordering::Relaxed) {
         return;
     }

@@ -9,6 +9,7 @@
 
 pub mod capture;
 pub mod normalize;
+pub mod observer;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]

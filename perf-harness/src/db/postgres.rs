@@ -288,7 +288,7 @@ impl PgPool {
             // Registered before looking, so a connection returned in between wakes us.
             notified.as_mut().enable();
             if let Some(conn) = self.idle().pop() {
-                crate::load::statements::observe_wait("pool wait", start.elapsed());
+                super::observer::observe_wait("pool wait", start.elapsed());
                 return PooledPostgres {
                     conn: Some(conn),
                     pool: std::sync::Arc::clone(&self.inner),

@@ -319,13 +319,13 @@ impl SqlitePool {
             }
             notified.await;
         };
-        crate::load::statements::observe_wait("pool wait", start.elapsed());
+        super::observer::observe_wait("pool wait", start.elapsed());
         let inner = std::sync::Arc::clone(&self.inner);
         // The connection goes back from the blocking thread, so a cancelled iteration (a
         // timeout) cannot lose it.
         let joined = tokio::task::spawn_blocking(move || {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                crate::load::statements::collect(|| f(&mut db))
+                super::observer::collect(|| f(&mut db))
             }));
             inner.give_back(db);
             outcome
@@ -342,7 +342,7 @@ impl SqlitePool {
         match outcome {
             Ok((r, statements)) => {
                 for (sql, took) in &statements {
-                    crate::load::statements::observe(sql, *took);
+                    super::observer::observe(sql, *took);
                 }
                 r
             }

@@ -15,9 +15,10 @@ use tokio::task::JoinSet;
 
 use super::metrics::{ErrorKind, Metrics};
 use super::report::{Latency, LoadReport, Model, Tick};
-use super::statements::{self, Iteration};
+use super::statements::Iteration;
 use super::{LoadBody, Plan, Scenario, Service, ENV_BASE_URL};
 use crate::db::capture::Capture;
+use crate::db::observer;
 use crate::engine::latency::BodyFuture;
 use crate::engine::{Measurement, Mode};
 use crate::outcome::Failure;
@@ -584,7 +585,8 @@ impl Future for CatchUnwind<'_> {
     type Output = Result<Result<(), String>, String>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let _polled = statements::enter(self.1);
+        let iteration: Rc<dyn observer::Observer> = self.1.clone();
+        let _polled = observer::enter(iteration);
         let inner = &mut self.0;
         match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),

@@ -1,10 +1,10 @@
 //! Database statements inside a load test's iterations: each one a named request in the
 //! per-request breakdown (so p99 per statement shows) and a count per iteration.
 //!
-//! Users run on one generator thread, so the engine marks the iteration being polled in a
-//! thread-local; `db::record_statement`, called by the client wrapper inside that poll, finds
-//! it there. Work moved to a blocking thread (`SqlitePool::run`) collects its statements with
-//! `collect` and replays them on the generator thread with `observe`.
+//! Users run on one generator thread, so the engine registers the iteration being polled as the
+//! thread's statement observer (`db::observer`); `db::record_statement`, called by the client
+//! wrapper inside that poll, reaches it there. Work moved to a blocking thread
+//! (`SqlitePool::run`) collects its statements and replays them on the generator thread.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::metrics::{Metrics, RequestOutcome};
 use crate::db::normalize;
+use crate::db::observer::Observer;
 
 /// Prefix of a statement's request name: `sql: SELECT ... WHERE id = ?`.
 pub const NAME_PREFIX: &str = "sql: ";
@@ -75,71 +76,25 @@ impl Iteration {
 }
 
 thread_local! {
-    static CURRENT: RefCell<Option<Rc<Iteration>>> = const { RefCell::new(None) };
-    static COLLECTED: RefCell<Option<Vec<(String, Duration)>>> = const { RefCell::new(None) };
     /// Raw SQL → its request name (normalizing is the expensive part; texts repeat).
     static NAMES: RefCell<HashMap<String, Rc<str>>> = RefCell::new(HashMap::new());
 }
 
-/// Marks `iteration` as the one being polled until the guard drops.
-pub(crate) fn enter(iteration: &Rc<Iteration>) -> Entered {
-    let previous = CURRENT.with(|c| c.replace(Some(Rc::clone(iteration))));
-    Entered { previous }
-}
-
-/// Restores the previously polled iteration (none, outside nested polls) on drop.
-pub(crate) struct Entered {
-    previous: Option<Rc<Iteration>>,
-}
-
-impl Drop for Entered {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        CURRENT.with(|c| *c.borrow_mut() = previous);
+/// The engine registers the iteration it polls: statements are counted and timed in it.
+impl Observer for Iteration {
+    fn statement(&self, sql: &str, took: Duration) {
+        self.record(sql, took);
     }
-}
 
-/// Attributes a statement to the iteration being polled on this thread, or to the collection
-/// open on it; does nothing elsewhere (latency tests, the service's own threads).
-pub fn observe(sql: &str, took: Duration) {
-    let handled = CURRENT.with(|c| match &*c.borrow() {
-        Some(it) => {
-            it.record(sql, took);
-            true
-        }
-        None => false,
-    });
-    if !handled {
-        COLLECTED.with(|c| {
-            if let Some(v) = c.borrow_mut().as_mut() {
-                v.push((sql.to_string(), took));
-            }
-        });
+    fn wait(&self, name: &str, took: Duration) {
+        self.record_named(name, took);
     }
-}
-
-/// Times a wait inside the iteration being polled (`pool wait`) as a named request; not a
-/// statement. Does nothing outside a load test's iteration.
-pub fn observe_wait(name: &str, took: Duration) {
-    CURRENT.with(|c| {
-        if let Some(it) = &*c.borrow() {
-            it.record_named(name, took);
-        }
-    });
-}
-
-/// Runs `f` collecting the statements it records on this thread, to `observe` them later on
-/// the thread of the iteration they belong to.
-pub fn collect<R>(f: impl FnOnce() -> R) -> (R, Vec<(String, Duration)>) {
-    let previous = COLLECTED.with(|c| c.replace(Some(Vec::new())));
-    let r = f();
-    let collected = COLLECTED.with(|c| std::mem::replace(&mut *c.borrow_mut(), previous));
-    (r, collected.unwrap_or_default())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::observer::{collect, enter, observe};
 
     #[test]
     fn statements_in_a_polled_iteration_become_named_requests_and_counts() {
@@ -147,7 +102,7 @@ mod tests {
         let it = Iteration::new(metrics.clone());
         it.begin(5);
         {
-            let _in = enter(&it);
+            let _in = enter(it.clone());
             observe(
                 "SELECT * FROM media WHERE id = 1",
                 Duration::from_micros(10),
@@ -191,7 +146,7 @@ mod tests {
             collected,
             vec![("SELECT 2".to_string(), Duration::from_micros(4))]
         );
-        let _in = enter(&it);
+        let _in = enter(it.clone());
         for (sql, took) in &collected {
             observe(sql, *took);
         }
