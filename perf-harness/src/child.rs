@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, Once};
 
 use crate::engine::{self, Mode};
+use crate::outcome::panic_message;
 use crate::record::{self, ListedTest, Record, Status, TestId, TestList};
 use crate::registry::{self, PerfTest};
 use crate::stats;
@@ -203,15 +204,4 @@ fn panic_report(payload: &(dyn Any + Send)) -> String {
         "the test panicked: {}",
         captured.unwrap_or_else(|| panic_message(payload))
     )
-}
-
-/// The text of a panic payload (`panic!("...")` gives a `&str` or a `String`).
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic with a non-string payload".to_string()
-    }
 }

@@ -1,5 +1,6 @@
 //! What a perf test body may return, and how a failing sample is described.
 
+use std::any::Any;
 use std::fmt;
 
 /// Why a perf test did not produce a measurement.
@@ -80,5 +81,16 @@ impl Outcome for () {
 impl<T, E: fmt::Debug> Outcome for Result<T, E> {
     fn into_result(self) -> Result<(), String> {
         self.map(drop).map_err(|e| format!("{e:?}"))
+    }
+}
+
+/// The text of a panic payload (`panic!("...")` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_string()
     }
 }

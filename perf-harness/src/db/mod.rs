@@ -71,7 +71,7 @@ pub(crate) fn guarded_setup<T>(
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(setup)).map_err(|payload| {
         setup_failure(
             name,
-            crate::child::panic_message(payload.as_ref()),
+            crate::outcome::panic_message(payload.as_ref()),
             unreachable_since(before),
         )
     })

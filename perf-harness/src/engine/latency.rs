@@ -173,7 +173,7 @@ impl Sampler {
         let _guard = self.runtime.as_ref().map(|rt| rt.enter());
         catch_unwind(AssertUnwindSafe(|| teardown(ctx))).map_err(|payload| Failure::Teardown {
             name: name.to_string(),
-            message: crate::child::panic_message(payload.as_ref()),
+            message: crate::outcome::panic_message(payload.as_ref()),
         })
     }
 
@@ -264,7 +264,7 @@ fn probe_fixture<T>(smaller: impl FnOnce() -> T) -> Result<T, Failure> {
     catch_unwind(AssertUnwindSafe(smaller)).map_err(|payload| Failure::Probe {
         message: format!(
             "setup at half size panicked: {}",
-            crate::child::panic_message(payload.as_ref())
+            crate::outcome::panic_message(payload.as_ref())
         ),
     })
 }

@@ -591,7 +591,7 @@ impl Future for CatchUnwind<'_> {
         match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(crate::child::panic_message(payload.as_ref()))),
+            Err(payload) => Poll::Ready(Err(crate::outcome::panic_message(payload.as_ref()))),
         }
     }
 }
@@ -606,7 +606,8 @@ async fn tick<S>(
 ) {
     // `cargo perf` shows the line in its own progress bar (the test's stderr is a pipe there);
     // a test binary run by hand on a terminal draws it itself.
-    let to_file = std::env::var_os(crate::child::ENV_PROGRESS).map(std::path::PathBuf::from);
+    let to_file =
+        std::env::var_os(perf_schema::protocol::ENV_PROGRESS).map(std::path::PathBuf::from);
     let to_terminal = to_file.is_none() && std::io::stderr().is_terminal();
     let mut interval =
         tokio::time::interval_at((t0 + Duration::from_secs(1)).into(), Duration::from_secs(1));

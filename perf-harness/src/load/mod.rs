@@ -7,7 +7,7 @@
 
 pub mod engine;
 pub mod metrics;
-pub mod report;
+pub use crate::record::load as report;
 pub mod schedule;
 pub mod shard;
 pub mod statements;

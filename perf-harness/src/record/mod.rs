@@ -1,6 +1,10 @@
 //! The stable data schema shared by test binaries and `cargo perf`: test lists, per-test records,
 //! threshold verdicts and run summaries, each JSON document tagged `cargo-perf/<kind>/v1`.
 
+pub mod load;
+pub mod queries;
+pub mod shard;
+
 use std::io::Write;
 use std::path::Path;
 
@@ -8,11 +12,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::criterion_files::CriterionEstimates;
-use crate::db::QueryStats;
-pub use crate::load::report::LoadReport;
 use crate::spec::{Spec, Threshold};
 use crate::stats::Stats;
+pub use load::LoadReport;
 use perf_schema::comparison::{Change, Comparison};
+pub use queries::{QueryStats, StatementStats};
 
 pub use perf_schema::schema::{
     LIST as LIST_SCHEMA, RECORD as RECORD_SCHEMA, SUMMARY as SUMMARY_SCHEMA,
@@ -228,7 +232,7 @@ impl Record {
                             .load
                             .as_ref()
                             .and_then(|l| l.by_name(&named.name))
-                            .and_then(|n| crate::load::report::measured_by_name(n, &threshold));
+                            .and_then(|n| load::measured_by_name(n, &threshold));
                         Verdict {
                             threshold,
                             measured_ns,
@@ -367,7 +371,7 @@ pub struct Summary {
     pub compared_with: Option<ComparedWith>,
     /// `--shard I/N`: this run holds one shard's part (merge the shards with `cargo perf merge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<crate::load::shard::Shard>,
+    pub shard: Option<shard::Shard>,
     /// `cargo perf merge`: how many shards were merged into this summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_shards: Option<u32>,
