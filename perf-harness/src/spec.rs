@@ -275,11 +275,7 @@ pub struct NamedThreshold {
     pub threshold: Threshold,
 }
 
-/// `95.0` → `p95`, `99.9` → `p999`, `50.0` → `p50`.
-pub fn percentile_key(percentile: f64) -> String {
-    let digits = format!("{percentile}").replace('.', "");
-    format!("p{digits}")
-}
+pub use perf_schema::grammar::keys::percentile_key;
 
 /// The shape and thresholds of one perf test, as written in its attribute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -495,13 +491,6 @@ pub fn format_ns(ns: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentile_keys_round_trip_the_attribute_names() {
-        assert_eq!(percentile_key(95.0), "p95");
-        assert_eq!(percentile_key(99.9), "p999");
-        assert_eq!(percentile_key(50.0), "p50");
-    }
 
     #[test]
     fn format_ns_picks_a_readable_unit() {

@@ -1,6 +1,7 @@
 //! The text grammars shared by the `#[perf_test]` macro (compile time) and the harness (run
-//! time): durations (`"50ms"`) and k6's threshold expressions (`"p(95) < 300ms"`), so the
+//! time): durations (`"50ms"`), k6's threshold expressions (`"p(95) < 300ms"`) and the keys, so the
 //! attribute and `.threshold(..)` on a request accept exactly the same text.
 
 pub mod duration;
 pub mod k6;
+pub mod keys;
