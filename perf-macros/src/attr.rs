@@ -57,18 +57,6 @@ pub enum Threshold {
     Cpu(f64),
 }
 
-impl Args {
-    /// Whether the attribute makes this a latency test (one timed call per sample).
-    pub fn is_latency(&self) -> bool {
-        self.samples.is_some() && !self.is_load()
-    }
-
-    /// Whether the attribute makes this a load test (`users`, `rate` or `stages`).
-    pub fn is_load(&self) -> bool {
-        self.users.is_some() || self.rate.is_some() || self.stages.is_some()
-    }
-}
-
 /// Collects errors so one compile shows every mistake in the attribute.
 #[derive(Default)]
 pub struct Errors(Option<syn::Error>);
@@ -260,7 +248,7 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
                             "`{key}` takes the function itself and calls it once {} the \
                              samples: write `{key} = {}`, without `()`",
                             if key == "setup" { "before" } else { "after" },
-                            crate::show(func)
+                            crate::tokens::show(func)
                         ),
                     );
                 }
