@@ -171,6 +171,19 @@ pub struct TimeLimit {
     pub limit_ns: u64,
 }
 
+impl TimeLimit {
+    /// The attribute's latency thresholds (`p95 = "50ms"`, ...) as bounds.
+    pub fn all(thresholds: &[crate::attr::ThresholdArg]) -> Vec<TimeLimit> {
+        thresholds
+            .iter()
+            .map(|t| TimeLimit {
+                stat: Stat::of_key(&t.key),
+                limit_ns: t.limit_ns,
+            })
+            .collect()
+    }
+}
+
 /// A statistic of a latency distribution.
 #[derive(Clone, Copy)]
 pub enum Stat {

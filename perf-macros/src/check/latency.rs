@@ -7,7 +7,7 @@ use syn::Signature;
 use super::argument::{self, Argument};
 use super::database;
 use crate::attr::{Args, Errors};
-use crate::spec::{Fixture, Latency, Stat, TimeLimit};
+use crate::spec::{Fixture, Latency, TimeLimit};
 use crate::tokens::show;
 
 /// Checks a test with `samples` and no load keys, and builds its spec.
@@ -88,14 +88,7 @@ fn spec(samples: u64, args: Args, sig: &Signature) -> Latency {
     let teardown = args.teardown;
     Latency {
         samples,
-        thresholds: args
-            .thresholds
-            .iter()
-            .map(|t| TimeLimit {
-                stat: Stat::of_key(&t.key),
-                limit_ns: t.limit_ns,
-            })
-            .collect(),
+        thresholds: TimeLimit::all(&args.thresholds),
         warmup_calls: args.warmup_calls.map(|(n, _)| n),
         timeout_ns: args.timeout_ns.map(|(ns, _)| ns),
         max_queries: args.max_queries.map(|(n, _)| n),

@@ -7,7 +7,7 @@ use syn::{FnArg, Signature, Type};
 use super::argument;
 use crate::attr::{Args, Errors};
 use crate::load::StageValue;
-use crate::spec::{Arrivals, Iterations, Load, LoadSetup, Stat, TimeLimit};
+use crate::spec::{Arrivals, Iterations, Load, LoadSetup, TimeLimit};
 use crate::tokens::show;
 
 /// The key that makes a test a load test (when several are given, the checks report it).
@@ -251,14 +251,7 @@ fn spec(model: Model, args: Args, setup: LoadSetup) -> Load {
     Load {
         arrivals,
         timeout_ns: args.timeout_ns.map(|(ns, _)| ns),
-        thresholds: args
-            .thresholds
-            .iter()
-            .map(|t| TimeLimit {
-                stat: Stat::of_key(&t.key),
-                limit_ns: t.limit_ns,
-            })
-            .collect(),
+        thresholds: TimeLimit::all(&args.thresholds),
         load_thresholds: args.load_thresholds.into_iter().map(|(t, _)| t).collect(),
         named: args.named,
         max_queries: args.max_queries.map(|(n, _)| n),
