@@ -7,38 +7,14 @@
 
 use std::path::{Path, PathBuf};
 
-use perf_harness::record::{
-    parse_versioned, write_atomic, Machine, Record, SchemaError, Status, TestId,
-};
-use serde::{Deserialize, Serialize};
+use perf_schema::document::{parse_versioned, write_atomic, SchemaError};
+use perf_schema::record::{Record, Status, TestId};
+use perf_schema::summary::Machine;
 
-/// Schema tag of a baseline file.
-pub const BASELINE_SCHEMA: &str = perf_schema::schema::BASELINE;
+pub use perf_schema::baseline::{Baseline, BASELINE_SCHEMA};
 
 /// The baseline every run updates and, without `--baseline`, compares against: the previous run.
 pub const PREVIOUS: &str = "base";
-
-/// A saved run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Baseline {
-    /// Always `BASELINE_SCHEMA`.
-    pub schema: String,
-    /// The name it was saved under.
-    pub name: String,
-    /// Unix time of the last save, seconds.
-    pub saved_at: u64,
-    /// cargo-perf's version.
-    pub tool_version: String,
-    /// `git rev-parse HEAD` when saved, if in a repository.
-    #[serde(default)]
-    pub git_commit: Option<String>,
-    /// Where it was measured.
-    pub machine: Machine,
-    /// Cargo profile of the build.
-    pub profile: String,
-    /// One measured record per test.
-    pub records: Vec<Record>,
-}
 
 /// A baseline that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -215,9 +191,14 @@ pub fn same_test(a: &TestId, b: &TestId) -> bool {
     a.package == b.package && a.target == b.target && a.name == b.name
 }
 
-impl Baseline {
+/// Looking a test up in a baseline.
+pub trait BaselineExt {
     /// The saved record of a test.
-    pub fn find(&self, id: &TestId) -> Option<&Record> {
+    fn find(&self, id: &TestId) -> Option<&Record>;
+}
+
+impl BaselineExt for Baseline {
+    fn find(&self, id: &TestId) -> Option<&Record> {
         self.records.iter().find(|r| same_test(&r.test, id))
     }
 }
@@ -225,7 +206,7 @@ impl Baseline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_harness::spec::Spec;
+    use perf_schema::spec::Spec;
 
     fn machine() -> Machine {
         Machine {

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use perf_harness::record::{BuiltExecutable, RoleBuild};
+use perf_schema::summary::{BuiltExecutable, RoleBuild};
 use sha2::{Digest as _, Sha256};
 
 use crate::compile::{Binary, Build};

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{CommandFactory as _, Parser, ValueEnum};
-use perf_harness::load::shard::Shard;
+use perf_schema::record::shard::Shard;
 
 /// `cargo` invokes us as `cargo-perf perf ARGS`; the wrapper strips the subcommand name.
 #[derive(Parser, Debug)]

@@ -18,6 +18,7 @@
 //! than the noise floor (half the width of its 95 % interval); a large but unproven change is
 //! *inconclusive*, never a pass or a fail. Everything here is a pure function of its inputs.
 
+use perf_schema::unit::Unit;
 use serde::{Deserialize, Serialize};
 
 pub use perf_schema::comparison::{Change, Comparison, Method, Severity};
@@ -85,7 +86,7 @@ impl Metric {
             Metric::Percentile { percentile } if (*percentile - 50.0).abs() < 1e-9 => {
                 "median".into()
             }
-            Metric::Percentile { percentile } => perf_harness::spec::percentile_key(*percentile),
+            Metric::Percentile { percentile } => perf_schema::spec::percentile_key(*percentile),
         }
     }
 
@@ -119,8 +120,9 @@ impl ComparisonExt for Comparison {
         Comparison {
             method: Method::MannWhitneyU,
             metric: metric.key(),
-            base_ns: 0.0,
-            new_ns: 0.0,
+            base: 0.0,
+            new: 0.0,
+            unit: Unit::Nanoseconds,
             change: 0.0,
             interval: [0.0, 0.0],
             p_value: None,
@@ -624,8 +626,9 @@ pub fn compare_exact(metric: &str, base: u64, new: u64) -> Comparison {
     Comparison {
         method: Method::Exact,
         metric: metric.to_string(),
-        base_ns: base as f64,
-        new_ns: new as f64,
+        base: base as f64,
+        new: new as f64,
+        unit: Unit::Count,
         change,
         interval: [change, change],
         p_value: None,
@@ -657,8 +660,9 @@ fn finish(
     Comparison {
         method,
         metric: metric.key(),
-        base_ns,
-        new_ns,
+        base: base_ns,
+        new: new_ns,
+        unit: Unit::Nanoseconds,
         change,
         interval: [interval.0, interval.1],
         p_value,
@@ -962,8 +966,9 @@ mod tests {
         Comparison {
             method: Method::MannWhitneyU,
             metric: "median".into(),
-            base_ns: 100.0,
-            new_ns: 100.0 * (1.0 + change),
+            base: 100.0,
+            new: 100.0 * (1.0 + change),
+            unit: Unit::Nanoseconds,
             change,
             interval: [change - within, change + within],
             p_value: Some(0.0001),

@@ -2,11 +2,12 @@
 //! paths, this machine, the commit, the statistics' policy, baselines asked for, reports to
 //! write, GitHub Actions, each test's history.
 
+use crate::history::HistoryExt;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use perf_harness::record::{Machine, Summary};
+use perf_schema::summary::{Machine, Summary};
 
 use crate::cli::{Args, ExportFormat};
 use crate::compare::Policy;

@@ -12,10 +12,12 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::compare::{bootstrap_median, median};
-use perf_harness::criterion_files::{benchmark_dir, filename_safe};
-use perf_harness::record::{write_atomic, Record, Status, Summary};
-use perf_harness::spec::Kind;
-use perf_harness::stats::{decode_histogram, quantile_sample};
+use perf_schema::criterion::{benchmark_dir, filename_safe};
+use perf_schema::document::write_atomic;
+use perf_schema::histogram::{decode_histogram, quantile_sample};
+use perf_schema::record::{Record, Status};
+use perf_schema::spec::Kind;
+use perf_schema::summary::Summary;
 use serde_json::{json, Value};
 
 use crate::error::PerfError;
@@ -177,9 +179,12 @@ pub fn benchmark(record: &Record) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_harness::criterion_files::{read_estimates, read_sample_times};
-    use perf_harness::record::{TestId, TestResult};
-    use perf_harness::spec::Spec;
+    use crate::verdict::Judge;
+    use crate::verdict::NewSummary;
+    use perf_schema::criterion::{read_estimates, read_sample_times};
+    use perf_schema::record::TestId;
+    use perf_schema::spec::Spec;
+    use perf_schema::summary::TestResult;
 
     fn latency_record() -> Record {
         Record {
@@ -236,7 +241,7 @@ mod tests {
 
     #[test]
     fn load_tests_get_files_from_their_iteration_histogram() {
-        use perf_harness::stats::{encode_histogram, histogram_of};
+        use perf_schema::histogram::{encode_histogram, histogram_of};
         let home = tempfile::tempdir().expect("tempdir");
         let mut r = crate::report::load_md::tests::load_record();
         // 2 000 iterations of 1..=2000 ns: the file keeps 1 000 values at ranks 1, 3, 5, …

@@ -3,8 +3,9 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use perf_harness::child::{ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_TARGET};
-use perf_harness::record::{parse_versioned, ListedTest, TestList, LIST_SCHEMA};
+use perf_schema::document::parse_versioned;
+use perf_schema::protocol::{ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_TARGET};
+use perf_schema::record::{ListedTest, TestList, LIST_SCHEMA};
 
 use crate::compile::Binary;
 use crate::error::PerfError;

@@ -26,16 +26,14 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use perf_harness::record::{
-    parse_versioned, write_atomic, Machine, MachineState, SchemaError, TestId,
-};
-use perf_harness::spec::Kind;
-use serde::{Deserialize, Serialize};
+use perf_schema::document::{parse_versioned, write_atomic, SchemaError};
+use perf_schema::record::TestId;
+use perf_schema::spec::Kind;
+use perf_schema::summary::Machine;
 
 use crate::machine;
 
-/// Schema tag of the history file.
-pub const HISTORY_SCHEMA: &str = perf_schema::schema::HISTORY;
+pub use perf_schema::history::{History, Run, TestRuns, HISTORY_SCHEMA};
 
 /// Runs kept per test (of every spec and `--quick` setting).
 pub const KEPT_RUNS: usize = 20;
@@ -50,54 +48,6 @@ pub const PRIOR_WEIGHT: f64 = 2.0;
 /// a mean square of fewer changes is too unsure to trust a quiet streak, and one lucky baseline
 /// is what made the loop cry wolf.
 pub const MIN_PAIRS: usize = 5;
-
-/// The run history of every test measured on this machine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct History {
-    /// Always `HISTORY_SCHEMA`.
-    pub schema: String,
-    /// Where the runs were measured (a history from another machine is started anew).
-    pub machine: Machine,
-    /// One entry per test.
-    pub tests: Vec<TestRuns>,
-}
-
-/// The recent runs of one test.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TestRuns {
-    /// Cargo package.
-    pub package: String,
-    /// Cargo target.
-    pub target: String,
-    /// Test name.
-    pub name: String,
-    /// Oldest first, at most [`KEPT_RUNS`].
-    pub runs: Vec<Run>,
-}
-
-/// One run of one test.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Run {
-    /// Unix time the run started, seconds.
-    pub at_unix_s: u64,
-    /// `git rev-parse HEAD` of the run, if in a repository.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub git_commit: Option<String>,
-    /// FNV-1a 64 of the test executable (`Record::build_hash`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub build_hash: Option<String>,
-    /// The attribute, as `cargo perf --list` shows it.
-    pub spec: String,
-    /// Whether `--quick` shortened the run.
-    pub quick: bool,
-    /// The statistic the test is judged on (`median`, `p95`, `mean`).
-    pub metric: String,
-    /// Its value, nanoseconds.
-    pub value_ns: f64,
-    /// The machine's state while the test ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub machine_state: Option<MachineState>,
-}
 
 /// Which of a test's runs are comparable with a measurement: same attribute, same `--quick`,
 /// same statistic.
@@ -257,9 +207,28 @@ impl RunFloor {
     }
 }
 
-impl History {
+/// The history file's rules: a new history, a test's runs, recording a run (keeping the last `KEPT_RUNS`), and the noise floor derived from them.
+pub trait HistoryExt {
     /// An empty history for `machine`.
-    pub fn new(machine: &Machine) -> History {
+    fn new(machine: &Machine) -> Self;
+
+    /// The runs of `test`, oldest first.
+    fn runs(&self, test: &TestId) -> &[Run];
+
+    /// Appends a run of `test`, keeping the last [`KEPT_RUNS`].
+    fn push(&mut self, test: &TestId, run: Run);
+
+    /// The natural-log changes between consecutive runs of `test` under `key` that measured
+    /// the same build under comparable conditions — both quiet, or both busy, as `busy` says
+    /// the comparison at hand is (`None`: unknown, any) — and how many distinct runs they span.
+    fn changes(&self, test: &TestId, key: &Key<'_>, busy: Option<bool>) -> (Vec<f64>, usize);
+
+    /// The run-to-run floor of `test` for a comparison under `key` (see [`HistoryExt::changes`]).
+    fn floor(&self, test: &TestId, key: &Key<'_>, busy: Option<bool>, prior: Prior) -> RunFloor;
+}
+
+impl HistoryExt for History {
+    fn new(machine: &Machine) -> History {
         History {
             schema: HISTORY_SCHEMA.into(),
             machine: machine.clone(),
@@ -267,16 +236,14 @@ impl History {
         }
     }
 
-    /// The runs of `test`, oldest first.
-    pub fn runs(&self, test: &TestId) -> &[Run] {
+    fn runs(&self, test: &TestId) -> &[Run] {
         self.tests
             .iter()
             .find(|t| t.package == test.package && t.target == test.target && t.name == test.name)
             .map_or(&[], |t| t.runs.as_slice())
     }
 
-    /// Appends a run of `test`, keeping the last [`KEPT_RUNS`].
-    pub fn push(&mut self, test: &TestId, run: Run) {
+    fn push(&mut self, test: &TestId, run: Run) {
         let pos = self.tests.iter().position(|t| {
             t.package == test.package && t.target == test.target && t.name == test.name
         });
@@ -298,10 +265,7 @@ impl History {
         entry.runs.drain(..extra);
     }
 
-    /// The natural-log changes between consecutive runs of `test` under `key` that measured
-    /// the same build under comparable conditions — both quiet, or both busy, as `busy` says
-    /// the comparison at hand is (`None`: unknown, any) — and how many distinct runs they span.
-    pub fn changes(&self, test: &TestId, key: &Key<'_>, busy: Option<bool>) -> (Vec<f64>, usize) {
+    fn changes(&self, test: &TestId, key: &Key<'_>, busy: Option<bool>) -> (Vec<f64>, usize) {
         let runs: Vec<&Run> = self
             .runs(test)
             .iter()
@@ -332,14 +296,7 @@ impl History {
         (changes, used.len())
     }
 
-    /// The run-to-run floor of `test` for a comparison under `key` (see [`History::changes`]).
-    pub fn floor(
-        &self,
-        test: &TestId,
-        key: &Key<'_>,
-        busy: Option<bool>,
-        prior: Prior,
-    ) -> RunFloor {
+    fn floor(&self, test: &TestId, key: &Key<'_>, busy: Option<bool>, prior: Prior) -> RunFloor {
         let (changes, runs) = self.changes(test, key, busy);
         let (spread, floor) = run_floor(&changes, prior);
         RunFloor {
@@ -407,6 +364,7 @@ pub fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use perf_schema::record::MachineState;
 
     fn machine() -> Machine {
         Machine {
@@ -618,7 +576,7 @@ mod tests {
         assert_eq!(runs[KEPT_RUNS - 1].value_ns, (KEPT_RUNS + 4) as f64);
         let text = std::fs::read_to_string(&file).expect("file");
         assert!(
-            text.starts_with(r#"{"schema":"cargo-perf/history/v1""#),
+            text.starts_with(r#"{"schema":"cargo-perf/history/v2""#),
             "{text}"
         );
 
@@ -643,8 +601,8 @@ mod tests {
         assert!(text.contains(&file.display().to_string()), "{text}");
         assert!(text.contains("delete it to start a new history"), "{text}");
         assert_eq!(std::fs::read_to_string(&file).expect("kept"), "{ truncated");
-        std::fs::write(&file, r#"{"schema":"cargo-perf/history/v2"}"#).expect("write");
+        std::fs::write(&file, r#"{"schema":"cargo-perf/history/v3"}"#).expect("write");
         let err = read(&file, &machine()).expect_err("foreign");
-        assert!(err.to_string().contains("`cargo-perf/history/v2`"), "{err}");
+        assert!(err.to_string().contains("`cargo-perf/history/v3`, written by a newer cargo-perf"), "{err}");
     }
 }

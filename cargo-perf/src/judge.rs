@@ -3,10 +3,13 @@
 //! the noise floor (within the run and between runs), and the gate that turns verdicts into an
 //! exit code.
 
+use crate::baseline::BaselineExt;
 use crate::compare::ComparisonExt;
 use crate::compare::{self, Change, Comparison, Metric, Policy, Severity};
-use perf_harness::record::{Machine, Record, Status, TestResult};
-use perf_harness::spec::{Spec, Threshold};
+use crate::history::HistoryExt;
+use perf_schema::record::{Record, Status};
+use perf_schema::spec::{Spec, Threshold};
+use perf_schema::summary::{Machine, TestResult};
 
 use crate::baseline::Baseline;
 use crate::history::{History, Key, Prior};
@@ -61,7 +64,7 @@ pub fn judged_value(record: &Record) -> Option<(Metric, f64)> {
     }
     let headline = headline_metric(&record.spec);
     if let Some(load) = &record.load {
-        let h = perf_harness::stats::decode_histogram(&load.iteration.histogram).ok()?;
+        let h = perf_schema::histogram::decode_histogram(&load.iteration.histogram).ok()?;
         if h.is_empty() {
             return None;
         }
@@ -255,8 +258,10 @@ impl Gate {
 mod tests {
     use super::*;
     use crate::compare::Change;
-    use perf_harness::record::TestId;
-    use perf_harness::spec::Kind;
+    use crate::verdict::Judge;
+    use crate::verdict::Tally;
+    use perf_schema::record::TestId;
+    use perf_schema::spec::Kind;
     use std::borrow::Cow;
 
     const P95: &[Threshold] = &[Threshold::Percentile {
@@ -366,7 +371,7 @@ mod tests {
     }
 
     fn in_state(mut r: Record, other_cores: f64) -> Record {
-        r.machine_state = Some(perf_harness::record::MachineState {
+        r.machine_state = Some(perf_schema::record::MachineState {
             load_avg_1m_start: Some(0.5),
             load_avg_1m_end: Some(0.6),
             other_cpu_cores: Some(other_cores),
@@ -387,23 +392,23 @@ mod tests {
         let mut results = vec![TestResult::judge(thin)];
         against_baseline(&mut results, &b, &machine("cpu"), &Policy::default(), None);
         let c = results[0].comparison.as_ref().expect("compared");
-        assert_eq!((c.metric.as_str(), c.base_ns), ("median", 1_049_000.0));
+        assert_eq!((c.metric.as_str(), c.base), ("median", 1_049_000.0));
         // 400 samples: the p95 itself (nearest rank 380).
         let thick = record(ramp(400, 100), false);
         let (metric, value) = judged_value(&thick).expect("measured");
         assert_eq!((metric.key().as_str(), value), ("p95", 1_379_000.0));
         // A load test: the headline statistic of its iteration histogram.
         let mut load = crate::report::load_md::tests::load_record();
-        let h = perf_harness::stats::histogram_of(&[10_000, 20_000, 30_000, 40_000]);
+        let h = perf_schema::histogram::histogram_of(&[10_000, 20_000, 30_000, 40_000]);
         if let Some(l) = load.load.as_mut() {
-            l.iteration.histogram = perf_harness::stats::encode_histogram(&h).expect("encodes");
+            l.iteration.histogram = perf_schema::histogram::encode_histogram(&h).expect("encodes");
         }
         let (metric, value) = judged_value(&load).expect("measured");
         assert_eq!(metric.key(), "median");
         // 3 significant digits: 16 ns buckets around 20 µs, reported at their highest value.
         assert_eq!(value, 20_015.0);
         let c = crate::loadcmp::against_baseline(&load, &load, metric, &Policy::default());
-        assert_eq!(c.base_ns, value);
+        assert_eq!(c.base, value);
         // Nothing measured: nothing to judge.
         let mut failed = record(ramp(10, 100), false);
         failed.status = Status::Failed {
@@ -606,7 +611,7 @@ mod tests {
     }
 
     fn with_queries(mut r: Record, per_call: u64) -> Record {
-        r.queries = Some(perf_harness::db::QueryStats {
+        r.queries = Some(perf_schema::record::QueryStats {
             calls: 100,
             statements: 100 * per_call,
             min_per_call: per_call,
@@ -631,7 +636,7 @@ mod tests {
         assert_eq!(timing.change_verdict, Change::Unchanged);
         let c = &results[0].counts[0];
         assert_eq!(c.metric, "queries/iteration");
-        assert_eq!((c.base_ns, c.new_ns), (2.0, 41.0));
+        assert_eq!((c.base, c.new), (2.0, 41.0));
         assert_eq!(c.change, 19.5);
         assert_eq!(c.p_value, None);
         assert_eq!(c.change_verdict, Change::Regression);
@@ -642,8 +647,8 @@ mod tests {
             regressions: Some(Severity::Major),
         };
         assert!(gate.fails_on_change(&results[0]));
-        let mut tally = perf_harness::record::ComparedWith {
-            mode: perf_harness::record::CompareMode::Baseline,
+        let mut tally = perf_schema::summary::ComparedWith {
+            mode: perf_schema::summary::CompareMode::Baseline,
             against: "base".into(),
             commit: None,
             notes: Vec::new(),
@@ -671,7 +676,7 @@ mod tests {
         let reference = [with_queries(record(vec![], false), 2)];
         let paired = counts_against(&reference, &with_queries(record(vec![], false), 41));
         assert_eq!(paired[0].change_verdict, Change::Regression);
-        assert_eq!((paired[0].base_ns, paired[0].new_ns), (2.0, 41.0));
+        assert_eq!((paired[0].base, paired[0].new), (2.0, 41.0));
         let mut other = with_queries(record(vec![], false), 41);
         other.test.name = "new_test".into();
         assert!(counts_against(&reference, &other).is_empty());
@@ -693,7 +698,7 @@ mod tests {
             &record(vec![], false),
             &with_queries(record(vec![], false), 3),
         );
-        assert_eq!((from_none[0].base_ns, from_none[0].new_ns), (0.0, 3.0));
+        assert_eq!((from_none[0].base, from_none[0].new), (0.0, 3.0));
         assert_eq!(from_none[0].change_verdict, Change::Regression);
     }
 }

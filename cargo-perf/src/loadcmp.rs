@@ -4,9 +4,9 @@
 
 use crate::compare::ComparisonExt;
 use crate::compare::{self, histogram, Comparison, Metric, Policy};
-use perf_harness::load::report::LoadReport;
-use perf_harness::record::{Record, Status};
-use perf_harness::stats::decode_histogram;
+use perf_schema::histogram::decode_histogram;
+use perf_schema::record::load::LoadReport;
+use perf_schema::record::{Record, Status};
 
 /// Whether a record is a load test's.
 pub fn is_load(r: &Record) -> bool {

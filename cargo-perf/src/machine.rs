@@ -15,7 +15,8 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use perf_harness::record::{Machine, MachineState};
+use perf_schema::record::MachineState;
+use perf_schema::summary::Machine;
 
 /// Other processes keeping at least this many cores busy make the machine *busy*: on the
 /// 2-core machines this is built on, a quiet desktop or VM measures 0.0–0.2 cores and a build

@@ -24,8 +24,11 @@ mod report;
 mod runner;
 mod select;
 mod suggest;
+mod verdict;
 mod workspace;
 
+use crate::verdict::Judge;
+use crate::verdict::NewSummary;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,9 +36,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::Parser;
-use perf_harness::load::shard::ENV_SHARD;
-use perf_harness::record::{self, Summary, TestOutcome, TestResult, LIST_SCHEMA};
-use perf_harness::spec::Kind;
+use perf_schema::protocol::ENV_SHARD;
+use perf_schema::record::{self, LIST_SCHEMA};
+use perf_schema::spec::Kind;
+use perf_schema::summary::{Summary, TestOutcome, TestResult};
 
 use cli::{Args, Cargo, FailOn, Format};
 use error::PerfError;
@@ -256,7 +260,7 @@ fn keep_new_build(
 
 pub(crate) fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PerfError> {
     let path = dir.join(name);
-    record::write_atomic(&path, bytes).map_err(|source| PerfError::Write {
+    perf_schema::document::write_atomic(&path, bytes).map_err(|source| PerfError::Write {
         path: path.clone(),
         source,
     })?;

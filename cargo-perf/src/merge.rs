@@ -2,13 +2,19 @@
 //! shard once, the same tests and specs), adds each load test's shards into one record, judges
 //! the thresholds on the merged data and writes the summaries like a run.
 
+use crate::verdict::Judge;
+use crate::verdict::NewSummary;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use perf_harness::load::shard::{self, Shard};
-use perf_harness::record::{parse_versioned, Record, Summary, TestResult, SUMMARY_SCHEMA};
-use perf_harness::spec::Kind;
+mod shards;
+
+use perf_schema::document::parse_versioned;
+use perf_schema::record::shard::Shard;
+use perf_schema::record::Record;
+use perf_schema::spec::Kind;
+use perf_schema::summary::{Summary, TestResult, SUMMARY_SCHEMA};
 
 use crate::cli::{Format, MergeArgs};
 use crate::error::PerfError;
@@ -163,7 +169,7 @@ pub fn merge(mut shards: Vec<(PathBuf, Summary)>) -> Result<Summary, PerfError> 
                 )));
             }
             let parts: Vec<Record> = parts.into_iter().map(|(_, r)| r).collect();
-            shard::merge(&parts).map_err(usage)?
+            shards::merge(&parts).map_err(usage)?
         } else {
             match <[(Shard, Record); 1]>::try_from(parts) {
                 Ok([(_, record)]) => record,

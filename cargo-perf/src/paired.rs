@@ -17,11 +17,13 @@
 //! Otherwise a test runs `--rounds` rounds.
 
 use crate::compare::ComparisonExt;
+use crate::verdict::Tally;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::compare::{self, pooled, Change, Comparison, SplitMix64};
-use perf_harness::record::{CompareMode, ComparedWith, Record, Status, Summary};
+use perf_schema::record::{Record, Status};
+use perf_schema::summary::{CompareMode, ComparedWith, Summary};
 
 use crate::baseline::same_test;
 use crate::builds::{self, Kept, Role};
@@ -233,7 +235,7 @@ fn build_reference(
     std::env::remove_var("CARGO_TARGET_DIR");
     let (ref_project, build) = built?;
     let marker = reference_marker(&project.target_dir);
-    perf_harness::record::write_atomic(&marker, commit.as_bytes())
+    perf_schema::document::write_atomic(&marker, commit.as_bytes())
         .map_err(|e| PerfError::Builds(format!("cannot write {}: {e}", marker.display())))?;
     let foreign = [project.workspace_root.clone()];
     let tree = builds::Tree {
@@ -405,7 +407,10 @@ impl<'a> Session<'a> {
             verbose: config.verbose,
             binary_args: config.binary_args.clone(),
             // Both builds see the same environment: only their code differs.
-            env: vec![(perf_harness::child::ENV_ROUND.to_string(), "1".to_string())],
+            env: vec![(
+                perf_schema::protocol::ENV_ROUND.to_string(),
+                "1".to_string(),
+            )],
             base_url: config.base_url.clone(),
         };
         Session {
@@ -587,8 +592,8 @@ impl<'a> Session<'a> {
 fn note_identical(
     pairs: &[(&Found, Option<&Found>)],
     comparisons: &mut [Comparison],
-    new: &perf_harness::record::RoleBuild,
-    base: &perf_harness::record::RoleBuild,
+    new: &perf_schema::summary::RoleBuild,
+    base: &perf_schema::summary::RoleBuild,
 ) {
     // Only the targets whose perf tests ran matter (a lib's unit-test binary often stays the same).
     let identical: Vec<(String, String, String)> = builds::identical_despite_changes(new, base)

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use perf_harness::record::{Record, Status};
+use perf_schema::record::{Record, Status};
 
 /// Reports which test is running; all output goes to stderr so stdout stays machine-readable.
 pub struct Progress {

@@ -2,12 +2,16 @@
 //! (`--confirm`), saving baselines, the gate (`--fail-on`) and the CI reports (JUnit, GitHub,
 //! exports, criterion-compatible files are in `criterion_out`).
 
+use crate::baseline::BaselineExt;
 use crate::compare::ComparisonExt;
+use crate::verdict::Judge;
+use crate::verdict::Tally;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::compare::{format_change, Change, Comparison, Severity};
-use perf_harness::record::{CompareMode, ComparedWith, Record, Summary, TestResult};
+use perf_schema::record::Record;
+use perf_schema::summary::{CompareMode, ComparedWith, Summary, TestResult};
 
 use crate::baseline::{self, Baseline, Snapshot};
 use crate::cli::{ExportFormat, FailOn, Format};
@@ -296,7 +300,7 @@ pub fn save_baselines(summary: &Summary, ctx: &Context) -> anyhow::Result<()> {
 fn history_runs(
     results: &[TestResult],
     ctx: &Context,
-) -> Vec<(perf_harness::record::TestId, history::Run)> {
+) -> Vec<(perf_schema::record::TestId, history::Run)> {
     results
         .iter()
         .filter(|r| r.record.optimized)
@@ -325,7 +329,7 @@ pub fn write_reports(
     format: Format,
 ) -> anyhow::Result<()> {
     let write = |path: &PathBuf, bytes: &[u8]| {
-        perf_harness::record::write_atomic(path, bytes).map_err(|source| PerfError::Write {
+        perf_schema::document::write_atomic(path, bytes).map_err(|source| PerfError::Write {
             path: path.clone(),
             source,
         })
@@ -377,8 +381,8 @@ pub fn write_reports(
 mod tests {
     use super::*;
     use crate::compare::{Method, Metric};
-    use perf_harness::record::{MachineState, Status, TestId};
-    use perf_harness::spec::Spec;
+    use perf_schema::record::{MachineState, Status, TestId};
+    use perf_schema::spec::Spec;
 
     fn record(other_cores: Option<f64>) -> Record {
         Record {

@@ -11,11 +11,12 @@ use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 
 use crate::compare::{format_change, format_p, Change, Comparison, Method};
-use perf_harness::db::QueryStats;
-use perf_harness::load::report::{Latency, LoadReport, Model};
-use perf_harness::record::{Record, Status, Summary, TestOutcome, TestResult, Verdict};
-use perf_harness::spec::{format_bytes, format_ns};
-use perf_harness::stats::Stats;
+use perf_schema::record::load::{Latency, LoadReport, Model};
+use perf_schema::record::QueryStats;
+use perf_schema::record::Stats;
+use perf_schema::record::{Record, Status};
+use perf_schema::spec::{format_bytes, format_ns};
+use perf_schema::summary::{Summary, TestOutcome, TestResult, Verdict};
 
 use crate::discover::Found;
 
@@ -87,8 +88,8 @@ pub fn change_sentence(name: &str, c: &Comparison) -> String {
         return format!(
             "{} of {name} went from {} to {} ({}, {what}, exact count)",
             c.metric,
-            c.base_ns,
-            c.new_ns,
+            c.base,
+            c.new,
             format_change(c.change)
         );
     }
@@ -116,8 +117,8 @@ pub fn change_sentence(name: &str, c: &Comparison) -> String {
     format!(
         "{} of {name} went from {} to {} ({}, {what}{p}{note})",
         c.metric,
-        format_ns(c.base_ns),
-        format_ns(c.new_ns),
+        format_ns(c.base),
+        format_ns(c.new),
         format_change(c.change)
     )
 }
@@ -374,7 +375,7 @@ fn cut(text: &str, width: usize) -> String {
 
 /// `PASS p95 <= 1s (measured 40ns)`.
 pub fn verdict_text(v: &Verdict) -> String {
-    let measured = v.measured_ns.map_or_else(
+    let measured = v.measured.map_or_else(
         || "not measured".into(),
         |m| format!("measured {}", v.threshold.format_value(m)),
     );
@@ -571,8 +572,8 @@ pub fn markdown(summary: &Summary) -> String {
             "Compared with {}{commit} ({}): {}.\n",
             w.against,
             match w.mode {
-                perf_harness::record::CompareMode::Baseline => "Mann-Whitney U on raw samples",
-                perf_harness::record::CompareMode::Paired =>
+                perf_schema::summary::CompareMode::Baseline => "Mann-Whitney U on raw samples",
+                perf_schema::summary::CompareMode::Paired =>
                     "Wilcoxon signed-rank on paired round ratios",
             },
             w.tally()

@@ -10,12 +10,13 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use perf_harness::child::{
+use perf_schema::document::parse_versioned;
+use perf_schema::protocol::{
     ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_PROGRESS, ENV_QUICK, ENV_TARGET,
     ENV_TEST, EXIT_PROTOCOL_ERROR,
 };
-use perf_harness::record::{parse_versioned, Record, Status, RECORD_SCHEMA};
-use perf_harness::spec::Kind;
+use perf_schema::record::{Record, Status, RECORD_SCHEMA};
+use perf_schema::spec::Kind;
 
 use crate::discover::Found;
 use crate::progress::Progress;
@@ -130,7 +131,7 @@ pub fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
         cmd.env(ENV_PROGRESS, path);
     }
     if let Some(url) = &config.base_url {
-        cmd.env(perf_harness::load::ENV_BASE_URL, url);
+        cmd.env(perf_schema::protocol::ENV_BASE_URL, url);
     }
     let output = if config.verbose {
         cmd.status().map(|status| Output {

@@ -267,8 +267,8 @@ fn a_slower_commit_is_a_regression_of_every_kind_and_fails_the_gate() {
     if repo.has_db() {
         let counts = &result(&summary, "list_items")["counts"][0];
         assert_eq!(counts["metric"], "queries/iteration", "{counts:#}");
-        assert_eq!(counts["base_ns"], 1.0);
-        assert_eq!(counts["new_ns"], 2.0);
+        assert_eq!(counts["base"], 1.0);
+        assert_eq!(counts["new"], 2.0);
         assert_eq!(counts["change_verdict"], "regression");
         assert_eq!(counts["method"], "exact");
     }
@@ -423,7 +423,7 @@ fn a_saved_baseline_catches_a_slower_commit_and_every_report_says_so() {
     assert!(tick["p95_ns"].as_f64().is_some_and(|v| v > 0.0), "{tick:#}");
     if repo.has_db() {
         let counts = &result(&summary, "list_items")["counts"][0];
-        assert_eq!(counts["new_ns"], 3.0, "{counts:#}");
+        assert_eq!(counts["new"], 3.0, "{counts:#}");
         assert_eq!(counts["change_verdict"], "regression");
     }
     let md = std::fs::read_to_string(&step_summary).expect("step summary appended");

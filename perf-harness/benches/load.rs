@@ -17,8 +17,8 @@ use perf_harness::engine::Mode;
 use perf_harness::load::metrics::{Metrics, RequestOutcome};
 use perf_harness::load::{LoadRoutine, Scenario};
 use perf_harness::registry::{PerfTest, Routine};
-use perf_harness::spec::{Kind, Spec};
 use perf_harness::User;
+use perf_schema::spec::{Kind, Spec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn main() {
@@ -61,7 +61,7 @@ fn run_one_get(
     .run(test, mode)
 }
 
-fn run(spec: Spec, url: &str) -> perf_harness::load::report::LoadReport {
+fn run(spec: Spec, url: &str) -> perf_schema::record::load::LoadReport {
     std::env::set_var(perf_harness::load::ENV_BASE_URL, url);
     let test = PerfTest {
         name: "bench",

@@ -80,10 +80,9 @@ fn main() {
         c.bench_function(&format!("plain_criterion_{round}"), |b| {
             b.iter(|| fnv1a(std::hint::black_box(&KEY)))
         });
-        let est = perf_harness::criterion_files::read_estimates(
-            &home.join(format!("plain_criterion_{round}")),
-        )
-        .expect("criterion estimates");
+        let est =
+            perf_schema::criterion::read_estimates(&home.join(format!("plain_criterion_{round}")))
+                .expect("criterion estimates");
         plain.push(est.mean.point_estimate);
 
         let m = engine::run(micro, &full)

@@ -82,7 +82,8 @@ fn answer(mode: &str) -> Result<(), String> {
 
 fn write_json<T: serde::Serialize>(out: &std::path::Path, value: &T) -> Result<(), String> {
     let bytes = serde_json::to_vec(value).map_err(|e| format!("cannot encode answer: {e}"))?;
-    record::write_atomic(out, &bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))
+    perf_schema::document::write_atomic(out, &bytes)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))
 }
 
 fn test_id(test: &PerfTest, request: &Request) -> TestId {

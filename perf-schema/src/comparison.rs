@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::unit::Unit;
+
 /// The statistical test behind a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -91,10 +93,12 @@ pub struct Comparison {
     pub method: Method,
     /// The statistic compared (`p95`, `median`, `mean`).
     pub metric: String,
-    /// Its value before (baseline or the reference build), nanoseconds.
-    pub base_ns: f64,
-    /// Its value now, nanoseconds.
-    pub new_ns: f64,
+    /// Its value before (baseline or the reference build), in `unit`.
+    pub base: f64,
+    /// Its value now, in `unit`.
+    pub new: f64,
+    /// Nanoseconds for timing statistics, a count for exact comparisons of counts.
+    pub unit: Unit,
     /// Relative change `new / base − 1` (+0.36 = 36 % slower).
     pub change: f64,
     /// 95 % interval of the relative change.

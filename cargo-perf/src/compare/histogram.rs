@@ -174,7 +174,7 @@ pub fn compare_histograms(
 mod tests {
     use super::*;
     use crate::compare::{mann_whitney_u, Change, Severity};
-    use perf_harness::stats::histogram_of;
+    use perf_schema::histogram::histogram_of;
 
     fn expand(b: &[(u64, u64)]) -> Vec<f64> {
         b.iter()
@@ -230,7 +230,7 @@ mod tests {
             base.highest_equivalent(19_000_000) as f64,
             slow.highest_equivalent(23_000_000) as f64,
         );
-        assert_eq!((c.base_ns, c.new_ns), (b19, n23));
+        assert_eq!((c.base, c.new), (b19, n23));
         let exact = n23 / b19 - 1.0;
         assert!((c.change - exact).abs() < 1e-15);
         assert_eq!(c.change_verdict, Change::Regression, "{c:?}");

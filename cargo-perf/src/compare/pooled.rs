@@ -297,7 +297,7 @@ mod tests {
         assert_eq!(c.method, Method::MannWhitneyU);
         assert_eq!(c.change_verdict, Change::Regression, "{c:?}");
         // Nearest-rank medians (rank 30): 103 000 and 123 600, exactly +20 %.
-        assert_eq!((c.base_ns, c.new_ns), (103_000.0, 123_600.0));
+        assert_eq!((c.base, c.new), (103_000.0, 123_600.0));
         assert!((c.change - 0.2).abs() < 1e-12, "{c:?}");
         assert!(c.p_value.expect("p") < 1e-6);
         let note = c.note.as_deref().unwrap_or_default();

@@ -1,7 +1,8 @@
 //! Exports for benchmark trackers: bencher's metric format and github-action-benchmark's
 //! `customSmallerIsBetter` list. Both name a test `package::target::name`.
 
-use perf_harness::record::{Status, Summary, TestResult};
+use perf_schema::record::Status;
+use perf_schema::summary::{Summary, TestResult};
 use serde_json::{json, Map, Value};
 
 fn id(r: &TestResult) -> String {

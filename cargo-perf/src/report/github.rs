@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use perf_harness::record::{Status, Summary, TestOutcome};
+use perf_schema::record::Status;
+use perf_schema::summary::{Summary, TestOutcome};
 
 use super::junit::failure_lines;
 

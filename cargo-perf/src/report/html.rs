@@ -6,8 +6,9 @@
 use std::fmt::Write as _;
 
 use crate::compare::{format_change, format_p, nearest_rank};
-use perf_harness::record::{Record, Status, Summary, TestResult};
-use perf_harness::spec::format_ns;
+use perf_schema::record::{Record, Status};
+use perf_schema::spec::format_ns;
+use perf_schema::summary::{Summary, TestResult};
 
 use super::junit::escape;
 
@@ -77,10 +78,10 @@ fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
         .as_ref()
         .is_some_and(|c| c.change_verdict == crate::compare::Change::Regression);
     let (class, label) = match r.outcome {
-        perf_harness::record::TestOutcome::Pass if regressed => ("fail", "regressed"),
-        perf_harness::record::TestOutcome::Pass => ("pass", "pass"),
-        perf_harness::record::TestOutcome::Fail => ("fail", "fail"),
-        perf_harness::record::TestOutcome::Error => ("fail", "error"),
+        perf_schema::summary::TestOutcome::Pass if regressed => ("fail", "regressed"),
+        perf_schema::summary::TestOutcome::Pass => ("pass", "pass"),
+        perf_schema::summary::TestOutcome::Fail => ("fail", "fail"),
+        perf_schema::summary::TestOutcome::Error => ("fail", "error"),
     };
     let _ = write!(
         out,
@@ -130,8 +131,8 @@ fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
             out,
             "<p>{} {} → {}: {} ({}{}){}</p>",
             escape(&c.metric),
-            format_ns(c.base_ns),
-            format_ns(c.new_ns),
+            format_ns(c.base),
+            format_ns(c.new),
             format_change(c.change),
             c.change_verdict.as_str(),
             c.p_value
@@ -337,8 +338,10 @@ fn sequence(out: &mut String, new: &[u64], old: Option<&[u64]>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_harness::record::TestId;
-    use perf_harness::spec::{Kind, Spec};
+    use crate::verdict::Judge;
+    use crate::verdict::NewSummary;
+    use perf_schema::record::TestId;
+    use perf_schema::spec::{Kind, Spec};
 
     fn record(samples: Vec<u64>) -> Record {
         Record {

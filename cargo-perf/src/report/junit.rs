@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use perf_harness::record::{Status, Summary, TestOutcome, TestResult};
+use perf_schema::record::Status;
+use perf_schema::summary::{Summary, TestOutcome, TestResult};
 
 use super::{change_sentence, verdict_text};
 

@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use perf_harness::load::report::{Latency, LoadReport, Model};
-use perf_harness::record::Summary;
-use perf_harness::spec::{format_bytes, format_ns};
+use perf_schema::record::load::{Latency, LoadReport, Model};
+use perf_schema::spec::{format_bytes, format_ns};
+use perf_schema::summary::Summary;
 
 /// `### Load tests` with one breakdown per load test of the run; empty without load tests.
 pub fn section(summary: &Summary) -> String {
@@ -103,9 +103,12 @@ fn row(out: &mut String, name: &str, count: u64, errors: u64, x: &Latency) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use perf_harness::load::report::{NameReport, Tick};
-    use perf_harness::record::{Record, Status, TestId, TestResult};
-    use perf_harness::spec::{Kind, Spec};
+    use crate::verdict::Judge;
+    use crate::verdict::NewSummary;
+    use perf_schema::record::load::{NameReport, Tick};
+    use perf_schema::record::{Record, Status, TestId};
+    use perf_schema::spec::{Kind, Spec};
+    use perf_schema::summary::TestResult;
     use std::collections::BTreeMap;
 
     fn latency(ms: f64) -> Latency {

@@ -6,7 +6,7 @@
 //! `cargo test` many tests share a process, so the engine never opens the capture there (smoke
 //! runs give no count verdicts) and `record_statement` is a relaxed load and a return.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -16,8 +16,7 @@ use hdrhistogram::Histogram;
 use super::normalize::normalize;
 use crate::stats;
 
-/// Statements kept in a record: the rest are summed into the totals only.
-pub const MAX_STATEMENTS_KEPT: usize = 50;
+pub use perf_schema::record::queries::MAX_STATEMENTS_KEPT;
 
 static OPEN: AtomicBool = AtomicBool::new(false);
 static IN_CALL: AtomicU64 = AtomicU64::new(0);
@@ -145,7 +144,7 @@ impl Capture {
     pub fn finish(self) -> Option<QueryStats> {
         OPEN.store(false, Ordering::SeqCst);
         let state = state().take()?;
-        QueryStats::summarize(state)
+        summarize(state)
     }
 }
 
@@ -159,87 +158,39 @@ impl Drop for Capture {
 
 pub use crate::record::queries::{QueryStats, StatementStats};
 
-impl QueryStats {
-    /// The statements of one test measured in several processes (the shards of a load test):
-    /// counts add up exactly and the busiest call is the busiest of all; per statement the
-    /// count, total, mean and maximum are exact, the p95 is the worst shard's (an upper bound:
-    /// the shards keep no per-statement histogram), and `distinct` counts the statements kept.
-    pub fn merge(parts: &[&QueryStats]) -> Option<QueryStats> {
-        let calls: u64 = parts.iter().map(|q| q.calls).sum();
-        let statements: u64 = parts.iter().map(|q| q.statements).sum();
-        if calls == 0 || statements == 0 {
-            return None;
-        }
-        let mut by_sql: BTreeMap<&str, StatementStats> = BTreeMap::new();
-        for s in parts.iter().flat_map(|q| &q.top) {
-            let e = by_sql.entry(&s.sql).or_insert_with(|| StatementStats {
-                sql: s.sql.clone(),
-                count: 0,
-                total_ns: 0,
-                mean_ns: 0.0,
-                p95_ns: 0.0,
-                max_ns: 0,
-            });
-            e.count += s.count;
-            e.total_ns += s.total_ns;
-            e.mean_ns = e.total_ns as f64 / e.count.max(1) as f64;
-            e.p95_ns = e.p95_ns.max(s.p95_ns);
-            e.max_ns = e.max_ns.max(s.max_ns);
-        }
-        let mut top: Vec<StatementStats> = by_sql.into_values().collect();
-        top.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then_with(|| a.sql.cmp(&b.sql)));
-        let distinct = parts
-            .iter()
-            .map(|q| q.distinct)
-            .max()
-            .unwrap_or(0)
-            .max(top.len() as u64);
-        top.truncate(MAX_STATEMENTS_KEPT);
-        Some(QueryStats {
-            calls,
-            statements,
-            min_per_call: parts.iter().map(|q| q.min_per_call).min().unwrap_or(0),
-            max_per_call: parts.iter().map(|q| q.max_per_call).max().unwrap_or(0),
-            mean_per_call: statements as f64 / calls as f64,
-            scaling: None,
-            distinct,
-            top,
-        })
+/// The statistics of what a capture saw; `None` when no statement was reported.
+fn summarize(state: State) -> Option<QueryStats> {
+    let calls = state.per_call.len() as u64;
+    let statements: u64 = state.per_call.iter().sum();
+    // A test that reported no statement has no database part to show.
+    if calls == 0 || statements == 0 {
+        return None;
     }
-
-    fn summarize(state: State) -> Option<QueryStats> {
-        let calls = state.per_call.len() as u64;
-        let statements: u64 = state.per_call.iter().sum();
-        // A test that reported no statement has no database part to show.
-        if calls == 0 || statements == 0 {
-            return None;
-        }
-        let mut top: Vec<StatementStats> = state
-            .statements
-            .into_iter()
-            .map(|(sql, a)| StatementStats {
-                sql: sql.to_string(),
-                count: a.count,
-                total_ns: a.total_ns,
-                mean_ns: a.total_ns as f64 / a.count.max(1) as f64,
-                p95_ns: (a.histogram.value_at_quantile(0.95) as f64).min(a.max_ns as f64),
-                max_ns: a.max_ns,
-            })
-            .collect();
-        top.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then_with(|| a.sql.cmp(&b.sql)));
-        let distinct = top.len() as u64;
-        top.truncate(MAX_STATEMENTS_KEPT);
-        Some(QueryStats {
-            calls,
-            statements,
-            min_per_call: state.per_call.iter().copied().min().unwrap_or(0),
-            max_per_call: state.per_call.iter().copied().max().unwrap_or(0),
-            mean_per_call: statements as f64 / calls as f64,
-            scaling: None,
-            distinct,
-            top,
+    let mut top: Vec<StatementStats> = state
+        .statements
+        .into_iter()
+        .map(|(sql, a)| StatementStats {
+            sql: sql.to_string(),
+            count: a.count,
+            total_ns: a.total_ns,
+            mean_ns: a.total_ns as f64 / a.count.max(1) as f64,
+            p95_ns: (a.histogram.value_at_quantile(0.95) as f64).min(a.max_ns as f64),
+            max_ns: a.max_ns,
         })
-    }
+        .collect();
+    top.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then_with(|| a.sql.cmp(&b.sql)));
+    let distinct = top.len() as u64;
+    top.truncate(MAX_STATEMENTS_KEPT);
+    Some(QueryStats {
+        calls,
+        statements,
+        min_per_call: state.per_call.iter().copied().min().unwrap_or(0),
+        max_per_call: state.per_call.iter().copied().max().unwrap_or(0),
+        mean_per_call: statements as f64 / calls as f64,
+        scaling: None,
+        distinct,
+        top,
+    })
 }
 
 #[cfg(test)]
@@ -251,57 +202,6 @@ pub(crate) mod tests {
 
     pub(crate) fn serial() -> MutexGuard<'static, ()> {
         SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    #[test]
-    fn shards_statements_merge_exactly_where_they_can() {
-        let stat = |sql: &str, count, total_ns, p95_ns, max_ns| StatementStats {
-            sql: sql.into(),
-            count,
-            total_ns,
-            mean_ns: total_ns as f64 / count as f64,
-            p95_ns,
-            max_ns,
-        };
-        let a = QueryStats {
-            calls: 10,
-            statements: 20,
-            min_per_call: 2,
-            max_per_call: 2,
-            mean_per_call: 2.0,
-            scaling: None,
-            distinct: 2,
-            top: vec![
-                stat("SELECT ?", 10, 1_000, 120.0, 300),
-                stat("UPDATE t", 10, 500, 60.0, 90),
-            ],
-        };
-        let b = QueryStats {
-            calls: 30,
-            statements: 40,
-            min_per_call: 1,
-            max_per_call: 3,
-            mean_per_call: 40.0 / 30.0,
-            scaling: None,
-            distinct: 1,
-            top: vec![stat("SELECT ?", 40, 3_000, 100.0, 500)],
-        };
-        let m = QueryStats::merge(&[&a, &b]).expect("statements");
-        assert_eq!(
-            (
-                m.calls,
-                m.statements,
-                m.min_per_call,
-                m.max_per_call,
-                m.distinct
-            ),
-            (40, 60, 1, 3, 2)
-        );
-        assert_eq!(m.mean_per_call, 1.5);
-        assert_eq!(m.top[0], stat("SELECT ?", 50, 4_000, 120.0, 500));
-        assert_eq!(m.top[0].mean_ns, 80.0);
-        assert_eq!(m.top[1], a.top[1]);
-        assert!(QueryStats::merge(&[]).is_none());
     }
 
     #[test]

@@ -11,8 +11,9 @@ use crate::bencher::Bencher;
 use crate::criterion_files::CriterionEstimates;
 use crate::db::QueryStats;
 use crate::outcome::Failure;
+use crate::record::Stats;
 use crate::registry::{PerfTest, Routine};
-use crate::stats::{self, Stats};
+use crate::stats;
 
 /// How thoroughly to run a test.
 #[derive(Debug, Clone, PartialEq)]

@@ -39,9 +39,9 @@ pub fn run<S: 'static>(
     let smoke = matches!(mode, Mode::Smoke);
     let mut plan = Plan::new(&test.spec, mode);
     if !smoke {
-        if let Ok(text) = std::env::var(super::shard::ENV_SHARD) {
+        if let Ok(text) = std::env::var(perf_schema::protocol::ENV_SHARD) {
             let shard = text
-                .parse::<super::shard::Shard>()
+                .parse::<crate::record::shard::Shard>()
                 .and_then(|s| plan.clone().shard(s))
                 .map_err(Failure::Infrastructure)?;
             plan = shard;
@@ -192,7 +192,7 @@ pub fn run<S: 'static>(
     } else {
         None
     };
-    let stats = super::shard::iteration_stats(&m.iteration, report.iterations_per_s);
+    let stats = crate::stats::iteration_stats(&m.iteration, report.iterations_per_s);
     Ok(Some(Measurement {
         stats,
         samples_ns: Vec::new(),
@@ -627,7 +627,7 @@ async fn tick<S>(
         match &to_file {
             // Best effort: a lost progress line must never disturb the measurement.
             Some(path) => {
-                let _ = crate::record::write_atomic(path, line.as_bytes());
+                let _ = perf_schema::document::write_atomic(path, line.as_bytes());
             }
             None => eprint!("\r\x1b[2K  {line}"),
         }

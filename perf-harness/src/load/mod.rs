@@ -8,8 +8,8 @@
 pub mod engine;
 pub mod metrics;
 pub use crate::record::load as report;
+use crate::record::shard;
 pub mod schedule;
-pub mod shard;
 pub mod statements;
 
 use std::any::Any;
@@ -25,8 +25,7 @@ use crate::user::User;
 use report::Model;
 use schedule::Profile;
 
-/// Environment variable naming the service under test (`cargo perf --base-url` sets it).
-pub const ENV_BASE_URL: &str = "PERF_BASE_URL";
+pub use perf_schema::protocol::ENV_BASE_URL;
 
 /// One iteration of a load test, as the `#[perf_test]` expansion hands it over.
 pub type LoadBody<S = ()> = for<'a> fn(&'a mut User<S>) -> BodyFuture<'a, Result<(), String>>;

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::compare::format_change;
-use perf_harness::load::report::{LoadReport, Tick};
-use perf_harness::spec::format_ns;
+use perf_schema::record::load::{LoadReport, Tick};
+use perf_schema::spec::format_ns;
 
 use super::{escape, polyline, svg_open, BASE, H, NEW, PAD, W};
 
@@ -134,7 +134,7 @@ fn table(out: &mut String, new: &LoadReport, base: Option<&LoadReport>) {
     let mut row = |name: &str,
                    count: u64,
                    errors: u64,
-                   l: &perf_harness::load::report::Latency,
+                   l: &perf_schema::record::load::Latency,
                    old: Option<f64>| {
         let (before, change) = match old.filter(|o| *o > 0.0) {
             Some(o) => (format_ns(o), format_change(l.p95_ns / o - 1.0)),

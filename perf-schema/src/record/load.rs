@@ -3,10 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-
-use crate::stats;
 
 /// Closed (users loop) or open (iterations start on a schedule) workload model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,45 +40,6 @@ pub struct Latency {
     /// The histogram, V2 format, base64.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub histogram: String,
-}
-
-impl Latency {
-    /// Summarizes a histogram (empty histograms give zeros).
-    pub fn of(h: &Histogram<u64>) -> Latency {
-        if h.is_empty() {
-            return Latency::default();
-        }
-        let q = |p: f64| h.value_at_quantile(p).min(h.max()) as f64;
-        Latency {
-            count: h.len(),
-            mean_ns: h.mean(),
-            min_ns: h.min() as f64,
-            p50_ns: q(0.50),
-            p90_ns: q(0.90),
-            p95_ns: q(0.95),
-            p99_ns: q(0.99),
-            p999_ns: q(0.999),
-            max_ns: h.max() as f64,
-            histogram: stats::encode_histogram(h).unwrap_or_default(),
-        }
-    }
-
-    /// The value for a threshold percentile (50, 90, 95, 99, 99.9), or any other percentile
-    /// from the stored histogram.
-    pub fn percentile(&self, percentile: f64) -> Option<f64> {
-        let table = [
-            (50.0, self.p50_ns),
-            (90.0, self.p90_ns),
-            (95.0, self.p95_ns),
-            (99.0, self.p99_ns),
-            (99.9, self.p999_ns),
-        ];
-        if let Some((_, v)) = table.iter().find(|(p, _)| (p - percentile).abs() < 1e-9) {
-            return Some(*v);
-        }
-        let h = stats::decode_histogram(&self.histogram).ok()?;
-        Some(h.value_at_quantile(percentile / 100.0).min(h.max()) as f64)
-    }
 }
 
 /// Requests of one name (`.name("login")`, or method and path).
@@ -220,24 +178,5 @@ impl LoadReport {
     /// The requests of one name.
     pub fn by_name(&self, name: &str) -> Option<&NameReport> {
         self.requests_by_name.iter().find(|n| n.name == name)
-    }
-}
-
-/// The value a per-name threshold is checked against: latency from the corrected histogram in
-/// the open model (the service time otherwise), or the name's error rate.
-pub fn measured_by_name(n: &NameReport, threshold: &crate::spec::Threshold) -> Option<f64> {
-    use crate::spec::Threshold;
-    let l = n.corrected.as_ref().unwrap_or(&n.latency);
-    match *threshold {
-        Threshold::Mean { .. } => Some(l.mean_ns),
-        Threshold::Median { .. } => Some(l.p50_ns),
-        Threshold::Max { .. } => Some(l.max_ns),
-        Threshold::Percentile { percentile, .. } => l.percentile(percentile),
-        Threshold::ErrorRate { .. } => Some(if n.requests == 0 {
-            0.0
-        } else {
-            n.failed as f64 / n.requests as f64
-        }),
-        _ => None,
     }
 }

@@ -1,10 +1,14 @@
-//! Summary statistics of timed samples, from exact sums and an HDR histogram (3 significant digits).
+//! HDR histograms as records carry them (V2, base64) and the statistics derived from them: the
+//! harness computes a record's figures with these, `cargo perf` recomputes them when it merges
+//! shards or reads a histogram back. Behind the `histogram` feature (hdrhistogram, base64).
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
+
+use crate::record::load::Latency;
+use crate::record::Stats;
 
 /// Significant digits kept by every latency histogram: relative error at most 0.1 %.
 pub const SIGNIFICANT_DIGITS: u8 = 3;
@@ -16,36 +20,6 @@ pub fn new_histogram() -> Histogram<u64> {
         .unwrap_or_else(|_| unreachable!("static histogram bounds are valid"));
     h.auto(true);
     h
-}
-
-/// Statistics of one test's samples, all times in nanoseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Number of timed samples.
-    pub samples: u64,
-    /// Arithmetic mean (exact).
-    pub mean_ns: f64,
-    /// Sample standard deviation (exact, n-1).
-    pub std_dev_ns: f64,
-    /// Fastest sample (exact).
-    pub min_ns: f64,
-    /// Median, from the histogram.
-    pub p50_ns: f64,
-    /// 75th percentile, from the histogram.
-    pub p75_ns: f64,
-    /// 90th percentile, from the histogram.
-    pub p90_ns: f64,
-    /// 95th percentile, from the histogram.
-    pub p95_ns: f64,
-    /// 99th percentile, from the histogram.
-    pub p99_ns: f64,
-    /// 99.9th percentile, from the histogram.
-    pub p999_ns: f64,
-    /// Slowest sample (exact).
-    pub max_ns: f64,
-    /// Completed calls per second, where the test measures throughput.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub throughput_per_s: Option<f64>,
 }
 
 impl Stats {
@@ -88,23 +62,6 @@ impl Stats {
             max_ns: max,
             throughput_per_s: None,
         })
-    }
-
-    /// The value for a percentile key the attribute accepts (50, 75, 90, 95, 99, 99.9).
-    pub fn percentile(&self, percentile: f64) -> Option<f64> {
-        type Get = fn(&Stats) -> f64;
-        const TABLE: [(f64, Get); 6] = [
-            (50.0, |s| s.p50_ns),
-            (75.0, |s| s.p75_ns),
-            (90.0, |s| s.p90_ns),
-            (95.0, |s| s.p95_ns),
-            (99.0, |s| s.p99_ns),
-            (99.9, |s| s.p999_ns),
-        ];
-        TABLE
-            .iter()
-            .find(|(p, _)| (p - percentile).abs() < 1e-9)
-            .map(|(_, get)| get(self))
     }
 }
 
@@ -161,6 +118,71 @@ pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
     Deserializer::new()
         .deserialize(&mut bytes.as_slice())
         .map_err(|e| format!("not an HdrHistogram V2 blob: {e:?}"))
+}
+
+impl Latency {
+    /// Summarizes a histogram (empty histograms give zeros).
+    pub fn of(h: &Histogram<u64>) -> Latency {
+        if h.is_empty() {
+            return Latency::default();
+        }
+        let q = |p: f64| h.value_at_quantile(p).min(h.max()) as f64;
+        Latency {
+            count: h.len(),
+            mean_ns: h.mean(),
+            min_ns: h.min() as f64,
+            p50_ns: q(0.50),
+            p90_ns: q(0.90),
+            p95_ns: q(0.95),
+            p99_ns: q(0.99),
+            p999_ns: q(0.999),
+            max_ns: h.max() as f64,
+            histogram: encode_histogram(h).unwrap_or_default(),
+        }
+    }
+
+    /// The value for a threshold percentile (50, 90, 95, 99, 99.9), or any other percentile
+    /// from the stored histogram.
+    pub fn percentile(&self, percentile: f64) -> Option<f64> {
+        let table = [
+            (50.0, self.p50_ns),
+            (90.0, self.p90_ns),
+            (95.0, self.p95_ns),
+            (99.0, self.p99_ns),
+            (99.9, self.p999_ns),
+        ];
+        if let Some((_, v)) = table.iter().find(|(p, _)| (p - percentile).abs() < 1e-9) {
+            return Some(*v);
+        }
+        let h = decode_histogram(&self.histogram).ok()?;
+        Some(h.value_at_quantile(percentile / 100.0).min(h.max()) as f64)
+    }
+}
+
+/// `Record::stats` of a load test: iteration latency (corrected in the open model).
+pub fn iteration_stats(h: &Histogram<u64>, per_s: f64) -> Stats {
+    let l = Latency::of(h);
+    let q = |p: f64| {
+        if h.is_empty() {
+            0.0
+        } else {
+            h.value_at_quantile(p).min(h.max()) as f64
+        }
+    };
+    Stats {
+        samples: l.count,
+        mean_ns: l.mean_ns,
+        std_dev_ns: if h.is_empty() { 0.0 } else { h.stdev() },
+        min_ns: l.min_ns,
+        p50_ns: l.p50_ns,
+        p75_ns: q(0.75),
+        p90_ns: l.p90_ns,
+        p95_ns: l.p95_ns,
+        p99_ns: l.p99_ns,
+        p999_ns: l.p999_ns,
+        max_ns: l.max_ns,
+        throughput_per_s: Some(per_s),
+    }
 }
 
 #[cfg(test)]

@@ -1,40 +1,14 @@
-//! Load beyond one machine: `cargo perf --shard I/N` runs this machine's share of each load
-//! test (users, rate, stage targets and shared iterations split like k6's execution segments),
-//! and `merge` adds the shards' records into one, histograms included, so the thresholds can be
-//! judged on the whole load.
+//! Merging the shards of a load test (`cargo perf merge`): the records each machine wrote for
+//! its part of the load add up into the record of the whole load, histograms included, so the
+//! thresholds are judged on the whole.
 
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-
-use super::report::{CheckReport, Latency, LoadReport, NameReport, Tick};
-use crate::db::QueryStats;
-use crate::record::{Record, Status};
-use crate::stats::{self, Stats};
-
-pub use perf_schema::protocol::ENV_SHARD;
-
-pub use crate::record::shard::{Shard, ShardPart};
-
-impl Shard {
-    /// This shard's part of `total` whole things (users, iterations): `total / count`, and one
-    /// more for the first `total % count` shards, so the parts add up to `total` exactly.
-    pub fn split_count(&self, total: u64) -> u64 {
-        let (count, index) = (u64::from(self.count), u64::from(self.index));
-        total / count + u64::from(index <= total % count)
-    }
-
-    /// This shard's part of a rate (or any divisible amount).
-    pub fn split_rate(&self, total: f64) -> f64 {
-        total / f64::from(self.count)
-    }
-
-    /// Whether this shard runs the `position`-th (0-based) test that is not a load test: they
-    /// are dealt round-robin, like `cargo nextest --partition count:I/N`.
-    pub fn runs_unsplit(&self, position: usize) -> bool {
-        position % self.count as usize == (self.index - 1) as usize
-    }
-}
+use perf_schema::histogram::{self as stats, iteration_stats};
+use perf_schema::record::load::{CheckReport, Latency, LoadReport, NameReport, Tick};
+use perf_schema::record::queries::MAX_STATEMENTS_KEPT;
+use perf_schema::record::{QueryStats, Record, StatementStats, Status};
 
 /// Adds the records of one load test from every shard into the record of the whole load.
 ///
@@ -88,39 +62,13 @@ pub fn merge(records: &[Record]) -> Result<Record, String> {
     }
     merged.load = load;
     let queries: Vec<&QueryStats> = records.iter().filter_map(|r| r.queries.as_ref()).collect();
-    merged.queries = QueryStats::merge(&queries);
+    merged.queries = merge_queries(&queries);
     merged.setup_ns = records.iter().filter_map(|r| r.setup_ns).max();
     merged.elapsed_ns = records.iter().map(|r| r.elapsed_ns).max().unwrap_or(0);
     merged.optimized = records.iter().all(|r| r.optimized);
     merged.quick = records.iter().any(|r| r.quick);
     merged.infrastructure = records.iter().any(|r| r.infrastructure);
     Ok(merged)
-}
-
-/// `Record::stats` of a load test: iteration latency (corrected in the open model).
-pub fn iteration_stats(h: &Histogram<u64>, per_s: f64) -> Stats {
-    let l = Latency::of(h);
-    let q = |p: f64| {
-        if h.is_empty() {
-            0.0
-        } else {
-            h.value_at_quantile(p).min(h.max()) as f64
-        }
-    };
-    Stats {
-        samples: l.count,
-        mean_ns: l.mean_ns,
-        std_dev_ns: if h.is_empty() { 0.0 } else { h.stdev() },
-        min_ns: l.min_ns,
-        p50_ns: l.p50_ns,
-        p75_ns: q(0.75),
-        p90_ns: l.p90_ns,
-        p95_ns: l.p95_ns,
-        p99_ns: l.p99_ns,
-        p999_ns: l.p999_ns,
-        max_ns: l.max_ns,
-        throughput_per_s: Some(per_s),
-    }
 }
 
 fn decode(l: &Latency) -> Result<Histogram<u64>, String> {
@@ -289,44 +237,61 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
     })
 }
 
+/// The statements of one test measured in several processes (the shards of a load test):
+/// counts add up exactly and the busiest call is the busiest of all; per statement the
+/// count, total, mean and maximum are exact, the p95 is the worst shard's (an upper bound:
+/// the shards keep no per-statement histogram), and `distinct` counts the statements kept.
+fn merge_queries(parts: &[&QueryStats]) -> Option<QueryStats> {
+    let calls: u64 = parts.iter().map(|q| q.calls).sum();
+    let statements: u64 = parts.iter().map(|q| q.statements).sum();
+    if calls == 0 || statements == 0 {
+        return None;
+    }
+    let mut by_sql: BTreeMap<&str, StatementStats> = BTreeMap::new();
+    for s in parts.iter().flat_map(|q| &q.top) {
+        let e = by_sql.entry(&s.sql).or_insert_with(|| StatementStats {
+            sql: s.sql.clone(),
+            count: 0,
+            total_ns: 0,
+            mean_ns: 0.0,
+            p95_ns: 0.0,
+            max_ns: 0,
+        });
+        e.count += s.count;
+        e.total_ns += s.total_ns;
+        e.mean_ns = e.total_ns as f64 / e.count.max(1) as f64;
+        e.p95_ns = e.p95_ns.max(s.p95_ns);
+        e.max_ns = e.max_ns.max(s.max_ns);
+    }
+    let mut top: Vec<StatementStats> = by_sql.into_values().collect();
+    top.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then_with(|| a.sql.cmp(&b.sql)));
+    let distinct = parts
+        .iter()
+        .map(|q| q.distinct)
+        .max()
+        .unwrap_or(0)
+        .max(top.len() as u64);
+    top.truncate(MAX_STATEMENTS_KEPT);
+    Some(QueryStats {
+        calls,
+        statements,
+        min_per_call: parts.iter().map(|q| q.min_per_call).min().unwrap_or(0),
+        max_per_call: parts.iter().map(|q| q.max_per_call).max().unwrap_or(0),
+        mean_per_call: statements as f64 / calls as f64,
+        scaling: None,
+        distinct,
+        top,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::metrics::{ErrorKind, Metrics, RequestOutcome};
-    use crate::load::report::Model;
-    use crate::record::TestId;
-    use crate::spec::{Kind, Spec};
-
-    #[test]
-    fn shards_parse_and_explain_mistakes() {
-        assert_eq!("2/3".parse(), Ok(Shard { index: 2, count: 3 }));
-        for bad in ["0/3", "4/3", "3", "a/b", "1/0"] {
-            let e = bad.parse::<Shard>().expect_err(bad);
-            assert!(e.contains("--shard I/N"), "{e}");
-        }
-    }
-
-    #[test]
-    fn counts_split_into_parts_that_add_up() {
-        for total in [0u64, 1, 2, 7, 20, 101] {
-            for count in 1..=5u32 {
-                let parts: Vec<u64> = (1..=count)
-                    .map(|index| Shard { index, count }.split_count(total))
-                    .collect();
-                assert_eq!(parts.iter().sum::<u64>(), total, "{total} in {count}");
-                assert!(parts.iter().max().unwrap_or(&0) - parts.iter().min().unwrap_or(&0) <= 1);
-            }
-        }
-        assert_eq!(Shard { index: 1, count: 3 }.split_count(7), 3);
-        assert_eq!(Shard { index: 3, count: 3 }.split_count(7), 2);
-        // Non-load tests are dealt round-robin: each runs on exactly one shard.
-        for position in 0..10 {
-            let runs = (1..=3)
-                .filter(|&index| Shard { index, count: 3 }.runs_unsplit(position))
-                .count();
-            assert_eq!(runs, 1);
-        }
-    }
+    use perf_harness::load::metrics::{ErrorKind, Metrics, RequestOutcome};
+    use perf_schema::record::load::Model;
+    use perf_schema::record::shard::{Shard, ShardPart};
+    use perf_schema::record::TestId;
+    use perf_schema::spec::{Kind, Spec};
 
     fn shard_record(part: u32, outcomes: &[(u16, u64)]) -> (Record, Metrics) {
         let mut m = Metrics::default();
@@ -461,5 +426,56 @@ mod tests {
         rb.spec.users = Some(5);
         let e = merge(&[ra, rb]).expect_err("specs differ");
         assert!(e.contains("different attribute"), "{e}");
+    }
+
+    #[test]
+    fn shards_statements_merge_exactly_where_they_can() {
+        let stat = |sql: &str, count, total_ns, p95_ns, max_ns| StatementStats {
+            sql: sql.into(),
+            count,
+            total_ns,
+            mean_ns: total_ns as f64 / count as f64,
+            p95_ns,
+            max_ns,
+        };
+        let a = QueryStats {
+            calls: 10,
+            statements: 20,
+            min_per_call: 2,
+            max_per_call: 2,
+            mean_per_call: 2.0,
+            scaling: None,
+            distinct: 2,
+            top: vec![
+                stat("SELECT ?", 10, 1_000, 120.0, 300),
+                stat("UPDATE t", 10, 500, 60.0, 90),
+            ],
+        };
+        let b = QueryStats {
+            calls: 30,
+            statements: 40,
+            min_per_call: 1,
+            max_per_call: 3,
+            mean_per_call: 40.0 / 30.0,
+            scaling: None,
+            distinct: 1,
+            top: vec![stat("SELECT ?", 40, 3_000, 100.0, 500)],
+        };
+        let m = merge_queries(&[&a, &b]).expect("statements");
+        assert_eq!(
+            (
+                m.calls,
+                m.statements,
+                m.min_per_call,
+                m.max_per_call,
+                m.distinct
+            ),
+            (40, 60, 1, 3, 2)
+        );
+        assert_eq!(m.mean_per_call, 1.5);
+        assert_eq!(m.top[0], stat("SELECT ?", 50, 4_000, 120.0, 500));
+        assert_eq!(m.top[0].mean_ns, 80.0);
+        assert_eq!(m.top[1], a.top[1]);
+        assert!(merge_queries(&[]).is_none());
     }
 }

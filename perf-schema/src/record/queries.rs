@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Statements kept in a record: the rest are summed into the totals only.
+pub const MAX_STATEMENTS_KEPT: usize = 50;
+
 /// Statement counts and per-statement timings of one test's timed calls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryStats {

@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::unit::Unit;
+
 /// How a perf test is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -103,16 +105,35 @@ impl Threshold {
         }
     }
 
-    /// The bound in nanoseconds (a count for `MaxQueries`; 0 for `NPlusOne` and for thresholds
-    /// that are neither times nor counts).
-    pub fn limit_ns(&self) -> u64 {
+    /// The bound in [`Threshold::unit`]: nanoseconds for times, a count for `MaxQueries`, 0 for
+    /// `NPlusOne` (no growth), the fraction, rate, bytes or percent of the others.
+    pub fn limit(&self) -> f64 {
         match *self {
             Threshold::Mean { limit_ns }
             | Threshold::Median { limit_ns }
             | Threshold::Max { limit_ns }
-            | Threshold::Percentile { limit_ns, .. } => limit_ns,
-            Threshold::MaxQueries { limit } => limit,
-            _ => 0,
+            | Threshold::Percentile { limit_ns, .. } => limit_ns as f64,
+            Threshold::MaxQueries { limit } => limit as f64,
+            Threshold::NPlusOne => 0.0,
+            Threshold::ErrorRate { max } => max,
+            Threshold::Throughput { min_per_s } => min_per_s,
+            Threshold::Rss { max_bytes } => max_bytes as f64,
+            Threshold::Cpu { max_percent } => max_percent,
+        }
+    }
+
+    /// The unit of the bound and of the value measured against it.
+    pub fn unit(&self) -> Unit {
+        match self {
+            Threshold::Mean { .. }
+            | Threshold::Median { .. }
+            | Threshold::Max { .. }
+            | Threshold::Percentile { .. } => Unit::Nanoseconds,
+            Threshold::MaxQueries { .. } | Threshold::NPlusOne => Unit::Count,
+            Threshold::ErrorRate { .. } => Unit::Fraction,
+            Threshold::Throughput { .. } => Unit::PerSecond,
+            Threshold::Rss { .. } => Unit::Bytes,
+            Threshold::Cpu { .. } => Unit::Percent,
         }
     }
 
@@ -132,14 +153,12 @@ impl Threshold {
         matches!(self, Threshold::MaxQueries { .. } | Threshold::NPlusOne)
     }
 
-    /// Whether `measured` (in this threshold's unit) meets it; bounds are inclusive.
+    /// Whether `measured` (in this threshold's unit) meets it; bounds are inclusive, and only
+    /// throughput is a lower bound.
     pub fn holds(&self, measured: f64) -> bool {
-        match *self {
-            Threshold::ErrorRate { max } => measured <= max,
-            Threshold::Throughput { min_per_s } => measured >= min_per_s,
-            Threshold::Rss { max_bytes } => measured <= max_bytes as f64,
-            Threshold::Cpu { max_percent } => measured <= max_percent,
-            _ => measured <= self.limit_ns() as f64,
+        match self {
+            Threshold::Throughput { .. } => measured >= self.limit(),
+            _ => measured <= self.limit(),
         }
     }
 
@@ -162,7 +181,11 @@ impl Threshold {
         match self {
             Threshold::MaxQueries { limit } => limit.to_string(),
             Threshold::NPlusOne => "\"deny\"".into(),
-            _ => format_exact_ns(self.limit_ns()),
+            Threshold::Mean { limit_ns }
+            | Threshold::Median { limit_ns }
+            | Threshold::Max { limit_ns }
+            | Threshold::Percentile { limit_ns, .. } => format_exact_ns(*limit_ns),
+            _ => trim_float(self.limit()),
         }
     }
 }
@@ -275,7 +298,7 @@ pub struct NamedThreshold {
     pub threshold: Threshold,
 }
 
-pub use perf_schema::grammar::keys::percentile_key;
+pub use crate::grammar::keys::percentile_key;
 
 /// The shape and thresholds of one perf test, as written in its attribute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
