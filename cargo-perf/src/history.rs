@@ -603,6 +603,10 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&file).expect("kept"), "{ truncated");
         std::fs::write(&file, r#"{"schema":"cargo-perf/history/v3"}"#).expect("write");
         let err = read(&file, &machine()).expect_err("foreign");
-        assert!(err.to_string().contains("`cargo-perf/history/v3`, written by a newer cargo-perf"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("`cargo-perf/history/v3`, written by a newer cargo-perf"),
+            "{err}"
+        );
     }
 }

@@ -180,6 +180,7 @@ mod tests {
     use super::*;
     use crate::record::{MachineState, Record, Stats, Status, TestId, RECORD_SCHEMA};
     use crate::spec::{Kind, Spec, Threshold};
+    use crate::unit::Unit;
     use std::borrow::Cow;
 
     fn record(stats: Option<Stats>, thresholds: &'static [Threshold]) -> Record {
@@ -297,5 +298,113 @@ mod tests {
             .expect("ls")
             .count();
         assert_eq!(leftovers, 1);
+    }
+
+    /// Each document kind as the build before schema v2 wrote it (see testdata/v1/README.md).
+    const V1: [(&str, &str); 5] = [
+        (
+            include_str!("../testdata/v1/list.json"),
+            crate::schema::LIST,
+        ),
+        (
+            include_str!("../testdata/v1/record.json"),
+            crate::schema::RECORD,
+        ),
+        (
+            include_str!("../testdata/v1/summary.json"),
+            crate::schema::SUMMARY,
+        ),
+        (
+            include_str!("../testdata/v1/baseline.json"),
+            crate::schema::BASELINE,
+        ),
+        (
+            include_str!("../testdata/v1/history.json"),
+            crate::schema::HISTORY,
+        ),
+    ];
+
+    /// Parses as `T`, writes it back, and checks the copy is v2 and reads back equal.
+    fn migrates<T>(text: &str, tag: &'static str) -> T
+    where
+        T: DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug,
+    {
+        let doc: T = parse_versioned(text, tag, "v1 file").unwrap_or_else(|e| panic!("{e}"));
+        let again = serde_json::to_string(&doc).expect("serializes");
+        assert!(
+            again.starts_with(&format!(r#"{{"schema":"{tag}""#)),
+            "{again:.80}"
+        );
+        assert!(!again.contains("/v1\"") && !again.contains("_ns\":null"));
+        let back: T = parse_versioned(&again, tag, "v2 copy").expect("reads its own output");
+        assert_eq!(back, doc);
+        doc
+    }
+
+    #[test]
+    fn every_v1_document_of_the_previous_build_reads_as_v2() {
+        use crate::{baseline::Baseline, history::History, record::TestList, summary::Summary};
+        let [list, record, summary, baseline, history] = V1;
+        let list: TestList = migrates(list.0, list.1);
+        assert_eq!(list.tests[0].spec.thresholds.len(), 2);
+        let record: Record = migrates(record.0, record.1);
+        assert_eq!(record.queries.as_ref().map(|q| q.max_per_call), Some(1));
+        let baseline: Baseline = migrates(baseline.0, baseline.1);
+        assert_eq!((baseline.name.as_str(), baseline.records.len()), ("v1", 5));
+        assert!(baseline.records.iter().all(|r| r.schema == RECORD_SCHEMA));
+        let history: History = migrates(history.0, history.1);
+        assert_eq!(history.tests.len(), 5);
+
+        // The verdicts and comparisons got their units, their values unchanged.
+        let summary: Summary = migrates(summary.0, summary.1);
+        let list_items = &summary.results[0];
+        assert_eq!(list_items.record.test.name, "list_items");
+        let units: Vec<_> = list_items
+            .verdicts
+            .iter()
+            .map(|v| (v.measured, v.unit))
+            .collect();
+        assert_eq!(
+            units,
+            [
+                (Some(378_623.0), Unit::Nanoseconds),
+                (Some(1.0), Unit::Count)
+            ]
+        );
+        let timing = list_items.comparison.as_ref().expect("compared");
+        assert_eq!(
+            (timing.base, timing.new, timing.unit),
+            (145_636.0, 260_666.0, Unit::Nanoseconds)
+        );
+        let count = &list_items.counts[0];
+        assert_eq!((count.base, count.new, count.unit), (1.0, 1.0, Unit::Count));
+    }
+
+    #[test]
+    fn a_v1_verdict_takes_the_unit_of_its_threshold() {
+        for (metric, unit) in [
+            (r#"{"metric":"mean","limit_ns":5}"#, Unit::Nanoseconds),
+            (r#"{"metric":"n_plus_one"}"#, Unit::Count),
+            (r#"{"metric":"error_rate","max":0.01}"#, Unit::Fraction),
+            (
+                r#"{"metric":"throughput","min_per_s":50.0}"#,
+                Unit::PerSecond,
+            ),
+            (r#"{"metric":"rss","max_bytes":1048576}"#, Unit::Bytes),
+            (r#"{"metric":"cpu","max_percent":80.0}"#, Unit::Percent),
+        ] {
+            let mut v: Value = serde_json::from_str(&format!(
+                r#"{{"threshold":{metric},"measured_ns":0.5,"passed":true}}"#
+            ))
+            .expect("json");
+            migrate_v1(&mut v);
+            let verdict: crate::summary::Verdict = serde_json::from_value(v).expect("a v2 verdict");
+            assert_eq!(
+                (verdict.measured, verdict.unit),
+                (Some(0.5), unit),
+                "{metric}"
+            );
+            assert_eq!(verdict.threshold.unit(), unit);
+        }
     }
 }
