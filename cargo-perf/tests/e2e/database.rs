@@ -1,0 +1,144 @@
+//! Database tests: counted statements, N+1 detection, an unreachable database in setup.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::prerequisite;
+use crate::support::{cargo_perf_env, fixtures, json, result, stderr};
+#[test]
+fn database_tests_count_statements_and_catch_n_plus_one() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let report = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
+        .arg("perf")
+        .arg("--manifest-path")
+        .arg(examples.join("Cargo.toml"))
+        .args([
+            "--features",
+            "n-plus-one-demo,postgres",
+            "--quick",
+            "--format",
+            "json",
+            "--report-dir",
+            report.path().to_str().expect("utf-8"),
+            "n_plus_one",
+            "recent_requests_page",
+            "pg_",
+        ])
+        .current_dir(&examples)
+        .env("CARGO_TERM_COLOR", "never")
+        // The fixtures' target directory already holds the optimized dependencies, and keeps
+        // this build off the lock of the workspace's own `cargo test`.
+        .env("CARGO_TARGET_DIR", fixtures().join("target"))
+        .output()
+        .expect("cargo-perf runs");
+    let summary = json(&out);
+
+    // Without a server the PostgreSQL tests are infrastructure errors, and the run exits 2.
+    let mut pg_answered = true;
+    for (name, statements) in [
+        ("pg_recent_requests_page", 1),
+        ("pg_submit_request_in_a_transaction", 4),
+    ] {
+        let pg = result(&summary, name);
+        if pg["outcome"] == "error" {
+            let message = pg["record"]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("cannot connect to PostgreSQL"),
+                "{name}: {message}"
+            );
+            prerequisite::missing(
+                &format!("{name} found no PostgreSQL ({message})"),
+                ".ci/run starts it with .ci/services.sh",
+                "start it or set DATABASE_URL",
+            );
+            pg_answered = false;
+            continue;
+        }
+        // Their p95 thresholds depend on how busy the machine is; statement counts do not.
+        let verdicts = pg["verdicts"].as_array().expect("verdicts");
+        let counted = verdicts
+            .iter()
+            .find(|v| v["threshold"]["metric"] == "max_queries");
+        assert_eq!(
+            counted.map(|v| &v["passed"]),
+            Some(&Value::Bool(true)),
+            "{pg:#}"
+        );
+        assert_eq!(pg["record"]["queries"]["max_per_call"], statements);
+    }
+    let expected = if pg_answered { 1 } else { 2 };
+    assert_eq!(out.status.code(), Some(expected), "{}", stderr(&out));
+
+    let naive = result(&summary, "n_plus_one_demo::recent_requests_n_plus_one");
+    assert_eq!(naive["outcome"], "fail");
+    let verdict = &naive["verdicts"][0];
+    assert_eq!(verdict["threshold"]["metric"], "max_queries");
+    assert_eq!(
+        verdict["measured_ns"], 41.0,
+        "1 page query + 2 lookups x 20 rows"
+    );
+    let top = naive["record"]["queries"]["top"].as_array().expect("top");
+    let lookup = top
+        .iter()
+        .find(|s| s["sql"] == "SELECT name FROM users WHERE id = ?")
+        .expect("per-row lookups grouped under their normalized text");
+    assert_eq!(lookup["count"], 20 * 20, "20 rows x 20 quick samples");
+
+    let growing = result(&summary, "n_plus_one_demo::user_history_n_plus_one");
+    assert_eq!(growing["outcome"], "fail");
+    let [half, full] = [0, 1].map(|i| {
+        growing["record"]["queries"]["scaling"][i]
+            .as_u64()
+            .expect("scaling")
+    });
+    assert!(
+        full > half,
+        "statements grow with the data: {half} -> {full}"
+    );
+
+    let page = result(&summary, "recent_requests_page");
+    assert_eq!(page["outcome"], "pass", "{page:#}");
+    assert_eq!(page["record"]["queries"]["max_per_call"], 1);
+
+    let md = std::fs::read_to_string(report.path().join("summary.md")).expect("summary.md");
+    assert!(md.contains("### Database statements"), "{md}");
+    assert!(
+        md.contains("max_queries ≤ 3 (measured 41 in the busiest call)"),
+        "{md}"
+    );
+}
+
+#[test]
+fn an_unreachable_database_in_setup_exits_2_and_the_other_tests_still_run() {
+    let report = tempfile::tempdir().expect("tempdir");
+    let out = cargo_perf_env(
+        &[
+            "-p",
+            "fixture-db",
+            "--no-compare",
+            "--format",
+            "json",
+            "--report-dir",
+            report.path().to_str().expect("utf-8"),
+        ],
+        // Port 1 on loopback: nothing listens there.
+        &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/test")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let summary = json(&out);
+    let down = result(&summary, "reaches_the_database");
+    assert_eq!(down["outcome"], "error", "{down:#}");
+    let message = down["record"]["message"].as_str().expect("message");
+    assert!(
+        message.starts_with(
+            "setup `connect` could not reach its database: cannot connect to PostgreSQL at \
+             postgres@127.0.0.1:1/test: "
+        ),
+        "{message}"
+    );
+    assert!(message.contains("set DATABASE_URL"), "{message}");
+    assert_eq!(result(&summary, "counted_queries")["outcome"], "pass");
+}

@@ -1,0 +1,257 @@
+//! Listing and selection: `cargo perf --list`, package selection, name filters, and the perf
+//! tests seen by `cargo test` and `cargo nextest`.
+
+use std::process::{Command, Output};
+
+use crate::prerequisite;
+use crate::support::{cargo_perf, cargo_perf_in, fixtures, json, stderr, stdout};
+#[test]
+fn list_finds_every_perf_test_and_no_ordinary_test() {
+    let out = cargo_perf(&["--workspace", "--list", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let list = json(&out);
+    assert_eq!(list["schema"], "cargo-perf/list/v1");
+    let mut names: Vec<(String, String, String)> = list["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .map(|t| {
+            let s = |k: &str| t[k].as_str().expect("string").to_string();
+            (s("package"), s("target"), s("name"))
+        })
+        .collect();
+    names.sort();
+    let want: Vec<(String, String, String)> = [
+        ("fixture-db", "db", "counted_queries"),
+        ("fixture-db", "db", "reaches_the_database"),
+        ("fixture-fail", "suite", "panics_in_perf_mode"),
+        ("fixture-fail", "suite", "panics_when_asked"),
+        ("fixture-fail", "suite", "returns_an_error"),
+        ("fixture-fail", "suite", "still_passes"),
+        ("fixture-fail", "suite", "too_slow_for_its_threshold"),
+        ("fixture-gate", "gate", "spin_latency"),
+        ("fixture-gate", "gate", "spin_latency_p95"),
+        (
+            "fixture-libmod",
+            "fixture_libmod",
+            "tests::reverse_in_lib_test_module",
+        ),
+        ("fixture-load", "load", "a_threshold_that_does_not_parse"),
+        ("fixture-load", "load", "fails_on_5xx"),
+        ("fixture-load", "load", "four_iterations_each"),
+        ("fixture-load", "load", "needs_a_base_url"),
+        ("fixture-load", "load", "open_model_against_a_stall"),
+        ("fixture-load", "load", "panics_in_perf_mode"),
+        ("fixture-load", "load", "passes"),
+        ("fixture-load", "load", "steady_work"),
+        ("fixture-load", "load", "thresholds_in_the_body"),
+        ("fixture-load", "load", "times_out"),
+        ("fixture-pass", "custom_main", "in_harness_false_target"),
+        (
+            "fixture-pass",
+            "custom_main",
+            "micro_in_harness_false_target",
+        ),
+        ("fixture-pass", "suite", "async_latency"),
+        ("fixture-pass", "suite", "sum_latency"),
+        ("fixture-pass", "suite", "sum_micro"),
+        ("fixture-plain", "modules", "outer::inner::deep_in_a_module"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(names, want);
+
+    let human = cargo_perf(&["-p", "fixture-pass", "--list"]);
+    assert_eq!(human.status.code(), Some(0), "{}", stderr(&human));
+    let text = stdout(&human);
+    assert!(text.contains("pass/tests/suite.rs:17"), "{text}");
+    assert!(
+        text.contains("samples = 30, warmup = 2, p95 = 1s, max = 5s"),
+        "{text}"
+    );
+    assert!(text.contains("latency async"), "{text}");
+    assert!(!text.contains("ordinary_test"), "{text}");
+    assert!(text.contains("5 perf tests"), "{text}");
+}
+
+#[test]
+fn package_selection_follows_cargo_test() {
+    let count = |o: &Output| {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+        json(o)["tests"].as_array().expect("tests").len()
+    };
+    // Inside a member: that member only.
+    let inside = cargo_perf_in(
+        &fixtures().join("pass/tests"),
+        &["--list", "--format", "json"],
+    );
+    assert_eq!(count(&inside), 5);
+    // At a virtual workspace root: every default member that depends on perf-harness.
+    let root = cargo_perf_in(&fixtures(), &["--list", "--format", "json"]);
+    let workspace = cargo_perf(&["--workspace", "--list", "--format", "json"]);
+    assert_eq!(count(&root), count(&workspace));
+    assert!(count(&root) > 5);
+    let two = cargo_perf(&[
+        "-p",
+        "fixture-plain",
+        "-p",
+        "fixture-libmod",
+        "--list",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(count(&two), 2);
+}
+
+#[test]
+fn filters_select_by_substring_or_exact_name_and_suggest_on_no_match() {
+    let report = tempfile::tempdir().expect("tempdir");
+    let dir = report.path().to_str().expect("utf-8");
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-pass",
+        "latency",
+        "--no-compare",
+        "--format",
+        "json",
+        "--report-dir",
+        dir,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let names: Vec<String> = json(&out)["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            r["record"]["test"]["name"]
+                .as_str()
+                .expect("name")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, ["async_latency", "sum_latency"]);
+
+    let exact = cargo_perf(&["-p", "fixture-pass", "--exact", "sum_latency", "--list"]);
+    assert!(
+        stdout(&exact).contains("1 perf tests"),
+        "{}",
+        stdout(&exact)
+    );
+
+    let none = cargo_perf(&["-p", "fixture-pass", "sum_latncy"]);
+    assert_eq!(none.status.code(), Some(2));
+    let err = stderr(&none);
+    assert!(
+        err.contains("no perf tests matched `sum_latncy`; did you mean `sum_latency`? `cargo perf --list` shows all 5"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cargo_test_runs_perf_tests_as_smoke_tests_and_keeps_libtest_flags() {
+    let manifest = fixtures().join("Cargo.toml");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let run = |args: &[&str]| {
+        Command::new(&cargo)
+            .args(["test", "--quiet", "--manifest-path"])
+            .arg(&manifest)
+            .args(args)
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .expect("cargo test runs")
+    };
+    let out = run(&[
+        "-p",
+        "fixture-pass",
+        "--test",
+        "custom_main",
+        "--",
+        "--list",
+        "--format",
+        "terse",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "in_harness_false_target: test\nmicro_in_harness_false_target: test\n"
+    );
+    let out = run(&[
+        "-p",
+        "fixture-pass",
+        "--test",
+        "custom_main",
+        "--",
+        "--exact",
+        "in_harness_false_target",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1 passed; 0 failed; 0 ignored; 0 measured; 1 filtered out"),
+        "{}",
+        stdout(&out)
+    );
+
+    // The marker test is skipped: another test checks that `cargo perf` never runs it.
+    let out = run(&[
+        "-p",
+        "fixture-pass",
+        "--test",
+        "suite",
+        "--",
+        "--skip",
+        "ordinary_test",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("3 passed"), "{}", stdout(&out));
+
+    // A body that fails must fail the ordinary test run too, with its message.
+    let out = Command::new(&cargo)
+        .args(["test", "--quiet", "--manifest-path"])
+        .arg(&manifest)
+        .args([
+            "-p",
+            "fixture-fail",
+            "--test",
+            "suite",
+            "--",
+            "--exact",
+            "panics_when_asked",
+        ])
+        .env("FIXTURE_PANIC", "1")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("cargo test runs");
+    assert_eq!(out.status.code(), Some(101), "{}", stderr(&out));
+    assert!(stdout(&out).contains("asked to panic"), "{}", stdout(&out));
+}
+
+#[test]
+fn cargo_nextest_lists_the_harness_false_target() {
+    let manifest = fixtures().join("Cargo.toml");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let probe = Command::new(&cargo).args(["nextest", "--version"]).output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        let why = probe.map_or_else(
+            |e| e.to_string(),
+            |o| stderr(&o).lines().next().unwrap_or("").to_string(),
+        );
+        prerequisite::missing(
+            &format!("`cargo nextest --version` fails ({why})"),
+            ".ci/run installs cargo-nextest",
+            "`cargo install --locked cargo-nextest`",
+        );
+        return;
+    }
+    let out = Command::new(&cargo)
+        .args(["nextest", "list", "--manifest-path"])
+        .arg(&manifest)
+        .args(["-p", "fixture-pass", "--test", "custom_main"])
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("cargo nextest runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("in_harness_false_target"), "{text}");
+    assert!(text.contains("micro_in_harness_false_target"), "{text}");
+}

@@ -1,0 +1,74 @@
+//! Shared helpers: where the fixtures are, running the real `cargo perf` on them, and reading
+//! its output (stdout, stderr, JSON summaries and the result of one test).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub(crate) fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+pub(crate) fn cargo_perf_in(dir: &Path, args: &[&str]) -> Output {
+    cargo_perf_env_in(dir, args, &[])
+}
+
+fn cargo_perf_env_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
+        .arg("perf")
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("CARGO_TARGET_DIR")
+        // Runs of this suite on a CI service must not annotate or summarize the fixtures' results.
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("CI")
+        .envs(env.iter().copied())
+        .output()
+        .expect("cargo-perf runs")
+}
+
+pub(crate) fn cargo_perf(args: &[&str]) -> Output {
+    cargo_perf_env(args, &[])
+}
+
+pub(crate) fn cargo_perf_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let manifest = fixtures().join("Cargo.toml");
+    let mut all = vec!["--manifest-path", manifest.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    cargo_perf_env_in(&fixtures(), &all, env)
+}
+
+pub(crate) fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub(crate) fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub(crate) fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
+
+pub(crate) fn result<'a>(summary: &'a Value, name: &str) -> &'a Value {
+    summary["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["record"]["test"]["name"] == name)
+        .unwrap_or_else(|| panic!("no result for {name} in {summary:#}"))
+}
+
+pub(crate) fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?} is not JSON: {e}"))
+}
