@@ -1,6 +1,39 @@
-//! Baselines: broken baseline files, and the previous run as the default baseline.
+//! Baselines: broken baseline files, one saved by the previous schema, and the previous run as
+//! the default baseline.
 
 use crate::support::{cargo_perf, fixtures, json, read_json, result, stderr};
+
+/// A baseline saved by cargo-perf before schema v2 (perf-schema/testdata/v1) is read, migrated:
+/// a user who upgrades keeps comparing with what they saved.
+#[test]
+fn a_baseline_saved_before_schema_v2_is_still_read() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let report = tmp.path().to_str().expect("utf-8");
+    let v1 = fixtures().join("../../perf-schema/testdata/v1/baseline.json");
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-gate",
+        "--quick",
+        "--format",
+        "json",
+        "--baseline",
+        v1.to_str().expect("utf-8"),
+        "--report-dir",
+        report,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary = json(&out);
+    assert_eq!(summary["schema"], "cargo-perf/summary/v2");
+    let with = &summary["compared_with"];
+    assert_eq!(with["mode"], "baseline", "{with:#}");
+    assert_eq!(
+        with["commit"], "0e2b8d1b61c20d8b276e46cb06ae37f57ff843cc",
+        "{with:#}"
+    );
+    // The v1 baseline measured another crate's tests: read, then nothing in common to compare.
+    assert_eq!(with["not_compared"], 2, "{with:#}");
+}
+
 #[test]
 fn corrupt_foreign_or_missing_baselines_are_errors_that_name_the_file() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -27,7 +60,7 @@ fn corrupt_foreign_or_missing_baselines_are_errors_that_name_the_file() {
     );
     assert_eq!(std::fs::read_to_string(&bad).expect("kept"), "{ truncated");
 
-    std::fs::write(&bad, r#"{"schema":"cargo-perf/baseline/v2"}"#).expect("write");
+    std::fs::write(&bad, r#"{"schema":"cargo-perf/baseline/v3"}"#).expect("write");
     let out = cargo_perf(&[
         "-p",
         "fixture-gate",
@@ -39,7 +72,7 @@ fn corrupt_foreign_or_missing_baselines_are_errors_that_name_the_file() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("has schema `cargo-perf/baseline/v2`"),
+        stderr(&out).contains("has schema `cargo-perf/baseline/v3`, written by a newer cargo-perf"),
         "{}",
         stderr(&out)
     );
@@ -101,10 +134,10 @@ fn the_previous_run_is_the_default_baseline() {
     );
     assert_ne!(c["change_verdict"], "not_compared", "{c:#}");
     let saved = fixtures().join("target/criterion/cargo-perf/baselines/base.json");
-    assert_eq!(read_json(&saved)["schema"], "cargo-perf/baseline/v1");
+    assert_eq!(read_json(&saved)["schema"], "cargo-perf/baseline/v2");
     // Each run is remembered with the machine's state, and sets the run-to-run floor.
     let history = read_json(&fixtures().join("target/criterion/cargo-perf/history.json"));
-    assert_eq!(history["schema"], "cargo-perf/history/v1");
+    assert_eq!(history["schema"], "cargo-perf/history/v2");
     let runs = history["tests"]
         .as_array()
         .expect("tests")

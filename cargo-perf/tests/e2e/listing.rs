@@ -10,7 +10,7 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
     let out = cargo_perf(&["--workspace", "--list", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let list = json(&out);
-    assert_eq!(list["schema"], "cargo-perf/list/v1");
+    assert_eq!(list["schema"], "cargo-perf/list/v2");
     let mut names: Vec<(String, String, String)> = list["tests"]
         .as_array()
         .expect("tests")

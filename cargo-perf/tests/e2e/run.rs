@@ -22,7 +22,7 @@ fn a_passing_run_writes_summaries_criterion_files_and_exits_0() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let summary = json(&out);
-    assert_eq!(summary["schema"], "cargo-perf/summary/v1");
+    assert_eq!(summary["schema"], "cargo-perf/summary/v2");
     assert_eq!(summary["totals"]["tests"], 5);
     assert_eq!(summary["totals"]["passed"], 5);
 
