@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Prints the import graph of each crate's top-level modules and every cycle in it.
+"""Prints the import graph of each crate's modules, level by level, and every cycle in it.
 
-A module's imports are the `crate::<module>` paths in its files (and `super::<module>` from a
-file directly under src/). Exit status 1 when a crate has a cycle.
+At each level (the crate root, and every module with submodules) the nodes are that module's
+children; `a -> b` when code under `a` names something under `b` (a `crate::…` path, or a
+`super::…` path resolved from the file's module). Unit tests (`#[cfg(test)]` and after) may
+reach anywhere and are not counted. Exit status 1 when any level has a cycle.
 
-    python3 scripts/module-cycles.py            # perf-schema, perf-harness, cargo-perf
+    python3 scripts/module-cycles.py            # every crate of the workspace
 """
 import pathlib, re, sys
 
@@ -12,27 +14,57 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 CRATES = ["perf-schema", "perf-macros", "perf-harness", "cargo-perf"]
 
 
-def top_module(src, path):
-    rel = path.relative_to(src).with_suffix("")
-    return rel.parts[0]
+def module_of(src, path):
+    """`src/exec/runner.rs` → ("exec", "runner"); `src/a/mod.rs` → ("a",); lib/main → ()."""
+    parts = list(path.relative_to(src).with_suffix("").parts)
+    if parts[-1] == "mod" or (len(parts) == 1 and parts[0] in ("lib", "main")):
+        parts = parts[:-1]
+    return tuple(parts)
 
 
-def graph(crate):
+def imports(src, path, modules):
+    """The modules a file names, each resolved to the longest known module path."""
+    me = module_of(src, path)
+    # The file's own module is `me`; `super` is its parent (for mod.rs the same rule holds).
+    text = path.read_text().split("#[cfg(test)]")[0]
+    paths = [(m.group(1), m.group(2)) for m in
+             re.finditer(r"\b(crate|super)((?:::[a-z_][a-z0-9_]*)+)", text)]
+    # `use crate::{a::B, c}` and `use super::{a, b}`: each item's own path.
+    for m in re.finditer(r"\b(crate|super)::\{([^}]*)\}", text):
+        paths += [(m.group(1), "::" + item.strip()) for item in m.group(2).split(",")
+                  if re.match(r"[a-z_]", item.strip())]
+    found = set()
+    for root, rest in paths:
+        base = () if root == "crate" else me[:-1]
+        names = tuple(n for n in rest.strip(":").split("::") if re.fullmatch(r"[a-z_][a-z0-9_]*", n))
+        full = base + names
+        for k in range(len(full), 0, -1):
+            if full[:k] in modules:
+                found.add(full[:k])
+                break
+    return me, found
+
+
+def graphs(crate):
     src = ROOT / crate / "src"
-    edges = {}
-    for path in src.rglob("*.rs"):
-        module = top_module(src, path)
-        if module in ("lib", "main"):
-            continue
-        text = path.read_text()
-        # Unit tests may reach anywhere; only the code's own imports count.
-        text = text.split("#[cfg(test)]")[0]
-        targets = set(re.findall(r"crate::([a-z_][a-z0-9_]*)", text))
-        if path.parent == src:
-            targets |= set(re.findall(r"super::([a-z_][a-z0-9_]*)", text))
-        edges.setdefault(module, set()).update(t for t in targets if t != module)
-    modules = set(edges)
-    return {m: {t for t in ts if t in modules} for m, ts in edges.items()}
+    files = list(src.rglob("*.rs"))
+    modules = {module_of(src, p) for p in files}
+    levels = {}
+    for path in files:
+        me, targets = imports(src, path, modules)
+        for t in targets:
+            # The level is the longest common ancestor; the nodes its children on each side.
+            k = 0
+            while k < min(len(me), len(t)) and me[k] == t[k]:
+                k += 1
+            if k >= len(me) or k >= len(t):
+                continue  # a module naming its own ancestor or descendant
+            parent = me[:k]
+            levels.setdefault(parent, {}).setdefault(me[k], set()).add(t[k])
+    for m in modules:
+        if m:
+            levels.setdefault(m[:-1], {}).setdefault(m[-1], set())
+    return levels
 
 
 def cycles(edges):
@@ -68,12 +100,17 @@ def cycles(edges):
 
 status = 0
 for crate in CRATES:
-    edges = graph(crate)
-    circles = cycles(edges)
-    print(f"{crate}: {len(edges)} modules, {'no cycle' if not circles else f'{len(circles)} cycle(s)'}")
-    for comp in circles:
-        status = 1
-        print("  cycle among:", ", ".join(comp))
-        for m in comp:
-            print(f"    {m} -> {', '.join(sorted(edges[m] & set(comp)))}")
+    levels = graphs(crate)
+    report = []
+    for parent in sorted(levels):
+        for comp in cycles(levels[parent]):
+            where = "::".join(parent) or "the crate root"
+            report.append(f"  cycle in {where} among: {', '.join(comp)}")
+            for m in comp:
+                report.append(f"    {m} -> {', '.join(sorted(levels[parent][m] & set(comp)))}")
+    count = sum(len(v) for v in levels.values())
+    print(f"{crate}: {count} modules at {len(levels)} levels, "
+          f"{'no cycle' if not report else 'cycles:'}")
+    print("\n".join(report)) if report else None
+    status |= bool(report)
 sys.exit(status)

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use perf_schema::comparison::{Change, Comparison, Method, Severity};
 
 pub mod histogram;
+pub mod load;
 pub mod pooled;
 
 /// How sure and how large a change must be before it counts.

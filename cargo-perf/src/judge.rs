@@ -3,16 +3,18 @@
 //! the noise floor (within the run and between runs), and the gate that turns verdicts into an
 //! exit code.
 
-use crate::baseline::BaselineExt;
+pub mod verdict;
+
 use crate::compare::ComparisonExt;
 use crate::compare::{self, Change, Comparison, Metric, Policy, Severity};
-use crate::history::HistoryExt;
+use crate::store::baseline::BaselineExt;
+use crate::store::history::HistoryExt;
 use perf_schema::record::{Record, Status};
 use perf_schema::spec::{Spec, Threshold};
 use perf_schema::summary::{Machine, TestResult};
 
-use crate::baseline::Baseline;
-use crate::history::{History, Key, Prior};
+use crate::store::baseline::Baseline;
+use crate::store::history::{History, Key, Prior};
 
 /// The statistic a test is judged on: the one its first timing threshold names (p95 for
 /// `p95 = ..`), p99 for `max` (the maximum is a single sample), the median without one. Count
@@ -173,15 +175,15 @@ fn compare_one(
     if let Some(reason) = incomparable(base, new) {
         return Comparison::not_compared(metric, reason);
     }
-    let mut c = if crate::loadcmp::is_load(new) || crate::loadcmp::is_load(base) {
-        crate::loadcmp::against_baseline(base, new, metric, policy)
+    let mut c = if crate::compare::load::is_load(new) || crate::compare::load::is_load(base) {
+        crate::compare::load::against_baseline(base, new, metric, policy)
     } else {
         compare::pooled::compare_samples(&base.samples_ns, &new.samples_ns, metric, policy)
     };
     if c.change_verdict == Change::NotCompared {
         return c;
     }
-    if let Some(reason) = crate::machine::different_conditions(
+    if let Some(reason) = crate::exec::machine::different_conditions(
         base.machine_state.as_ref(),
         new.machine_state.as_ref(),
     ) {
@@ -206,8 +208,8 @@ fn apply_run_floor(c: &mut Comparison, history: &History, base: &Record, new: &R
         metric: &c.metric,
     };
     let (b, n) = (
-        crate::machine::busy(base.machine_state.as_ref()),
-        crate::machine::busy(new.machine_state.as_ref()),
+        crate::exec::machine::busy(base.machine_state.as_ref()),
+        crate::exec::machine::busy(new.machine_state.as_ref()),
     );
     let busy = match (b, n) {
         (Some(x), Some(y)) => Some(x || y),
@@ -222,9 +224,9 @@ fn apply_run_floor(c: &mut Comparison, history: &History, base: &Record, new: &R
     if flagged && c.change_verdict == Change::Inconclusive {
         c.lead_note(format!("no larger than the {text}"));
     } else if decided {
-        crate::loadcmp::add_note(c, text);
+        crate::compare::load::add_note(c, text);
     } else {
-        crate::loadcmp::add_note(
+        crate::compare::load::add_note(
             c,
             format!("noise floor: within-run ±{:.1} % ({text})", within * 100.0),
         );
@@ -258,8 +260,8 @@ impl Gate {
 mod tests {
     use super::*;
     use crate::compare::Change;
-    use crate::verdict::Judge;
-    use crate::verdict::Tally;
+    use crate::judge::verdict::Judge;
+    use crate::judge::verdict::Tally;
     use perf_schema::record::TestId;
     use perf_schema::spec::Kind;
     use std::borrow::Cow;
@@ -303,7 +305,7 @@ mod tests {
 
     fn baseline(records: Vec<Record>, cpu: &str) -> Baseline {
         Baseline {
-            schema: crate::baseline::BASELINE_SCHEMA.into(),
+            schema: crate::store::baseline::BASELINE_SCHEMA.into(),
             name: "main".into(),
             saved_at: 0,
             tool_version: "0".into(),
@@ -407,7 +409,7 @@ mod tests {
         assert_eq!(metric.key(), "median");
         // 3 significant digits: 16 ns buckets around 20 µs, reported at their highest value.
         assert_eq!(value, 20_015.0);
-        let c = crate::loadcmp::against_baseline(&load, &load, metric, &Policy::default());
+        let c = crate::compare::load::against_baseline(&load, &load, metric, &Policy::default());
         assert_eq!(c.base, value);
         // Nothing measured: nothing to judge.
         let mut failed = record(ramp(10, 100), false);
@@ -457,7 +459,7 @@ mod tests {
         for &v in values {
             h.push(
                 &r.test,
-                crate::history::Run {
+                crate::store::history::Run {
                     at_unix_s: 0,
                     git_commit: None,
                     build_hash: Some("b1".into()),

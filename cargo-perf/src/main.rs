@@ -1,34 +1,25 @@
 //! `cargo perf`: finds the test targets that depend on perf-harness, builds them optimized, runs
 //! their `#[perf_test]`s one at a time, checks thresholds, writes summaries, sets the exit code.
 
-mod baseline;
-mod builds;
 mod cli;
 mod compare;
-mod compile;
-mod context;
-mod criterion_out;
-mod discover;
 mod error;
-mod history;
+mod exec;
 mod judge;
-mod loadcmp;
-mod machine;
 mod merge;
-mod paired;
+mod modes;
 #[cfg(test)]
 mod prerequisite;
-mod progress;
-mod regress;
+mod project;
 mod report;
-mod runner;
-mod select;
-mod suggest;
-mod verdict;
-mod workspace;
+mod store;
 
-use crate::verdict::Judge;
-use crate::verdict::NewSummary;
+use exec::{progress, runner};
+use modes::{builds, context, paired, regress};
+use project::{compile, discover, select, workspace};
+
+use crate::judge::verdict::Judge;
+use crate::judge::verdict::NewSummary;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -204,7 +195,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     if args.shard.is_none() {
         regress::save_baselines(&summary, &context)?;
     }
-    criterion_out::write_all(&summary, &criterion_home, args.save_baseline.as_deref())?;
+    report::criterion::write_all(&summary, &criterion_home, args.save_baseline.as_deref())?;
     summary.duration_s = measuring_s();
     let report_dir = args
         .report_dir

@@ -2,8 +2,8 @@
 //! shard once, the same tests and specs), adds each load test's shards into one record, judges
 //! the thresholds on the merged data and writes the summaries like a run.
 
-use crate::verdict::Judge;
-use crate::verdict::NewSummary;
+use crate::judge::verdict::Judge;
+use crate::judge::verdict::NewSummary;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

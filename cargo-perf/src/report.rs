@@ -1,6 +1,7 @@
 //! Turning results into text: the terminal table, the Markdown summary and the `--list` table;
 //! the CI formats live in the submodules.
 
+pub mod criterion;
 pub mod export;
 pub mod github;
 pub mod html;
@@ -18,7 +19,7 @@ use perf_schema::record::{Record, Status};
 use perf_schema::spec::{format_bytes, format_ns};
 use perf_schema::summary::{Summary, TestOutcome, TestResult, Verdict};
 
-use crate::discover::Found;
+use crate::project::discover::Found;
 
 const HEADERS: [&str; 11] = [
     "TEST", "KIND", "SAMPLES", "MEAN", "P50", "P95", "P99", "MAX", "THRPT", "CHANGE", "RESULT",

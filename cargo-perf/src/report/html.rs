@@ -56,7 +56,7 @@ pub fn render(summary: &Summary, base: &[Record]) -> String {
     for r in &summary.results {
         let baseline = base
             .iter()
-            .find(|b| crate::baseline::same_test(&b.test, &r.record.test));
+            .find(|b| crate::store::baseline::same_test(&b.test, &r.record.test));
         section(&mut out, r, baseline);
     }
     out.push_str("</body></html>\n");
@@ -338,8 +338,8 @@ fn sequence(out: &mut String, new: &[u64], old: Option<&[u64]>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::Judge;
-    use crate::verdict::NewSummary;
+    use crate::judge::verdict::Judge;
+    use crate::judge::verdict::NewSummary;
     use perf_schema::record::TestId;
     use perf_schema::spec::{Kind, Spec};
 

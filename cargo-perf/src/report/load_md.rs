@@ -103,8 +103,8 @@ fn row(out: &mut String, name: &str, count: u64, errors: u64, x: &Latency) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::verdict::Judge;
-    use crate::verdict::NewSummary;
+    use crate::judge::verdict::Judge;
+    use crate::judge::verdict::NewSummary;
     use perf_schema::record::load::{NameReport, Tick};
     use perf_schema::record::{Record, Status, TestId};
     use perf_schema::spec::{Kind, Spec};

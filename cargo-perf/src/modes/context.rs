@@ -2,7 +2,7 @@
 //! paths, this machine, the commit, the statistics' policy, baselines asked for, reports to
 //! write, GitHub Actions, each test's history.
 
-use crate::history::HistoryExt;
+use crate::store::history::HistoryExt;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -12,7 +12,7 @@ use perf_schema::summary::{Machine, Summary};
 use crate::cli::{Args, ExportFormat};
 use crate::compare::Policy;
 use crate::error::PerfError;
-use crate::history::{self, History};
+use crate::store::history::{self, History};
 
 /// Everything the comparison and the reports need from the command line and the environment.
 pub struct Context {
@@ -81,7 +81,7 @@ impl Context {
             .map_or_else(std::env::current_dir, Ok)
             .context("cannot find the current directory")?;
         let root = root.canonicalize().unwrap_or(root);
-        let machine = crate::machine::current();
+        let machine = crate::exec::machine::current();
         // Read before measuring: a corrupt history stops the run before it costs minutes.
         let history = if args.against.is_some() || args.shard.is_some() {
             History::new(&machine)
@@ -105,7 +105,7 @@ impl Context {
                 .clone()
                 .unwrap_or_else(|| criterion_home.join("cargo-perf")),
             machine,
-            git_commit: crate::machine::git_commit(&root),
+            git_commit: crate::exec::machine::git_commit(&root),
             policy: Policy {
                 min_effect: args.min_effect / 100.0,
                 ..Policy::default()
@@ -122,7 +122,7 @@ impl Context {
             junit: args.junit.clone(),
             exports,
             github,
-            repo_top: crate::machine::git_toplevel(&root),
+            repo_top: crate::exec::machine::git_toplevel(&root),
             root,
             history,
         })

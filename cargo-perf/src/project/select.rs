@@ -1,8 +1,8 @@
 //! Choosing perf tests by name filters, with a "did you mean" when nothing matches.
 
-use crate::discover::Found;
 use crate::error::PerfError;
-use crate::suggest::did_you_mean;
+use crate::project::discover::Found;
+use crate::project::suggest::did_you_mean;
 
 /// Tests whose name contains a filter (or equals it, with `exact`); all tests without filters.
 pub fn filter(all: Vec<Found>, filters: &[String], exact: bool) -> Result<Vec<Found>, PerfError> {

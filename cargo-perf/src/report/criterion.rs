@@ -179,8 +179,8 @@ pub fn benchmark(record: &Record) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::Judge;
-    use crate::verdict::NewSummary;
+    use crate::judge::verdict::Judge;
+    use crate::judge::verdict::NewSummary;
     use perf_schema::criterion::{read_estimates, read_sample_times};
     use perf_schema::record::TestId;
     use perf_schema::spec::Spec;

@@ -127,9 +127,12 @@ fn select<'m>(meta: &'m Metadata, args: &Args) -> Result<Vec<&'m Package>, PerfE
                         let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
                         PerfError::UnknownPackage {
                             name: name.clone(),
-                            hint: crate::suggest::did_you_mean(name, names.iter().copied())
-                                .map(|n| format!("; did you mean `{n}`?"))
-                                .unwrap_or_default(),
+                            hint: crate::project::suggest::did_you_mean(
+                                name,
+                                names.iter().copied(),
+                            )
+                            .map(|n| format!("; did you mean `{n}`?"))
+                            .unwrap_or_default(),
                             members: names.join(", "),
                         }
                     })

@@ -29,8 +29,8 @@ use std::path::{Path, PathBuf};
 use perf_schema::summary::{BuiltExecutable, RoleBuild};
 use sha2::{Digest as _, Sha256};
 
-use crate::compile::{Binary, Build};
 use crate::error::PerfError;
+use crate::project::compile::{Binary, Build};
 
 /// Which build of a paired run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,7 @@
 //! Otherwise a test runs `--rounds` rounds.
 
 use crate::compare::ComparisonExt;
-use crate::verdict::Tally;
+use crate::judge::verdict::Tally;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,16 +25,16 @@ use crate::compare::{self, pooled, Change, Comparison, SplitMix64};
 use perf_schema::record::{Record, Status};
 use perf_schema::summary::{CompareMode, ComparedWith, Summary};
 
-use crate::baseline::same_test;
-use crate::builds::{self, Kept, Role};
 use crate::cli::Args;
-use crate::context::{stamp, Context};
-use crate::discover::{self, Found};
+use crate::compare::load;
 use crate::error::PerfError;
+use crate::exec::runner::{self, Ran, RunConfig};
 use crate::judge;
-use crate::loadcmp;
-use crate::runner::{self, Ran, RunConfig};
-use crate::workspace::Project;
+use crate::modes::builds::{self, Kept, Role};
+use crate::modes::context::{stamp, Context};
+use crate::project::discover::{self, Found};
+use crate::project::workspace::Project;
+use crate::store::baseline::same_test;
 
 /// Rounds after which a clear regression or improvement stops a test's rounds early.
 const INTERIM_LOOKS: [usize; 2] = [12, 16];
@@ -189,10 +189,10 @@ pub fn check_rounds(rounds: usize) -> Result<(), PerfError> {
 /// find this tree's workspace (REF without `[workspace]`, this tree with one). The new build
 /// must not name sources from here.
 pub fn against_folder(target_dir: &Path) -> PathBuf {
-    let key = crate::builds::sha256_hex(target_dir.display().to_string().as_bytes());
+    let key = crate::modes::builds::sha256_hex(target_dir.display().to_string().as_bytes());
     std::env::temp_dir()
         .join("cargo-perf")
-        .join(format!("against-{}", crate::builds::short(&key)))
+        .join(format!("against-{}", crate::modes::builds::short(&key)))
 }
 
 /// Checks REF out, builds it, keeps its executables and lists its perf tests.
@@ -225,10 +225,10 @@ fn build_reference(
     // but its own profile directory (see `compile::REFERENCE_PROFILE`); the executables are
     // also copied aside right after the build (see `builds`).
     std::env::set_var("CARGO_TARGET_DIR", &project.target_dir);
-    let loaded =
-        crate::workspace::load(&ref_args).map_err(|e| reference_error(e, rev, short, relative));
+    let loaded = crate::project::workspace::load(&ref_args)
+        .map_err(|e| reference_error(e, rev, short, relative));
     let built = loaded.and_then(|p| {
-        crate::compile::build(&ref_args, &p, crate::compile::For::Reference)
+        crate::project::compile::build(&ref_args, &p, crate::project::compile::For::Reference)
             .map(|b| (p, b))
             .map_err(|e| reference_error(e, rev, short, relative))
     });
@@ -324,7 +324,7 @@ fn resolve(top: &Path, rev: &str) -> Result<String, PerfError> {
 /// The file that names the commit the reference profile was last built from.
 fn reference_marker(target_dir: &Path) -> PathBuf {
     target_dir
-        .join(crate::compile::REFERENCE_PROFILE)
+        .join(crate::project::compile::REFERENCE_PROFILE)
         .join(".cargo-perf-commit")
 }
 
@@ -717,10 +717,10 @@ fn judge_rounds(new: &Found, in_ref: bool, r: &Rounds, rev: &str, ctx: &Context)
         .collect();
     if measured
         .iter()
-        .any(|(b, n)| loadcmp::is_load(b) || loadcmp::is_load(n))
+        .any(|(b, n)| load::is_load(b) || load::is_load(n))
     {
         let (a, b): (Vec<&Record>, Vec<&Record>) = measured.into_iter().unzip();
-        return loadcmp::paired(&a, &b, metric, &ctx.policy);
+        return load::paired(&a, &b, metric, &ctx.policy);
     }
     let samples = |r: &Record| -> Vec<f64> { r.samples_ns.iter().map(|&s| s as f64).collect() };
     let (a, b): (Vec<Vec<f64>>, Vec<Vec<f64>>) = measured

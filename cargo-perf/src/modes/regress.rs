@@ -1,11 +1,11 @@
 //! The regression side of a run: which baseline to compare with, re-measuring suspects
 //! (`--confirm`), saving baselines, the gate (`--fail-on`) and the CI reports (JUnit, GitHub,
-//! exports, criterion-compatible files are in `criterion_out`).
+//! exports, criterion-compatible files are in `report::criterion`).
 
-use crate::baseline::BaselineExt;
 use crate::compare::ComparisonExt;
-use crate::verdict::Judge;
-use crate::verdict::Tally;
+use crate::judge::verdict::Judge;
+use crate::judge::verdict::Tally;
+use crate::store::baseline::BaselineExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,15 +13,15 @@ use crate::compare::{format_change, Change, Comparison, Severity};
 use perf_schema::record::Record;
 use perf_schema::summary::{CompareMode, ComparedWith, Summary, TestResult};
 
-use crate::baseline::{self, Baseline, Snapshot};
 use crate::cli::{ExportFormat, FailOn, Format};
-use crate::context::{stamp, Context};
-use crate::discover::Found;
 use crate::error::PerfError;
-use crate::history;
+use crate::exec::machine::{self, Settled};
+use crate::exec::runner::{self, RunConfig};
 use crate::judge::{self, Gate};
-use crate::machine::{self, Settled};
-use crate::runner::{self, RunConfig};
+use crate::modes::context::{stamp, Context};
+use crate::project::discover::Found;
+use crate::store::baseline::{self, Baseline, Snapshot};
+use crate::store::history;
 
 /// Longest wait for other processes to quieten before one confirmation re-measurement.
 pub const CONFIRM_WAIT: Duration = Duration::from_secs(15);
@@ -482,7 +482,7 @@ mod tests {
             saved_at: 0,
             tool_version: "0".into(),
             git_commit: None,
-            machine: crate::machine::current(),
+            machine: crate::exec::machine::current(),
             profile: "bench".into(),
             records: vec![record(Some(0.1))],
         };

@@ -18,8 +18,8 @@ use perf_schema::protocol::{
 use perf_schema::record::{Record, Status, RECORD_SCHEMA};
 use perf_schema::spec::Kind;
 
-use crate::discover::Found;
-use crate::progress::Progress;
+use crate::exec::progress::Progress;
+use crate::project::discover::Found;
 
 /// Settings shared by every test of a run.
 pub struct RunConfig {
@@ -99,8 +99,8 @@ fn watch<T>(path: &Path, progress: &Progress, run: impl FnOnce() -> T) -> T {
 /// Baseline mode: [`run_one`], with the build's hash and the machine's state while the test's
 /// process ran (load average, other processes' CPU) in the record.
 pub fn run_one_observed(i: usize, found: &Found, config: &RunConfig) -> Ran {
-    let build_hash = crate::machine::build_hash(&found.binary.exe);
-    let watch = crate::machine::Watch::start();
+    let build_hash = crate::exec::machine::build_hash(&found.binary.exe);
+    let watch = crate::exec::machine::Watch::start();
     let mut ran = run_one(i, found, config);
     ran.record.machine_state = Some(watch.finish());
     ran.record.build_hash = build_hash;

@@ -7,8 +7,8 @@ use perf_schema::document::parse_versioned;
 use perf_schema::protocol::{ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_TARGET};
 use perf_schema::record::{ListedTest, TestList, LIST_SCHEMA};
 
-use crate::compile::Binary;
 use crate::error::PerfError;
+use crate::project::compile::Binary;
 
 /// A perf test and the binary that runs it.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use cargo_metadata::Message;
 
 use crate::cli::Args;
 use crate::error::PerfError;
-use crate::workspace::Project;
+use crate::project::workspace::Project;
 
 /// A built test executable of a package that depends on perf-harness.
 #[derive(Debug, Clone)]

@@ -31,7 +31,7 @@ use perf_schema::record::TestId;
 use perf_schema::spec::Kind;
 use perf_schema::summary::Machine;
 
-use crate::machine;
+use crate::exec::machine;
 
 pub use perf_schema::history::{History, Run, TestRuns, HISTORY_SCHEMA};
 
