@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 
-use super::metrics::{ErrorKind, Metrics};
 use super::report::{Latency, LoadReport, Model, Tick};
 use super::statements::Iteration;
 use super::{LoadBody, Plan, Scenario, Service, ENV_BASE_URL};
@@ -21,10 +20,10 @@ use crate::db::capture::Capture;
 use crate::db::observer;
 use crate::db::QueryStats;
 use crate::engine::latency::BodyFuture;
-use crate::engine::{Measurement, Mode};
+use crate::engine::{Measurement, Mode, Subject};
 use crate::outcome::Failure;
-use crate::registry::PerfTest;
 use crate::spec::format_ns;
+use crate::user::metrics::{ErrorKind, Metrics};
 use crate::user::User;
 
 /// Resolution of tokio's timer; the open-model scheduler sleeps to within this of a slot.
@@ -32,7 +31,7 @@ const TIMER_TICK: Duration = Duration::from_millis(1);
 
 /// Runs a load test in `mode`; a smoke run returns `Ok(None)` when every iteration succeeded.
 pub fn run<S: 'static>(
-    test: &PerfTest,
+    test: &Subject<'_>,
     scenario: Scenario<S>,
     mode: &Mode,
 ) -> Result<Option<Measurement>, Failure> {
@@ -50,8 +49,8 @@ pub fn run<S: 'static>(
 }
 
 /// The test's shape in `mode`; under `--shard I/N` (full runs only), this shard's part of it.
-fn plan(test: &PerfTest, mode: &Mode) -> Result<Plan, Failure> {
-    let plan = Plan::new(&test.spec, mode);
+fn plan(test: &Subject<'_>, mode: &Mode) -> Result<Plan, Failure> {
+    let plan = Plan::new(test.spec, mode);
     if matches!(mode, Mode::Smoke) {
         return Ok(plan);
     }
@@ -81,7 +80,7 @@ struct Setup<S> {
 /// Starts the service runtime, finds the service (and checks that it listens), makes the
 /// users' state; `None` when a smoke run has no service to load.
 fn set_up<S: 'static>(
-    test: &PerfTest,
+    test: &Subject<'_>,
     scenario: &Scenario<S>,
     smoke: bool,
 ) -> Result<Option<Setup<S>>, Failure> {
@@ -100,7 +99,7 @@ fn set_up<S: 'static>(
             eprintln!(
                 "perf-harness: `{}` not run: no service to load (set {ENV_BASE_URL} or give the \
                  test a `setup` that starts one)",
-                test.full_name()
+                test.name
             );
             return Ok(None);
         }

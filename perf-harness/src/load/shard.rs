@@ -292,10 +292,10 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::metrics::{ErrorKind, Metrics, RequestOutcome};
     use crate::load::report::Model;
     use crate::record::TestId;
     use crate::spec::{Kind, Spec};
+    use crate::user::metrics::{ErrorKind, Metrics, RequestOutcome};
 
     #[test]
     fn shards_parse_and_explain_mistakes() {
