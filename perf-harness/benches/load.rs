@@ -13,10 +13,9 @@ use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use perf_harness::engine::latency::BodyFuture;
-use perf_harness::engine::Mode;
-use perf_harness::load::metrics::{Metrics, RequestOutcome};
-use perf_harness::load::{LoadRoutine, Scenario};
-use perf_harness::registry::{PerfTest, Routine};
+use perf_harness::engine::{LoadRoutine, Mode, Routine, Subject};
+use perf_harness::load::Scenario;
+use perf_harness::user::metrics::{Metrics, RequestOutcome};
 use perf_harness::User;
 use perf_schema::spec::{Kind, Spec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -50,7 +49,7 @@ fn one_get(user: &mut User) -> BodyFuture<'_, Result<(), String>> {
 }
 
 fn run_one_get(
-    test: &PerfTest,
+    test: &Subject<'_>,
     mode: &Mode,
 ) -> Result<Option<perf_harness::engine::Measurement>, perf_harness::outcome::Failure> {
     Scenario {
@@ -63,12 +62,9 @@ fn run_one_get(
 
 fn run(spec: Spec, url: &str) -> perf_schema::record::load::LoadReport {
     std::env::set_var(perf_harness::load::ENV_BASE_URL, url);
-    let test = PerfTest {
-        name: "bench",
-        module_path: "load",
-        file: file!(),
-        line: line!(),
-        spec,
+    let test = Subject {
+        name: "bench".into(),
+        spec: &spec,
         is_async: true,
         routine: Routine::Load(LoadRoutine { run: run_one_get }),
     };

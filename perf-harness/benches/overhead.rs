@@ -43,11 +43,12 @@ fn main() {
         package: "bench".into(),
         target: "overhead".into(),
     };
+    let subject = test.subject();
     let mut per_sample = Vec::new();
     let mut bare = Vec::new();
     for _ in 0..5 {
         let start = Instant::now();
-        engine::run(test, &full).expect("engine runs");
+        engine::run(&subject, &full).expect("engine runs");
         let calls = test.spec.effective_samples(false) + test.spec.effective_warmup(false);
         per_sample.push(start.elapsed().as_nanos() as f64 / calls as f64);
 
@@ -85,7 +86,7 @@ fn main() {
                 .expect("criterion estimates");
         plain.push(est.mean.point_estimate);
 
-        let m = engine::run(micro, &full)
+        let m = engine::run(&micro.subject(), &full)
             .expect("engine runs")
             .expect("measured");
         ours.push(m.stats.mean_ns);

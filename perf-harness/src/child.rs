@@ -127,7 +127,7 @@ fn run_isolated(
     install_panic_capture();
     let joined = std::thread::Builder::new()
         .name(test.full_name())
-        .spawn(move || engine::run_keeping_partial(test, &mode))
+        .spawn(move || engine::run_keeping_partial(&test.subject(), &mode))
         .map_err(|e| format!("cannot start the test thread: {e}"))
         .and_then(|h| h.join().map_err(|payload| panic_report(payload.as_ref())));
     let mut record = Record {

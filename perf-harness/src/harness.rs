@@ -6,7 +6,7 @@ use crate::registry::{self, PerfTest};
 
 /// Runs `test` a few times without timing verdicts; `Err` carries the failure to report.
 pub fn smoke(test: &PerfTest) -> Result<(), String> {
-    engine::run(test, &Mode::Smoke)
+    engine::run(&test.subject(), &Mode::Smoke)
         .map(drop)
         .map_err(|f| format!("perf test `{}` failed: {f}", test.full_name()))
 }

@@ -51,11 +51,11 @@ pub mod __private {
     pub use crate::child::premain;
     pub use crate::db::Scale;
     pub use crate::engine::latency::{BodyFuture, Sampler};
-    pub use crate::engine::{Measurement, Mode};
+    pub use crate::engine::{LoadRoutine, Measurement, Mode, Routine, Subject};
     pub use crate::harness::{main as harness_main, smoke_test};
-    pub use crate::load::{no_state, state_from_setup, LoadRoutine, Scenario, Service};
+    pub use crate::load::{no_state, state_from_setup, Scenario, Service};
     pub use crate::outcome::{Failure, Outcome};
-    pub use crate::registry::{PerfTest, Routine, PERF_TESTS};
+    pub use crate::registry::{PerfTest, PERF_TESTS};
     pub use crate::spec::{Kind, NamedThreshold, Ramp, Spec, Stage, Stages, Threshold};
     pub use crate::user::User;
     pub use linkme;

@@ -4,9 +4,7 @@
 //! before `main` runs: `cargo perf` can ask a libtest binary for its perf tests without libtest
 //! ever seeing the request (see `child`).
 
-use crate::bencher::Bencher;
-use crate::engine::latency::Sampler;
-use crate::outcome::Failure;
+use crate::engine::{Routine, Subject};
 use crate::spec::Spec;
 
 /// One registered perf test: where it is, what it asks for, and how to run it.
@@ -27,17 +25,6 @@ pub struct PerfTest {
     pub routine: Routine,
 }
 
-/// How the engine calls a perf test's body.
-#[derive(Clone, Copy)]
-pub enum Routine {
-    /// A micro-benchmark body driven by criterion through a `Bencher`.
-    Micro(fn(&mut Bencher<'_, '_>)),
-    /// A body timed once per sample by the latency engine; the function runs setup itself.
-    Timed(fn(&mut Sampler) -> Result<(), Failure>),
-    /// An async body run by virtual users against an HTTP service (load tests).
-    Load(crate::load::LoadRoutine),
-}
-
 impl PerfTest {
     /// The name libtest gives the `#[test]` shim: the module path without the crate, then the
     /// function (`tests::parse_small_json`), so filters mean the same under both commands.
@@ -45,6 +32,16 @@ impl PerfTest {
         match self.module_path.split_once("::") {
             Some((_, rest)) => format!("{rest}::{}", self.name),
             None => self.name.to_string(),
+        }
+    }
+
+    /// What the engines need of this test.
+    pub fn subject(&self) -> Subject<'_> {
+        Subject {
+            name: self.full_name(),
+            spec: &self.spec,
+            is_async: self.is_async,
+            routine: self.routine,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! shares between all users (`User<S>`); requests sent through it are timed and tagged by name,
 //! status and error kind.
 
+pub mod metrics;
+
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 
-use crate::load::metrics::{ErrorKind, Metrics, RequestOutcome};
+use self::metrics::{ErrorKind, Metrics, RequestOutcome};
 
 /// A virtual user: what a load test's `async fn` receives by `&mut`.
 ///

@@ -74,7 +74,7 @@ fn users_share_the_setup_state_and_statements_are_requests_and_counts() {
     let _one = ONE_FULL_RUN.lock().unwrap_or_else(|p| p.into_inner());
     let test = perf_harness::registry::find("shared_shelf").expect("registered");
     let before = SEEN.load(Ordering::Relaxed);
-    let m = engine::run(test, &full())
+    let m = engine::run(&test.subject(), &full())
         .expect("runs without a service")
         .expect("measured");
     assert!(SEEN.load(Ordering::Relaxed) - before >= 30);
@@ -144,7 +144,7 @@ mod sqlite {
 fn sqlite_pool_users_contend_and_their_statements_are_counted() {
     let _one = ONE_FULL_RUN.lock().unwrap_or_else(|p| p.into_inner());
     let test = perf_harness::registry::find("sqlite::sqlite_contention").expect("registered");
-    let m = engine::run(test, &full())
+    let m = engine::run(&test.subject(), &full())
         .expect("runs without a service")
         .expect("measured");
     let load = m.load.expect("a load report");
@@ -178,7 +178,7 @@ fn sqlite_pool_users_contend_and_their_statements_are_counted() {
 #[test]
 fn a_failing_state_setup_names_the_setup_and_its_error() {
     let test = perf_harness::registry::find("broken_setup").expect("registered");
-    let err = engine::run(test, &full()).expect_err("setup fails");
+    let err = engine::run(&test.subject(), &full()).expect_err("setup fails");
     assert_eq!(
         err.to_string(),
         "setup `broken` failed: \"no such table: media\""

@@ -27,7 +27,7 @@ fn samples_before_a_failure_are_kept() {
         package: "perf-harness".into(),
         target: "partial".into(),
     };
-    let (measurement, failure) = engine::run_keeping_partial(test, &mode);
+    let (measurement, failure) = engine::run_keeping_partial(&test.subject(), &mode);
     let failure = failure.expect("the fifth call failed");
     assert_eq!(
         failure.to_string(),
@@ -37,7 +37,7 @@ fn samples_before_a_failure_are_kept() {
     assert_eq!(m.samples_ns.len(), 4);
     assert_eq!(m.stats.samples, 4);
     assert!(
-        engine::run(test, &mode).is_err(),
+        engine::run(&test.subject(), &mode).is_err(),
         "run still reports the failure"
     );
 }

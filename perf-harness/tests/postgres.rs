@@ -196,7 +196,7 @@ fn a_pg_pool_shares_captured_connections_between_the_users_of_a_load_test() {
         package: "perf-harness".into(),
         target: "postgres".into(),
     };
-    let m = perf_harness::engine::run(test, &mode)
+    let m = perf_harness::engine::run(&test.subject(), &mode)
         .expect("runs without a service")
         .expect("measured");
     let load = m.load.expect("a load report");

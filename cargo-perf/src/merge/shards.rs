@@ -287,7 +287,7 @@ fn merge_queries(parts: &[&QueryStats]) -> Option<QueryStats> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_harness::load::metrics::{ErrorKind, Metrics, RequestOutcome};
+    use perf_harness::user::metrics::{ErrorKind, Metrics, RequestOutcome};
     use perf_schema::record::load::Model;
     use perf_schema::record::shard::{Shard, ShardPart};
     use perf_schema::record::TestId;

@@ -77,33 +77,16 @@ pub fn run(
     let building = std::time::Instant::now();
     let reference = build_reference(args, project, config, rev, ctx)?;
     let build_s = building.elapsed().as_secs_f64();
-    let pairs: Vec<(&Found, Option<&Found>)> = selected
-        .iter()
-        .map(|f| {
-            let r = reference
-                .found
-                .iter()
-                .find(|r| same_test(&r.test.id, &f.test.id));
-            (f, r)
-        })
-        .collect();
-    builds::verify(new_build, "the rounds")?;
-    builds::verify(&reference.kept, "the rounds")?;
+    let pairs = pair_up(selected, &reference.found);
+    verify_both(new_build, &reference.kept, "the rounds")?;
 
     let mut session = Session::new(config, rev, ctx);
-    let all: Vec<usize> = (0..pairs.len()).collect();
-    let mut rounds_of = vec![Rounds::default(); pairs.len()];
-    session.measure(&pairs, &all, args.rounds, &mut rounds_of);
-    let mut comparisons: Vec<Comparison> = pairs
-        .iter()
-        .zip(&rounds_of)
-        .map(|((new, base), r)| judge_rounds(new, base.is_some(), r, rev, ctx))
-        .collect();
+    let mut rounds_of = session.rounds(&pairs, args.rounds);
+    let mut comparisons = judge_all(&pairs, &rounds_of, rev, ctx);
     session.confirm(&pairs, &mut comparisons, &mut rounds_of, args.rounds);
 
     // The rounds are only evidence if each build ran its own executables throughout.
-    builds::verify(new_build, "the end of the rounds")?;
-    builds::verify(&reference.kept, "the end of the rounds")?;
+    verify_both(new_build, &reference.kept, "the end of the rounds")?;
     note_identical(
         &pairs,
         &mut comparisons,
@@ -111,30 +94,8 @@ pub fn run(
         &reference.kept.fingerprint,
     );
 
-    let mut ran = Vec::new();
-    let mut reference_records = Vec::new();
-    for ((new, _), r) in pairs.iter().zip(rounds_of) {
-        let (base_record, new_ran) = r.into_records();
-        if let Some(b) = base_record {
-            reference_records.push(b);
-        }
-        ran.push(new_ran.unwrap_or_else(|| runner::run_one(usize::MAX / 2, new, config)));
-    }
-    let with = ComparedWith {
-        mode: CompareMode::Paired,
-        against: rev.to_string(),
-        commit: Some(reference.commit),
-        notes: vec![rounds_note(&comparisons, args.rounds)],
-        regressions: 0,
-        improvements: 0,
-        unchanged: 0,
-        inconclusive: 0,
-        not_compared: 0,
-        builds: vec![
-            reference.kept.fingerprint.clone(),
-            new_build.fingerprint.clone(),
-        ],
-    };
+    let (ran, reference_records) = records(&pairs, rounds_of, config);
+    let with = compared_with(rev, &comparisons, args.rounds, reference, new_build);
     Ok((
         ran,
         Some(Paired {
@@ -144,6 +105,79 @@ pub fn run(
             build_s,
         }),
     ))
+}
+
+/// Each selected test with the same test in REF, if REF has it.
+fn pair_up<'a>(selected: &'a [Found], in_ref: &'a [Found]) -> Vec<(&'a Found, Option<&'a Found>)> {
+    selected
+        .iter()
+        .map(|f| {
+            let r = in_ref.iter().find(|r| same_test(&r.test.id, &f.test.id));
+            (f, r)
+        })
+        .collect()
+}
+
+/// Checks that both builds' kept executables are still the ones fingerprinted (`when` names
+/// the moment in messages).
+fn verify_both(new_build: &Kept, reference: &Kept, when: &str) -> Result<(), PerfError> {
+    builds::verify(new_build, when)?;
+    builds::verify(reference, when)
+}
+
+/// Each test judged on its rounds.
+fn judge_all(
+    pairs: &[(&Found, Option<&Found>)],
+    rounds_of: &[Rounds],
+    rev: &str,
+    ctx: &Context,
+) -> Vec<Comparison> {
+    pairs
+        .iter()
+        .zip(rounds_of)
+        .map(|((new, base), r)| judge_rounds(new, base.is_some(), r, rev, ctx))
+        .collect()
+}
+
+/// The new build's record of each test (every round's samples; a test REF lacks runs once
+/// now) and the reference build's records.
+fn records(
+    pairs: &[(&Found, Option<&Found>)],
+    rounds_of: Vec<Rounds>,
+    config: &RunConfig,
+) -> (Vec<Ran>, Vec<Record>) {
+    let mut ran = Vec::new();
+    let mut reference_records = Vec::new();
+    for ((new, _), r) in pairs.iter().zip(rounds_of) {
+        let (base_record, new_ran) = r.into_records();
+        if let Some(b) = base_record {
+            reference_records.push(b);
+        }
+        ran.push(new_ran.unwrap_or_else(|| runner::run_one(usize::MAX / 2, new, config)));
+    }
+    (ran, reference_records)
+}
+
+/// What the summary says the run was compared with: REF, its commit, both builds, the rounds.
+fn compared_with(
+    rev: &str,
+    comparisons: &[Comparison],
+    max_rounds: usize,
+    reference: Reference,
+    new_build: &Kept,
+) -> ComparedWith {
+    ComparedWith {
+        mode: CompareMode::Paired,
+        against: rev.to_string(),
+        commit: Some(reference.commit),
+        notes: vec![rounds_note(comparisons, max_rounds)],
+        regressions: 0,
+        improvements: 0,
+        unchanged: 0,
+        inconclusive: 0,
+        not_compared: 0,
+        builds: vec![reference.kept.fingerprint, new_build.fingerprint.clone()],
+    }
 }
 
 /// The tree's state for the new build's fingerprint: its commit and whether tracked files
@@ -421,6 +455,14 @@ impl<'a> Session<'a> {
             rev,
             ctx,
         }
+    }
+
+    /// Runs up to `more` rounds of every test, each until it is settled.
+    fn rounds(&mut self, pairs: &[(&Found, Option<&Found>)], more: usize) -> Vec<Rounds> {
+        let all: Vec<usize> = (0..pairs.len()).collect();
+        let mut rounds_of = vec![Rounds::default(); pairs.len()];
+        self.measure(pairs, &all, more, &mut rounds_of);
+        rounds_of
     }
 
     /// Runs up to `more` rounds of the tests `which` (indices into `pairs`), adding to

@@ -8,11 +8,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use super::Mode;
+use super::{Mode, Subject};
 use crate::db::capture::Capture;
 use crate::db::QueryStats;
 use crate::outcome::{Failure, Outcome};
-use crate::registry::PerfTest;
 use crate::spec::format_ns;
 
 /// Calls a smoke run makes: enough to show the body works, cheap in a debug build.
@@ -37,7 +36,7 @@ pub struct Sampler {
 
 impl Sampler {
     /// A sampler for `test`; async tests get a multi-threaded tokio runtime of their own.
-    pub fn new(test: &PerfTest, mode: &Mode) -> Result<Sampler, Failure> {
+    pub fn new(test: &Subject<'_>, mode: &Mode) -> Result<Sampler, Failure> {
         let (warmup, samples, timeout) = match mode {
             Mode::Smoke => (0, test.spec.effective_samples(false).min(SMOKE_CALLS), None),
             Mode::Full { quick, .. } => (

@@ -3,10 +3,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::Subject;
 use crate::bencher::Bencher;
 use crate::criterion_files::{self, CriterionEstimates};
 use crate::outcome::Failure;
-use crate::registry::PerfTest;
 
 /// What criterion measured for one benchmark.
 pub struct MicroRun {
@@ -42,13 +42,13 @@ impl Length {
 /// Benchmarks `body` with criterion as `<package>/<target>/<test>`, so criterion's directory is
 /// `criterion_home/<package>/<target>/<test>` and two packages' `tests/suite.rs` never collide.
 pub fn run(
-    test: &PerfTest,
+    test: &Subject<'_>,
     body: fn(&mut Bencher<'_, '_>),
     criterion_home: &Path,
     (package, target): (&str, &str),
     length: Length,
 ) -> Result<MicroRun, Failure> {
-    let spec = &test.spec;
+    let spec = test.spec;
     let (warm_up, measurement, sample_size, resamples) = match length {
         Length::Round => (
             Duration::from_millis(150),
@@ -78,7 +78,7 @@ pub fn run(
         .sample_size(sample_size)
         .nresamples(resamples)
         .without_plots();
-    let function = test.full_name();
+    let function = test.name.clone();
     // Criterion rejects empty ids; a binary run by hand may not know its package or target.
     let package = if package.is_empty() { "perf" } else { package };
     let target = if target.is_empty() { "tests" } else { target };

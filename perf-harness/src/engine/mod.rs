@@ -11,9 +11,43 @@ use crate::bencher::Bencher;
 use crate::criterion_files::CriterionEstimates;
 use crate::db::QueryStats;
 use crate::outcome::Failure;
+use crate::record::load::LoadReport;
 use crate::record::Stats;
-use crate::registry::{PerfTest, Routine};
+use crate::spec::Spec;
 use crate::stats;
+
+/// What an engine needs of the test it runs: its name, attribute and code (the registry
+/// entry gives it, see `registry::PerfTest::subject`).
+#[derive(Clone)]
+pub struct Subject<'a> {
+    /// The full name (`tests::parse_small_json`), as in messages and criterion's ids.
+    pub name: String,
+    /// The validated attribute.
+    pub spec: &'a Spec,
+    /// Whether the body is an `async fn` (it then runs on a tokio runtime the harness owns).
+    pub is_async: bool,
+    /// The code the engine drives.
+    pub routine: Routine,
+}
+
+/// How the engine calls a perf test's body.
+#[derive(Clone, Copy)]
+pub enum Routine {
+    /// A micro-benchmark body driven by criterion through a `Bencher`.
+    Micro(fn(&mut Bencher<'_, '_>)),
+    /// A body timed once per sample by the latency engine; the function runs setup itself.
+    Timed(fn(&mut latency::Sampler) -> Result<(), Failure>),
+    /// An async body run by virtual users against an HTTP service (load tests).
+    Load(LoadRoutine),
+}
+
+/// A load test's code: runs its `load::Scenario` (whose state type only the expansion knows)
+/// in a mode.
+#[derive(Clone, Copy)]
+pub struct LoadRoutine {
+    /// `Scenario::run` for the test's state type.
+    pub run: fn(&Subject<'_>, &Mode) -> Result<Option<Measurement>, Failure>,
+}
 
 /// How thoroughly to run a test.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,13 +88,13 @@ pub struct Measurement {
     /// Database statements the timed calls issued, when any client reported them.
     pub queries: Option<QueryStats>,
     /// Load tests: everything besides the iteration statistics.
-    pub load: Option<crate::load::report::LoadReport>,
+    pub load: Option<LoadReport>,
     /// Measured, but the test must still be reported as failed (e.g. the body panicked).
     pub failure: Option<String>,
 }
 
 /// Runs `test` in `mode`; in smoke mode the measurement is `None`.
-pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure> {
+pub fn run(test: &Subject<'_>, mode: &Mode) -> Result<Option<Measurement>, Failure> {
     let started = Instant::now();
     match (test.routine, mode) {
         (Routine::Micro(body), Mode::Smoke) => {
@@ -102,13 +136,16 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
             (measurement, None) => Ok(measurement),
             (_, Some(failure)) => Err(failure),
         },
-        (Routine::Load(routine), mode) => crate::load::run(test, routine, mode),
+        (Routine::Load(routine), mode) => (routine.run)(test, mode),
     }
 }
 
 /// Like `run`, but a latency test that fails part-way (an `Err`, a timeout, a database that
 /// went away) also returns what it measured before the failure: nothing measured is lost.
-pub fn run_keeping_partial(test: &PerfTest, mode: &Mode) -> (Option<Measurement>, Option<Failure>) {
+pub fn run_keeping_partial(
+    test: &Subject<'_>,
+    mode: &Mode,
+) -> (Option<Measurement>, Option<Failure>) {
     match test.routine {
         Routine::Timed(body) => run_timed(body, test, mode, Instant::now()),
         Routine::Micro(_) | Routine::Load(_) => match run(test, mode) {
@@ -120,7 +157,7 @@ pub fn run_keeping_partial(test: &PerfTest, mode: &Mode) -> (Option<Measurement>
 
 fn run_timed(
     body: fn(&mut latency::Sampler) -> Result<(), Failure>,
-    test: &PerfTest,
+    test: &Subject<'_>,
     mode: &Mode,
     started: Instant,
 ) -> (Option<Measurement>, Option<Failure>) {

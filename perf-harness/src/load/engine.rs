@@ -13,17 +13,17 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 
-use super::metrics::{ErrorKind, Metrics};
 use super::report::{Latency, LoadReport, Model, Tick};
 use super::statements::Iteration;
 use super::{LoadBody, Plan, Scenario, Service, ENV_BASE_URL};
 use crate::db::capture::Capture;
 use crate::db::observer;
+use crate::db::QueryStats;
 use crate::engine::latency::BodyFuture;
-use crate::engine::{Measurement, Mode};
+use crate::engine::{Measurement, Mode, Subject};
 use crate::outcome::Failure;
-use crate::registry::PerfTest;
 use crate::spec::format_ns;
+use crate::user::metrics::{ErrorKind, Metrics};
 use crate::user::User;
 
 /// Resolution of tokio's timer; the open-model scheduler sleeps to within this of a slot.
@@ -31,30 +31,67 @@ const TIMER_TICK: Duration = Duration::from_millis(1);
 
 /// Runs a load test in `mode`; a smoke run returns `Ok(None)` when every iteration succeeded.
 pub fn run<S: 'static>(
-    test: &PerfTest,
-    routine: Scenario<S>,
+    test: &Subject<'_>,
+    scenario: Scenario<S>,
     mode: &Mode,
 ) -> Result<Option<Measurement>, Failure> {
     let started = Instant::now();
     let smoke = matches!(mode, Mode::Smoke);
-    let mut plan = Plan::new(&test.spec, mode);
-    if !smoke {
-        if let Ok(text) = std::env::var(perf_schema::protocol::ENV_SHARD) {
-            let shard = text
-                .parse::<crate::record::shard::Shard>()
-                .and_then(|s| plan.clone().shard(s))
-                .map_err(Failure::Infrastructure)?;
-            plan = shard;
-        }
+    let plan = plan(test, mode)?;
+    let Some(setup) = set_up(test, &scenario, smoke)? else {
+        return Ok(None);
+    };
+    let load = generate(&plan, scenario.body, setup, smoke)?;
+    if smoke {
+        return smoke_verdict(&load.metrics, &load.driven);
     }
+    Ok(Some(measurement(&plan, load, started)))
+}
+
+/// The test's shape in `mode`; under `--shard I/N` (full runs only), this shard's part of it.
+fn plan(test: &Subject<'_>, mode: &Mode) -> Result<Plan, Failure> {
+    let plan = Plan::new(test.spec, mode);
+    if matches!(mode, Mode::Smoke) {
+        return Ok(plan);
+    }
+    match std::env::var(perf_schema::protocol::ENV_SHARD) {
+        Ok(text) => text
+            .parse::<crate::record::shard::Shard>()
+            .and_then(|s| plan.shard(s))
+            .map_err(Failure::Infrastructure),
+        Err(_) => Ok(plan),
+    }
+}
+
+/// What the load runs against, made before it starts; fields drop in this order.
+struct Setup<S> {
+    /// The users' shared state (`()` for a plain `User`).
+    state: Rc<S>,
+    /// The service the test's `setup` started, kept alive until the load is over.
+    service: Option<Service>,
+    /// The service's base URL; empty for a `User<S>` test without one.
+    base: String,
+    /// Time spent starting the service and making the state.
+    setup_ns: Option<u64>,
+    /// The runtime the service and the state's connections run on.
+    service_rt: tokio::runtime::Runtime,
+}
+
+/// Starts the service runtime, finds the service (and checks that it listens), makes the
+/// users' state; `None` when a smoke run has no service to load.
+fn set_up<S: 'static>(
+    test: &Subject<'_>,
+    scenario: &Scenario<S>,
+    smoke: bool,
+) -> Result<Option<Setup<S>>, Failure> {
     let service_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("perf-service")
         .enable_all()
         .build()
-        .map_err(|e| Failure::Harness(format!("cannot start a tokio runtime: {e}")))?;
+        .map_err(runtime_error)?;
     let http = !is_stateful::<S>();
-    let (base, service, setup_ns) = match resolve(&routine, &service_rt)? {
+    let (base, service, setup_ns) = match resolve(scenario, &service_rt)? {
         Some(found) => found,
         // A `User<S>` test needs no HTTP service: its users share the setup's state.
         None if !http => (String::new(), None, None),
@@ -62,7 +99,7 @@ pub fn run<S: 'static>(
             eprintln!(
                 "perf-harness: `{}` not run: no service to load (set {ENV_BASE_URL} or give the \
                  test a `setup` that starts one)",
-                test.full_name()
+                test.name
             );
             return Ok(None);
         }
@@ -79,33 +116,80 @@ pub fn run<S: 'static>(
     let state_start = Instant::now();
     let state = {
         let _guard = service_rt.enter();
-        (routine.state)()?
+        (scenario.state)()?
     };
     let setup_ns = match (setup_ns, http) {
         (s, true) => s,
         (s, false) => Some(s.unwrap_or(0) + state_start.elapsed().as_nanos() as u64),
     };
-    let state = Rc::new(state);
+    Ok(Some(Setup {
+        state: Rc::new(state),
+        service,
+        base,
+        setup_ns,
+        service_rt,
+    }))
+}
+
+impl<S> Setup<S> {
+    /// Drops the state before the runtime that drives its connections, samples CPU and
+    /// memory, stops the service; gives back the base URL and the setup time.
+    fn tear_down(self) -> (String, Option<u64>, Resources) {
+        let Setup {
+            state,
+            service,
+            base,
+            setup_ns,
+            service_rt,
+        } = self;
+        drop(state);
+        let mut resources = Resources::new();
+        resources.sample();
+        drop(service);
+        service_rt.shutdown_timeout(Duration::from_secs(1));
+        (base, setup_ns, resources)
+    }
+}
+
+/// What generating the load gave: the worker's metrics and how the drive went.
+struct Generated {
+    base: String,
+    setup_ns: Option<u64>,
+    metrics: Metrics,
+    driven: Driven,
+    /// CPU and memory after the load.
+    resources: Resources,
+    /// Statements per iteration, when a database client reported any.
+    queries: Option<QueryStats>,
+}
+
+/// Drives the load on this thread (see `drive`) with the statement capture around it, then
+/// tears the setup down.
+fn generate<S: 'static>(
+    plan: &Plan,
+    body: LoadBody<S>,
+    setup: Setup<S>,
+    smoke: bool,
+) -> Result<Generated, Failure> {
     // One test per process under `cargo perf`: the capture sees every statement of the run.
     let capture = if smoke { None } else { Capture::open() };
     if let Some(c) = &capture {
         c.begin_call();
     }
-
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::Harness(format!("cannot start a tokio runtime: {e}")))?;
+        .map_err(runtime_error)?;
     let local = tokio::task::LocalSet::new();
     let metrics = Rc::new(RefCell::new(Metrics::default()));
     let driven = local.block_on(
         &rt,
         drive(
-            &plan,
-            routine.body,
-            base.clone().into(),
+            plan,
+            body,
+            setup.base.as_str().into(),
             metrics.clone(),
-            state.clone(),
+            setup.state.clone(),
             !smoke,
         ),
     );
@@ -115,51 +199,87 @@ pub fn run<S: 'static>(
     if let Some(c) = &capture {
         c.end_call();
     }
-    // The state (a pool) goes before the runtime that drives its connections.
-    drop(state);
-    let mut resources = Resources::new();
-    resources.sample();
-    drop(service);
-    service_rt.shutdown_timeout(Duration::from_secs(1));
+    let (base, setup_ns, resources) = setup.tear_down();
     let driven = driven?;
-    let m = std::mem::take(&mut *metrics.borrow_mut());
-    // Counts are per iteration; statements no iteration ran (a service in this process using
-    // the wrapper) give no count, or exact gating would compare totals that grow with time.
-    let queries = capture.and_then(|c| {
-        let mut q = c.finish()?;
-        let per = &driven.statements_per_iteration;
-        if per.is_empty() {
-            return None;
-        }
-        q.calls = per.len() as u64;
-        q.min_per_call = per.iter().copied().min().unwrap_or(0);
-        q.max_per_call = per.iter().copied().max().unwrap_or(0);
-        q.mean_per_call = per.iter().sum::<u64>() as f64 / per.len() as f64;
-        Some(q)
-    });
+    let metrics = std::mem::take(&mut *metrics.borrow_mut());
+    let queries = capture.and_then(|c| per_iteration(c.finish()?, &driven));
+    Ok(Generated {
+        base,
+        setup_ns,
+        metrics,
+        driven,
+        resources,
+        queries,
+    })
+}
 
-    if smoke {
-        if !m.threshold_errors.is_empty() {
-            return Err(Failure::Harness(format!(
-                "the body declares a threshold that does not parse: {}",
-                m.threshold_errors.join("; ")
-            )));
-        }
-        return match m.messages.first() {
-            Some(first) if m.failed_iterations > 0 => Err(Failure::Harness(format!(
-                "{} of {} iterations failed: {first}",
-                m.failed_iterations, m.iterations
-            ))),
-            _ if m.iterations == 0 => Err(Failure::Harness(format!(
-                "no iteration finished ({} interrupted)",
-                driven.interrupted_iterations
-            ))),
-            _ => Ok(None),
-        };
+/// The captured statements counted per iteration. Statements no iteration ran (a service in
+/// this process using the wrapper) give no count, or exact gating would compare totals that
+/// grow with time.
+fn per_iteration(mut q: QueryStats, driven: &Driven) -> Option<QueryStats> {
+    let per = &driven.statements_per_iteration;
+    if per.is_empty() {
+        return None;
     }
+    q.calls = per.len() as u64;
+    q.min_per_call = per.iter().copied().min().unwrap_or(0);
+    q.max_per_call = per.iter().copied().max().unwrap_or(0);
+    q.mean_per_call = per.iter().sum::<u64>() as f64 / per.len() as f64;
+    Some(q)
+}
 
-    let report = report(&plan, &base, &m, &driven, &resources);
-    let failure = if !m.threshold_errors.is_empty() {
+/// A smoke run passes when every iteration succeeded (and at least one finished).
+fn smoke_verdict(m: &Metrics, driven: &Driven) -> Result<Option<Measurement>, Failure> {
+    if !m.threshold_errors.is_empty() {
+        return Err(Failure::Harness(format!(
+            "the body declares a threshold that does not parse: {}",
+            m.threshold_errors.join("; ")
+        )));
+    }
+    match m.messages.first() {
+        Some(first) if m.failed_iterations > 0 => Err(Failure::Harness(format!(
+            "{} of {} iterations failed: {first}",
+            m.failed_iterations, m.iterations
+        ))),
+        _ if m.iterations == 0 => Err(Failure::Harness(format!(
+            "no iteration finished ({} interrupted)",
+            driven.interrupted_iterations
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// A full run's measurement: the load report, the iteration statistics, and the reason the
+/// test fails although it was measured, if any.
+fn measurement(plan: &Plan, load: Generated, started: Instant) -> Measurement {
+    let Generated {
+        base,
+        setup_ns,
+        metrics: m,
+        driven,
+        resources,
+        queries,
+    } = load;
+    let report = report(plan, &base, &m, &driven, &resources);
+    let failure = measured_failure(&m, &driven);
+    let stats = crate::stats::iteration_stats(&m.iteration, report.iterations_per_s);
+    Measurement {
+        stats,
+        samples_ns: Vec::new(),
+        histogram: m.iteration.clone(),
+        criterion: None,
+        setup_ns,
+        elapsed_ns: started.elapsed().as_nanos() as u64,
+        queries,
+        load: Some(report),
+        failure,
+    }
+}
+
+/// Why a measured run still fails: a threshold in the body that does not parse, a panic,
+/// every iteration failed, none finished, or Ctrl-C.
+fn measured_failure(m: &Metrics, driven: &Driven) -> Option<String> {
+    if !m.threshold_errors.is_empty() {
         Some(format!(
             "the body declares a threshold that does not parse: {}",
             m.threshold_errors.join("; ")
@@ -191,19 +311,11 @@ pub fn run<S: 'static>(
         ))
     } else {
         None
-    };
-    let stats = crate::stats::iteration_stats(&m.iteration, report.iterations_per_s);
-    Ok(Some(Measurement {
-        stats,
-        samples_ns: Vec::new(),
-        histogram: m.iteration.clone(),
-        criterion: None,
-        setup_ns,
-        elapsed_ns: started.elapsed().as_nanos() as u64,
-        queries,
-        load: Some(report),
-        failure,
-    }))
+    }
+}
+
+fn runtime_error(e: std::io::Error) -> Failure {
+    Failure::Harness(format!("cannot start a tokio runtime: {e}"))
 }
 
 type Resolved = (String, Option<Service>, Option<u64>);
@@ -286,6 +398,22 @@ struct Ctx<S: 'static> {
 }
 
 impl<S> Ctx<S> {
+    /// The context of a load that starts at `t0`.
+    fn new(plan: &Plan, body: LoadBody<S>, metrics: Rc<RefCell<Metrics>>, t0: Instant) -> Ctx<S> {
+        Ctx {
+            body,
+            metrics,
+            timeout: plan.timeout,
+            deadline: t0 + plan.duration,
+            stop: Cell::new(false),
+            budget: Cell::new(plan.iterations.unwrap_or(u64::MAX)),
+            in_flight: Cell::new(0),
+            dropped: Cell::new(0),
+            target: Cell::new(0),
+            statements: RefCell::new(Vec::new()),
+        }
+    }
+
     fn take_budget(&self) -> bool {
         let b = self.budget.get();
         if b == 0 {
@@ -308,6 +436,11 @@ struct Driven {
     statements_per_iteration: Vec<u64>,
 }
 
+/// Resolves when the run is interrupted (Ctrl-C; full runs only).
+type Interrupt = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Generates the load: starts the users (closed model) or the arrivals (open model), follows
+/// the stages until the deadline, drains the running iterations, and gathers the timeline.
 async fn drive<S: 'static>(
     plan: &Plan,
     body: LoadBody<S>,
@@ -317,147 +450,23 @@ async fn drive<S: 'static>(
     full: bool,
 ) -> Result<Driven, Failure> {
     let t0 = Instant::now();
-    let ctx = Rc::new(Ctx {
-        body,
-        metrics: metrics.clone(),
-        timeout: plan.timeout,
-        deadline: t0 + plan.duration,
-        stop: Cell::new(false),
-        budget: Cell::new(plan.iterations.unwrap_or(u64::MAX)),
-        in_flight: Cell::new(0),
-        dropped: Cell::new(0),
-        target: Cell::new(0),
-        statements: RefCell::new(Vec::new()),
-    });
-    let mut interrupt: Pin<Box<dyn Future<Output = ()>>> = if full {
-        Box::pin(async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        })
-    } else {
-        Box::pin(std::future::pending())
+    let ctx = Rc::new(Ctx::new(plan, body, metrics.clone(), t0));
+    let mut interrupt = interrupt(full);
+    let ticker = Ticker::start(&ctx, plan, t0, full);
+    let users = Users {
+        base,
+        metrics,
+        state,
     };
-    let timeline = Rc::new(RefCell::new(Vec::new()));
-    let resources = Rc::new(RefCell::new(Resources::new()));
-    let window = Rc::new(RefCell::new(crate::stats::new_histogram()));
-    let ticker = full.then(|| {
-        tokio::task::spawn_local(tick(
-            ctx.clone(),
-            plan.model,
-            t0,
-            timeline.clone(),
-            (resources.clone(), window.clone()),
-            plan.duration,
-        ))
-    });
-
     let mut set: JoinSet<()> = JoinSet::new();
-    let mut interrupted = false;
-    let duration_ns = plan.duration.as_nanos() as u64;
-    let peak_users;
-    match plan.model {
-        Model::Closed => {
-            peak_users = plan.max_users;
-            ctx.target.set(plan.users_at(0));
-            for i in 0..plan.max_users {
-                let user = User::new(i, base.clone(), metrics.clone(), state.clone())
-                    .map_err(client_error)?;
-                set.spawn_local(user_loop(
-                    ctx.clone(),
-                    user,
-                    plan.think,
-                    plan.iterations_per_user,
-                ));
-            }
-            loop {
-                let now = Instant::now();
-                if now >= ctx.deadline || set.is_empty() {
-                    break;
-                }
-                ctx.target.set(plan.users_at((now - t0).as_nanos() as u64));
-                let step = Duration::from_millis(50).min(ctx.deadline - now);
-                tokio::select! {
-                    _ = tokio::time::sleep(step) => {}
-                    Some(_) = set.join_next() => {}
-                    _ = &mut interrupt => { interrupted = true; break; }
-                }
-            }
-        }
-        Model::Open => {
-            let pool: Rc<RefCell<Vec<User<S>>>> = Rc::new(RefCell::new(Vec::new()));
-            let mut created = 0u64;
-            for offset in plan.profile.arrivals().map(|o| o + plan.phase_ns) {
-                if offset >= duration_ns || ctx.budget.get() == 0 {
-                    break;
-                }
-                let at = t0 + Duration::from_nanos(offset);
-                // tokio's timer has millisecond ticks: sleep to within a tick of the slot, then
-                // yield (other users' responses keep flowing) until it comes, so generator
-                // lateness does not pollute the latency measured from the schedule.
-                let early = at.checked_sub(TIMER_TICK);
-                if early.is_some_and(|e| e > Instant::now()) {
-                    let e = early.unwrap_or(at);
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(e.into()) => {}
-                        _ = &mut interrupt => { interrupted = true; break; }
-                    }
-                }
-                while Instant::now() < at {
-                    tokio::task::yield_now().await;
-                }
-                while set.try_join_next().is_some() {}
-                let free = pool.borrow_mut().pop();
-                let user = match free {
-                    Some(u) => Some(u),
-                    None if created < plan.max_users => {
-                        created += 1;
-                        Some(
-                            User::new(created - 1, base.clone(), metrics.clone(), state.clone())
-                                .map_err(client_error)?,
-                        )
-                    }
-                    None => None,
-                };
-                let Some(mut user) = user else {
-                    ctx.dropped.set(ctx.dropped.get() + 1);
-                    continue;
-                };
-                ctx.budget.set(ctx.budget.get() - 1);
-                let (c, p) = (ctx.clone(), pool.clone());
-                let sink = Iteration::new(ctx.metrics.clone());
-                set.spawn_local(async move {
-                    run_iteration(&c, &mut user, &sink, at).await;
-                    p.borrow_mut().push(user);
-                });
-            }
-            peak_users = created;
-        }
-    }
-
-    // Graceful stop: no new iterations; running ones get `grace` to finish.
-    ctx.stop.set(true);
-    if !interrupted {
-        let grace_end = tokio::time::Instant::now() + plan.grace;
-        tokio::select! {
-            _ = async { while set.join_next().await.is_some() {} } => {}
-            _ = tokio::time::sleep_until(grace_end) => {}
-            _ = &mut interrupt => { interrupted = true; }
-        }
-    }
-    let interrupted_iterations = ctx.in_flight.get();
-    set.abort_all();
-    while set.join_next().await.is_some() {}
+    let (peak_users, interrupted) = match plan.model {
+        Model::Closed => closed_users(plan, &ctx, &users, &mut set, &mut interrupt, t0).await?,
+        Model::Open => open_arrivals(plan, &ctx, &users, &mut set, &mut interrupt, t0).await?,
+    };
+    let (interrupted, interrupted_iterations) =
+        drain(plan, &ctx, &mut set, &mut interrupt, interrupted).await;
     let elapsed = t0.elapsed();
-    if let Some(t) = ticker {
-        t.abort();
-    }
-    record_tick(&ctx, plan.model, t0, &timeline, (&resources, &window));
-    if full && std::io::stderr().is_terminal() {
-        eprint!("\r\x1b[2K");
-    }
-    let timeline = std::mem::take(&mut *timeline.borrow_mut());
-    let resources = std::mem::replace(&mut *resources.borrow_mut(), Resources::new());
+    let (timeline, resources) = ticker.finish(&ctx, plan.model, t0, full);
     let mut statements_per_iteration = ctx.statements.take();
     if statements_per_iteration.iter().all(|&n| n == 0) {
         statements_per_iteration.clear();
@@ -472,6 +481,221 @@ async fn drive<S: 'static>(
         resources,
         statements_per_iteration,
     })
+}
+
+/// Ctrl-C in a full run; never in a smoke run (libtest owns the terminal there).
+fn interrupt(full: bool) -> Interrupt {
+    if full {
+        Box::pin(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+    } else {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// Makes the virtual users: each with its own client, all sharing the worker's metrics and
+/// the test's state.
+struct Users<S> {
+    base: Rc<str>,
+    metrics: Rc<RefCell<Metrics>>,
+    state: Rc<S>,
+}
+
+impl<S> Users<S> {
+    /// User number `index`.
+    fn make(&self, index: u64) -> Result<User<S>, Failure> {
+        User::new(
+            index,
+            self.base.clone(),
+            self.metrics.clone(),
+            self.state.clone(),
+        )
+        .map_err(client_error)
+    }
+}
+
+/// Closed model: starts every user, then follows the stages' user count until the deadline
+/// (or until every user is done). Returns the peak users and whether Ctrl-C came.
+async fn closed_users<S: 'static>(
+    plan: &Plan,
+    ctx: &Rc<Ctx<S>>,
+    users: &Users<S>,
+    set: &mut JoinSet<()>,
+    interrupt: &mut Interrupt,
+    t0: Instant,
+) -> Result<(u64, bool), Failure> {
+    ctx.target.set(plan.users_at(0));
+    for i in 0..plan.max_users {
+        let user = users.make(i)?;
+        set.spawn_local(user_loop(
+            ctx.clone(),
+            user,
+            plan.think,
+            plan.iterations_per_user,
+        ));
+    }
+    let mut interrupted = false;
+    loop {
+        let now = Instant::now();
+        if now >= ctx.deadline || set.is_empty() {
+            break;
+        }
+        ctx.target.set(plan.users_at((now - t0).as_nanos() as u64));
+        let step = Duration::from_millis(50).min(ctx.deadline - now);
+        tokio::select! {
+            _ = tokio::time::sleep(step) => {}
+            Some(_) = set.join_next() => {}
+            _ = &mut *interrupt => { interrupted = true; break; }
+        }
+    }
+    Ok((plan.max_users, interrupted))
+}
+
+/// Open model: starts each iteration at its slot in the schedule on a free user (made as
+/// needed up to `max_users`; an arrival that finds none is dropped). Returns the users made
+/// and whether Ctrl-C came.
+async fn open_arrivals<S: 'static>(
+    plan: &Plan,
+    ctx: &Rc<Ctx<S>>,
+    users: &Users<S>,
+    set: &mut JoinSet<()>,
+    interrupt: &mut Interrupt,
+    t0: Instant,
+) -> Result<(u64, bool), Failure> {
+    let duration_ns = plan.duration.as_nanos() as u64;
+    let pool: Rc<RefCell<Vec<User<S>>>> = Rc::new(RefCell::new(Vec::new()));
+    let mut created = 0u64;
+    let mut interrupted = false;
+    for offset in plan.profile.arrivals().map(|o| o + plan.phase_ns) {
+        if offset >= duration_ns || ctx.budget.get() == 0 {
+            break;
+        }
+        let at = t0 + Duration::from_nanos(offset);
+        // tokio's timer has millisecond ticks: sleep to within a tick of the slot, then
+        // yield (other users' responses keep flowing) until it comes, so generator
+        // lateness does not pollute the latency measured from the schedule.
+        let early = at.checked_sub(TIMER_TICK);
+        if early.is_some_and(|e| e > Instant::now()) {
+            let e = early.unwrap_or(at);
+            tokio::select! {
+                _ = tokio::time::sleep_until(e.into()) => {}
+                _ = &mut *interrupt => { interrupted = true; break; }
+            }
+        }
+        while Instant::now() < at {
+            tokio::task::yield_now().await;
+        }
+        while set.try_join_next().is_some() {}
+        let free = pool.borrow_mut().pop();
+        let user = match free {
+            Some(u) => Some(u),
+            None if created < plan.max_users => {
+                created += 1;
+                Some(users.make(created - 1)?)
+            }
+            None => None,
+        };
+        let Some(mut user) = user else {
+            ctx.dropped.set(ctx.dropped.get() + 1);
+            continue;
+        };
+        ctx.budget.set(ctx.budget.get() - 1);
+        let (c, p) = (ctx.clone(), pool.clone());
+        let sink = Iteration::new(ctx.metrics.clone());
+        set.spawn_local(async move {
+            run_iteration(&c, &mut user, &sink, at).await;
+            p.borrow_mut().push(user);
+        });
+    }
+    Ok((created, interrupted))
+}
+
+/// Graceful stop: no new iterations; running ones get `grace` to finish (unless Ctrl-C
+/// came), then are cancelled. Returns whether Ctrl-C came and the iterations cut off.
+async fn drain<S>(
+    plan: &Plan,
+    ctx: &Ctx<S>,
+    set: &mut JoinSet<()>,
+    interrupt: &mut Interrupt,
+    mut interrupted: bool,
+) -> (bool, u64) {
+    ctx.stop.set(true);
+    if !interrupted {
+        let grace_end = tokio::time::Instant::now() + plan.grace;
+        tokio::select! {
+            _ = async { while set.join_next().await.is_some() {} } => {}
+            _ = tokio::time::sleep_until(grace_end) => {}
+            _ = &mut *interrupt => { interrupted = true; }
+        }
+    }
+    let interrupted_iterations = ctx.in_flight.get();
+    set.abort_all();
+    while set.join_next().await.is_some() {}
+    (interrupted, interrupted_iterations)
+}
+
+/// The once-a-second sampler of a full run: the timeline, CPU and memory, the live line.
+struct Ticker {
+    timeline: Rc<RefCell<Vec<Tick>>>,
+    resources: Rc<RefCell<Resources>>,
+    /// The iteration histogram at the previous point.
+    window: Rc<RefCell<Histogram<u64>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Ticker {
+    /// Starts ticking (full runs only).
+    fn start<S: 'static>(ctx: &Rc<Ctx<S>>, plan: &Plan, t0: Instant, full: bool) -> Ticker {
+        let timeline = Rc::new(RefCell::new(Vec::new()));
+        let resources = Rc::new(RefCell::new(Resources::new()));
+        let window = Rc::new(RefCell::new(crate::stats::new_histogram()));
+        let task = full.then(|| {
+            tokio::task::spawn_local(tick(
+                ctx.clone(),
+                plan.model,
+                t0,
+                timeline.clone(),
+                (resources.clone(), window.clone()),
+                plan.duration,
+            ))
+        });
+        Ticker {
+            timeline,
+            resources,
+            window,
+            task,
+        }
+    }
+
+    /// Stops ticking, records the last point, clears the live line; gives the timeline and
+    /// the CPU and memory samples.
+    fn finish<S>(
+        self,
+        ctx: &Ctx<S>,
+        model: Model,
+        t0: Instant,
+        full: bool,
+    ) -> (Vec<Tick>, Resources) {
+        if let Some(t) = self.task {
+            t.abort();
+        }
+        record_tick(
+            ctx,
+            model,
+            t0,
+            &self.timeline,
+            (&self.resources, &self.window),
+        );
+        if full && std::io::stderr().is_terminal() {
+            eprint!("\r\x1b[2K");
+        }
+        let timeline = std::mem::take(&mut *self.timeline.borrow_mut());
+        let resources = std::mem::replace(&mut *self.resources.borrow_mut(), Resources::new());
+        (timeline, resources)
+    }
 }
 
 fn client_error(e: reqwest::Error) -> Failure {

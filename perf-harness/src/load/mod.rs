@@ -6,7 +6,6 @@
 //! channel message per request. The service a `setup` starts runs on its own runtime.
 
 pub mod engine;
-pub mod metrics;
 pub use crate::record::load as report;
 use crate::record::shard;
 pub mod schedule;
@@ -17,9 +16,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::engine::latency::BodyFuture;
-use crate::engine::{Measurement, Mode};
+use crate::engine::{Measurement, Mode, Subject};
 use crate::outcome::Failure;
-use crate::registry::PerfTest;
 use crate::spec::{Ramp, Spec};
 use crate::user::User;
 use report::Model;
@@ -29,14 +27,6 @@ pub use perf_schema::protocol::ENV_BASE_URL;
 
 /// One iteration of a load test, as the `#[perf_test]` expansion hands it over.
 pub type LoadBody<S = ()> = for<'a> fn(&'a mut User<S>) -> BodyFuture<'a, Result<(), String>>;
-
-/// A load test in the registry: runs its `Scenario` (whose state type only the expansion
-/// knows) in a mode.
-#[derive(Clone, Copy)]
-pub struct LoadRoutine {
-    /// `Scenario::run` for the test's state type.
-    pub run: fn(&PerfTest, &Mode) -> Result<Option<Measurement>, Failure>,
-}
 
 /// The code of a load test: the body, the optional `setup` that starts the service, and the
 /// state shared by the users (`User<S>`; `()` for a plain `User`).
@@ -52,7 +42,7 @@ pub struct Scenario<S: 'static = ()> {
 
 impl<S: 'static> Scenario<S> {
     /// Runs the load test; see `engine::run`.
-    pub fn run(self, test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure> {
+    pub fn run(self, test: &Subject<'_>, mode: &Mode) -> Result<Option<Measurement>, Failure> {
         engine::run(test, self, mode)
     }
 }
@@ -320,15 +310,6 @@ impl Plan {
             None => total,
         }
     }
-}
-
-/// Runs a load test; see `engine::run`.
-pub fn run(
-    test: &PerfTest,
-    routine: LoadRoutine,
-    mode: &Mode,
-) -> Result<Option<Measurement>, Failure> {
-    (routine.run)(test, mode)
 }
 
 #[cfg(test)]

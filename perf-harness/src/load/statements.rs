@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::metrics::{Metrics, RequestOutcome};
 use crate::db::normalize;
 use crate::db::observer::Observer;
+use crate::user::metrics::{Metrics, RequestOutcome};
 
 /// Prefix of a statement's request name: `sql: SELECT ... WHERE id = ?`.
 pub const NAME_PREFIX: &str = "sql: ";

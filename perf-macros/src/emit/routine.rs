@@ -175,7 +175,7 @@ fn load_routine(load: &Load, f: &ItemFn, p: &Tokens) -> Tokens {
                     #p::Box::pin(async move { #result })
                 }
                 fn __perf_run(
-                    __t: &#p::PerfTest,
+                    __t: &#p::Subject<'_>,
                     __m: &#p::Mode,
                 ) -> ::core::result::Result<::core::option::Option<#p::Measurement>, #p::Failure> {
                     #p::Scenario::<#state_ty> {

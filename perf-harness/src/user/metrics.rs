@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use hdrhistogram::Histogram;
 
-use super::report::{CheckReport, Latency, NameReport};
+use crate::record::load::{CheckReport, Latency, NameReport};
 use crate::spec::{NamedThreshold, Threshold};
 use crate::stats::new_histogram;
 
