@@ -35,6 +35,7 @@ pub enum Routine {
     /// A body timed once per sample by the latency engine; the function runs setup itself.
     Timed(fn(&mut Sampler) -> Result<(), Failure>),
     /// An async body run by virtual users against an HTTP service (load tests).
+    #[cfg(feature = "load")]
     Load(crate::load::LoadRoutine),
 }
 

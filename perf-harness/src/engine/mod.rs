@@ -101,6 +101,7 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
             (measurement, None) => Ok(measurement),
             (_, Some(failure)) => Err(failure),
         },
+        #[cfg(feature = "load")]
         (Routine::Load(routine), mode) => crate::load::run(test, routine, mode),
     }
 }
@@ -110,10 +111,17 @@ pub fn run(test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure>
 pub fn run_keeping_partial(test: &PerfTest, mode: &Mode) -> (Option<Measurement>, Option<Failure>) {
     match test.routine {
         Routine::Timed(body) => run_timed(body, test, mode, Instant::now()),
-        Routine::Micro(_) | Routine::Load(_) => match run(test, mode) {
-            Ok(measurement) => (measurement, None),
-            Err(failure) => (None, Some(failure)),
-        },
+        Routine::Micro(_) => run_untimed(test, mode),
+        #[cfg(feature = "load")]
+        Routine::Load(_) => run_untimed(test, mode),
+    }
+}
+
+/// `run` for the engines that keep nothing of a failed run.
+fn run_untimed(test: &PerfTest, mode: &Mode) -> (Option<Measurement>, Option<Failure>) {
+    match run(test, mode) {
+        Ok(measurement) => (measurement, None),
+        Err(failure) => (None, Some(failure)),
     }
 }
 

@@ -5,32 +5,48 @@
 //! `LocalSet`), so users share their worker's metrics through a `RefCell`: no lock and no
 //! channel message per request. The service a `setup` starts runs on its own runtime.
 
+#[cfg(feature = "load")]
 pub mod engine;
 pub mod metrics;
 pub use crate::record::load as report;
+#[cfg(feature = "load")]
 pub mod schedule;
 pub mod shard;
+#[cfg(feature = "load")]
 pub mod statements;
 
+#[cfg(feature = "load")]
 use std::any::Any;
+#[cfg(feature = "load")]
 use std::net::SocketAddr;
+#[cfg(feature = "load")]
 use std::time::Duration;
 
+#[cfg(feature = "load")]
 use crate::engine::latency::BodyFuture;
+#[cfg(feature = "load")]
 use crate::engine::{Measurement, Mode};
+#[cfg(feature = "load")]
 use crate::outcome::Failure;
+#[cfg(feature = "load")]
 use crate::registry::PerfTest;
+#[cfg(feature = "load")]
 use crate::spec::{Ramp, Spec};
+#[cfg(feature = "load")]
 use crate::user::User;
+#[cfg(feature = "load")]
 use report::Model;
+#[cfg(feature = "load")]
 use schedule::Profile;
 
 /// Environment variable naming the service under test (`cargo perf --base-url` sets it).
 pub const ENV_BASE_URL: &str = "PERF_BASE_URL";
 
+#[cfg(feature = "load")]
 /// One iteration of a load test, as the `#[perf_test]` expansion hands it over.
 pub type LoadBody<S = ()> = for<'a> fn(&'a mut User<S>) -> BodyFuture<'a, Result<(), String>>;
 
+#[cfg(feature = "load")]
 /// A load test in the registry: runs its `Scenario` (whose state type only the expansion
 /// knows) in a mode.
 #[derive(Clone, Copy)]
@@ -39,6 +55,7 @@ pub struct LoadRoutine {
     pub run: fn(&PerfTest, &Mode) -> Result<Option<Measurement>, Failure>,
 }
 
+#[cfg(feature = "load")]
 /// The code of a load test: the body, the optional `setup` that starts the service, and the
 /// state shared by the users (`User<S>`; `()` for a plain `User`).
 pub struct Scenario<S: 'static = ()> {
@@ -51,6 +68,7 @@ pub struct Scenario<S: 'static = ()> {
     pub state: fn() -> Result<S, Failure>,
 }
 
+#[cfg(feature = "load")]
 impl<S: 'static> Scenario<S> {
     /// Runs the load test; see `engine::run`.
     pub fn run(self, test: &PerfTest, mode: &Mode) -> Result<Option<Measurement>, Failure> {
@@ -58,6 +76,7 @@ impl<S: 'static> Scenario<S> {
     }
 }
 
+#[cfg(feature = "load")]
 /// The state of a plain `User` test: nothing.
 pub fn no_state() -> Result<(), Failure> {
     Ok(())
@@ -70,23 +89,27 @@ pub fn no_state() -> Result<(), Failure> {
     message = "the `setup` of a test taking `User<{S}>` must return `{S}` or `Result<{S}, E>`, not `{Self}`",
     label = "returns `{Self}`"
 )]
+#[cfg(feature = "load")]
 pub trait IntoState<S> {
     /// The state, or the error's `Debug` text.
     fn into_state(self) -> Result<S, String>;
 }
 
+#[cfg(feature = "load")]
 impl<S> IntoState<S> for S {
     fn into_state(self) -> Result<S, String> {
         Ok(self)
     }
 }
 
+#[cfg(feature = "load")]
 impl<S, E: std::fmt::Debug> IntoState<S> for Result<S, E> {
     fn into_state(self) -> Result<S, String> {
         self.map_err(|e| format!("{e:?}"))
     }
 }
 
+#[cfg(feature = "load")]
 /// Runs a `User<S>` test's `setup` (named `name` in messages): a panic or an `Err` is a
 /// `Failure::Setup`, or `Failure::Infrastructure` after a database reported itself unreachable.
 pub fn state_from_setup<S, R: IntoState<S>>(
@@ -111,41 +134,48 @@ pub fn state_from_setup<S, R: IntoState<S>>(
     note = "return a URL (`String`), a `SocketAddr`, or `(addr, guard)` to keep `guard` alive; \
             to share a value between the users instead, take `user: &mut User<{Self}>`"
 )]
+#[cfg(feature = "load")]
 pub trait Target {
     /// The base URL, e.g. `http://127.0.0.1:8080`.
     fn base_url(&self) -> String;
 }
 
+#[cfg(feature = "load")]
 impl Target for String {
     fn base_url(&self) -> String {
         self.clone()
     }
 }
 
+#[cfg(feature = "load")]
 impl Target for &'static str {
     fn base_url(&self) -> String {
         (*self).to_string()
     }
 }
 
+#[cfg(feature = "load")]
 impl Target for SocketAddr {
     fn base_url(&self) -> String {
         format!("http://{self}")
     }
 }
 
+#[cfg(feature = "load")]
 impl<T: Target, G> Target for (T, G) {
     fn base_url(&self) -> String {
         self.0.base_url()
     }
 }
 
+#[cfg(feature = "load")]
 /// The service a `setup` started: its base URL, and the value that keeps it alive.
 pub struct Service {
     url: String,
     _keep: Box<dyn Any>,
 }
 
+#[cfg(feature = "load")]
 impl Service {
     /// Runs `setup` (named `name` in messages), turning a panic into a `Failure::Setup`.
     pub fn from_setup<T: Target + 'static>(
@@ -165,19 +195,25 @@ impl Service {
     }
 }
 
+#[cfg(feature = "load")]
 /// Iterations a smoke run (`cargo test`) makes with its single user.
 pub const SMOKE_ITERATIONS: u64 = 2;
+#[cfg(feature = "load")]
 /// Longest a `--quick` load test runs.
 pub const QUICK_DURATION: Duration = Duration::from_secs(3);
+#[cfg(feature = "load")]
 /// Longest one round of a paired comparison (`cargo perf --against`) runs a load test: the
 /// rounds are the replication, and stages are compressed to this length so the round still
 /// goes through the whole shape.
 pub const ROUND_DURATION: Duration = Duration::from_millis(1500);
+#[cfg(feature = "load")]
 /// Length of a load test that gives neither `duration`, `iterations` nor `stages`.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+#[cfg(feature = "load")]
 /// Upper bound on any load test's length when only `iterations` bounds it.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
+#[cfg(feature = "load")]
 /// A load test's shape resolved for one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -205,6 +241,7 @@ pub struct Plan {
     pub phase_ns: u64,
 }
 
+#[cfg(feature = "load")]
 impl Plan {
     /// The plan for `spec` in `mode`: a smoke run is one user and `SMOKE_ITERATIONS`.
     pub fn new(spec: &Spec, mode: &Mode) -> Plan {
@@ -323,6 +360,7 @@ impl Plan {
     }
 }
 
+#[cfg(feature = "load")]
 /// Runs a load test; see `engine::run`.
 pub fn run(
     test: &PerfTest,
@@ -332,6 +370,7 @@ pub fn run(
     (routine.run)(test, mode)
 }
 
+#[cfg(feature = "load")]
 #[cfg(test)]
 mod tests {
     use super::*;
