@@ -128,6 +128,24 @@ pub fn state_from_setup<S, R: IntoState<S>>(
 /// Implemented for URLs (`String`, `&'static str`), a `SocketAddr` (`http://ADDR`), and a
 /// pair `(target, guard)` whose second part is kept alive until the test ends (a server
 /// handle, a temporary directory, a shutdown sender).
+///
+/// ```no_run
+/// use perf_harness::{perf_test, User};
+///
+/// // Runs once, inside the runtime that serves the service for the whole test.
+/// fn start_service() -> std::net::SocketAddr {
+///     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+///     let addr = listener.local_addr().expect("bound");
+///     // ... hand `listener` to your server and spawn it ...
+///     addr
+/// }
+///
+/// #[perf_test(users = 10, duration = "10s", setup = start_service)]
+/// async fn home_page(user: &mut User) {
+///     user.get("/").send().await;
+/// }
+/// # fn main() {}
+/// ```
 #[diagnostic::on_unimplemented(
     message = "a load test's `setup` must give the service's address, not `{Self}`",
     label = "returns `{Self}`",
