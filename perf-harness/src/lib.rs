@@ -157,7 +157,7 @@ macro_rules! __load_routine {
             "load tests (`users`, `rate`, `stages`, a `User` argument) need perf-harness's \
              `load` feature, which this crate turned off with `default-features = false`: \
              add `features = [\"load\"]` to its perf-harness dependency, or remove the \
-             load test (a crate the load stack depends on, like bytes or tokio, cannot have one)"
+             load test (a crate the load stack depends on, like bytes or tokio, should not have one)"
         )
     };
 }
