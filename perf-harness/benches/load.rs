@@ -51,7 +51,7 @@ fn one_get(user: &mut User) -> BodyFuture<'_, Result<(), String>> {
 fn run_one_get(
     test: &Subject<'_>,
     mode: &Mode,
-) -> Result<Option<perf_harness::engine::Measurement>, perf_harness::outcome::Failure> {
+) -> Result<Option<perf_harness::engine::Measurement>, perf_harness::__private::Failure> {
     Scenario {
         body: one_get,
         service: None,

@@ -5,9 +5,27 @@
 
 use std::time::{Duration, Instant};
 
+/// How many inputs `Bencher::iter_batched` sets up before timing them: criterion's `BatchSize`.
 pub use criterion::BatchSize;
 
 /// Passed to `#[perf_test] fn name(b: &mut Bencher)`; call one of its `iter*` methods once.
+///
+/// A micro-benchmark without an argument times its whole body; take a `Bencher` to keep
+/// preparation out of the measurement.
+///
+/// ```no_run
+/// use perf_harness::{perf_test, BatchSize, Bencher};
+///
+/// #[perf_test(median = "5us")]
+/// fn sort_thousand(b: &mut Bencher) {
+///     b.iter_batched(
+///         || (0..1000).rev().collect::<Vec<u32>>(), // not timed
+///         |mut v| v.sort(),                          // timed
+///         BatchSize::SmallInput,
+///     );
+/// }
+/// # fn main() {}
+/// ```
 pub struct Bencher<'a, 'b> {
     inner: Inner<'a, 'b>,
 }

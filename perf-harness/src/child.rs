@@ -16,9 +16,9 @@ use crate::record::{self, ListedTest, Record, Status, TestId, TestList};
 use crate::registry::{self, PerfTest};
 use crate::stats;
 
-pub use perf_schema::protocol::{
-    ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_PROGRESS, ENV_QUICK, ENV_ROUND,
-    ENV_TARGET, ENV_TEST, EXIT_PROTOCOL_ERROR,
+use perf_schema::protocol::{
+    ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_QUICK, ENV_ROUND, ENV_TARGET, ENV_TEST,
+    EXIT_PROTOCOL_ERROR,
 };
 
 /// Answers a `cargo perf` request and exits, or returns when there is none. Idempotent.

@@ -17,12 +17,17 @@ use self::metrics::{ErrorKind, Metrics, RequestOutcome};
 
 /// A virtual user: what a load test's `async fn` receives by `&mut`.
 ///
-/// ```ignore
+/// ```no_run
+/// use perf_harness::{perf_test, User};
+///
+/// // The service's address comes from `cargo perf --base-url URL`, or from a `setup`
+/// // that starts it (see `Target`).
 /// #[perf_test(users = 20, duration = "30s", p95 = "1s")]
-/// async fn browse_media(user: &mut perf_harness::User) {
+/// async fn browse_media(user: &mut User) {
 ///     let list = user.get("/api/v1/media").name("media list").send().await;
 ///     user.check("media list is 200", list.status() == 200);
 /// }
+/// # fn main() {}
 /// ```
 ///
 /// With a type parameter, the users share what `setup` returns instead of an HTTP service:
@@ -189,6 +194,24 @@ impl<S> User<S> {
 }
 
 /// A request being built; `send().await` times it and records it under its name.
+///
+/// Requests with the same name share one histogram and their own thresholds; without a name,
+/// a request is named by its method and path.
+///
+/// ```no_run
+/// use perf_harness::{perf_test, User};
+///
+/// #[perf_test(users = 5, duration = "20s")]
+/// async fn log_in(user: &mut User) {
+///     user.post("/login")
+///         .name("login")
+///         .threshold("p(95) < 300ms")
+///         .json(&serde_json::json!({ "user": "ada", "password": "secret" }))
+///         .send()
+///         .await;
+/// }
+/// # fn main() {}
+/// ```
 pub struct Request<'u, S = ()> {
     user: &'u mut User<S>,
     builder: reqwest::RequestBuilder,
@@ -320,6 +343,24 @@ impl<S> Request<'_, S> {
 }
 
 /// A finished request: status, headers and body, or what went wrong.
+///
+/// Sending never panics: a connection error is a `Reply` with status 0 and an `error()`, and
+/// counts as a failed request.
+///
+/// ```no_run
+/// use perf_harness::{perf_test, User};
+///
+/// #[perf_test(users = 10, duration = "30s", p95 = "500ms")]
+/// async fn open_first_item(user: &mut User) {
+///     let list = user.get("/api/v1/media").send().await;
+///     let ids: Vec<u64> = list.json().unwrap_or_default();
+///     if let Some(id) = ids.first() {
+///         let item = user.get(&format!("/api/v1/media/{id}")).name("media item").send().await;
+///         user.check("item is 200", item.status() == 200);
+///     }
+/// }
+/// # fn main() {}
+/// ```
 #[derive(Debug, Default)]
 pub struct Reply {
     status: u16,

@@ -57,6 +57,24 @@ pub fn is_open() -> bool {
 /// a wrapper around any other client (sqlx, diesel, an HTTP API) to get query counts and the
 /// per-statement breakdown for it. Outside a timed call of `cargo perf` it does nothing.
 /// Inside a load test's iteration it is also timed as a named request (`sql: ...`).
+///
+/// ```no_run
+/// use std::time::Instant;
+/// use perf_harness::{db::record_statement, perf_test};
+///
+/// /// Your own client's query, reported to the harness.
+/// fn run_query(sql: &str) {
+///     let start = Instant::now();
+///     // ... send `sql` with your client ...
+///     record_statement(sql, start.elapsed());
+/// }
+///
+/// #[perf_test(p95 = "20ms", samples = 100, max_queries = 1)]
+/// fn one_lookup() {
+///     run_query("SELECT title FROM media WHERE id = 1");
+/// }
+/// # fn main() {}
+/// ```
 pub fn record_statement(sql: &str, took: Duration) {
     super::observer::observe(sql, took);
     if !OPEN.load(Ordering::Relaxed) {

@@ -7,15 +7,20 @@
 //! a database. A body using any other client is timed the same way; it gets query counts by
 //! calling `record_statement` from its own wrapper.
 
+#[doc(hidden)]
 pub mod capture;
+#[doc(hidden)]
 pub mod normalize;
+#[doc(hidden)]
 pub mod observer;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-pub use capture::{record_statement, QueryStats, StatementStats};
+pub use capture::record_statement;
+#[doc(hidden)]
+pub use capture::{QueryStats, StatementStats};
 pub use normalize::normalize;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgPool, Postgres};

@@ -87,6 +87,22 @@ fn statement_error(sql: &str, e: &tokio_postgres::Error) -> PostgresError {
 }
 
 /// A PostgreSQL connection whose statements count toward the running perf test's query counts.
+///
+/// ```no_run
+/// use perf_harness::db::{postgres::{database_url, PostgresError}, Postgres};
+/// use perf_harness::perf_test;
+///
+/// // `setup` runs inside the harness's tokio runtime: connect there, once.
+/// fn connect() -> Postgres {
+///     Postgres::connect_blocking(&database_url()).expect("PostgreSQL at DATABASE_URL")
+/// }
+///
+/// #[perf_test(p95 = "10ms", samples = 200, setup = connect, max_queries = 1)]
+/// async fn select_one(db: &mut Postgres) -> Result<(), PostgresError> {
+///     db.query("SELECT 1", &[]).await.map(drop)
+/// }
+/// # fn main() {}
+/// ```
 pub struct Postgres {
     client: Client,
     server: String,

@@ -54,6 +54,26 @@ impl fmt::Debug for SqliteError {
 pub type SqlRow = Vec<Value>;
 
 /// A SQLite connection whose statements count toward the running perf test's query counts.
+///
+/// ```no_run
+/// use perf_harness::db::{sqlite::SqliteError, Sqlite};
+/// use perf_harness::perf_test;
+///
+/// fn seeded() -> Sqlite {
+///     let db = Sqlite::temporary().expect("a temporary directory"); // deleted on drop
+///     db.execute_batch("CREATE TABLE media (id INTEGER PRIMARY KEY, title TEXT);
+///                       INSERT INTO media (title) VALUES ('a'), ('b'), ('c');")
+///         .expect("seed");
+///     db
+/// }
+///
+/// #[perf_test(p95 = "5ms", samples = 200, setup = seeded, max_queries = 1)]
+/// fn titles(db: &mut Sqlite) -> Result<(), SqliteError> {
+///     assert_eq!(db.query("SELECT title FROM media", [])?.len(), 3);
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
 pub struct Sqlite {
     conn: Connection,
     path: PathBuf,

@@ -38,6 +38,7 @@ pub enum Routine {
     /// A body timed once per sample by the latency engine; the function runs setup itself.
     Timed(fn(&mut latency::Sampler) -> Result<(), Failure>),
     /// An async body run by virtual users against an HTTP service (load tests).
+    #[cfg(feature = "load")]
     Load(LoadRoutine),
 }
 
@@ -136,6 +137,7 @@ pub fn run(test: &Subject<'_>, mode: &Mode) -> Result<Option<Measurement>, Failu
             (measurement, None) => Ok(measurement),
             (_, Some(failure)) => Err(failure),
         },
+        #[cfg(feature = "load")]
         (Routine::Load(routine), mode) => (routine.run)(test, mode),
     }
 }
@@ -148,10 +150,17 @@ pub fn run_keeping_partial(
 ) -> (Option<Measurement>, Option<Failure>) {
     match test.routine {
         Routine::Timed(body) => run_timed(body, test, mode, Instant::now()),
-        Routine::Micro(_) | Routine::Load(_) => match run(test, mode) {
-            Ok(measurement) => (measurement, None),
-            Err(failure) => (None, Some(failure)),
-        },
+        Routine::Micro(_) => run_untimed(test, mode),
+        #[cfg(feature = "load")]
+        Routine::Load(_) => run_untimed(test, mode),
+    }
+}
+
+/// `run` for the engines that keep nothing of a failed run.
+fn run_untimed(test: &Subject<'_>, mode: &Mode) -> (Option<Measurement>, Option<Failure>) {
+    match run(test, mode) {
+        Ok(measurement) => (measurement, None),
+        Err(failure) => (None, Some(failure)),
     }
 }
 

@@ -5,26 +5,35 @@
 //! `LocalSet`), so users share their worker's metrics through a `RefCell`: no lock and no
 //! channel message per request. The service a `setup` starts runs on its own runtime.
 
+#[cfg(feature = "load")]
 pub mod engine;
 pub use crate::record::load as report;
 use crate::record::shard;
 pub mod schedule;
 pub mod statements;
 
+#[cfg(feature = "load")]
 use std::any::Any;
+#[cfg(feature = "load")]
 use std::net::SocketAddr;
+#[cfg(feature = "load")]
 use std::time::Duration;
 
+#[cfg(feature = "load")]
 use crate::engine::latency::BodyFuture;
 use crate::engine::{Measurement, Mode, Subject};
 use crate::outcome::Failure;
 use crate::spec::{Ramp, Spec};
+#[cfg(feature = "load")]
 use crate::user::User;
+#[cfg(feature = "load")]
 use report::Model;
+#[cfg(feature = "load")]
 use schedule::Profile;
 
 pub use perf_schema::protocol::ENV_BASE_URL;
 
+#[cfg(feature = "load")]
 /// One iteration of a load test, as the `#[perf_test]` expansion hands it over.
 pub type LoadBody<S = ()> = for<'a> fn(&'a mut User<S>) -> BodyFuture<'a, Result<(), String>>;
 
@@ -40,6 +49,7 @@ pub struct Scenario<S: 'static = ()> {
     pub state: fn() -> Result<S, Failure>,
 }
 
+#[cfg(feature = "load")]
 impl<S: 'static> Scenario<S> {
     /// Runs the load test; see `engine::run`.
     pub fn run(self, test: &Subject<'_>, mode: &Mode) -> Result<Option<Measurement>, Failure> {
@@ -47,6 +57,7 @@ impl<S: 'static> Scenario<S> {
     }
 }
 
+#[cfg(feature = "load")]
 /// The state of a plain `User` test: nothing.
 pub fn no_state() -> Result<(), Failure> {
     Ok(())
@@ -59,23 +70,27 @@ pub fn no_state() -> Result<(), Failure> {
     message = "the `setup` of a test taking `User<{S}>` must return `{S}` or `Result<{S}, E>`, not `{Self}`",
     label = "returns `{Self}`"
 )]
+#[cfg(feature = "load")]
 pub trait IntoState<S> {
     /// The state, or the error's `Debug` text.
     fn into_state(self) -> Result<S, String>;
 }
 
+#[cfg(feature = "load")]
 impl<S> IntoState<S> for S {
     fn into_state(self) -> Result<S, String> {
         Ok(self)
     }
 }
 
+#[cfg(feature = "load")]
 impl<S, E: std::fmt::Debug> IntoState<S> for Result<S, E> {
     fn into_state(self) -> Result<S, String> {
         self.map_err(|e| format!("{e:?}"))
     }
 }
 
+#[cfg(feature = "load")]
 /// Runs a `User<S>` test's `setup` (named `name` in messages): a panic or an `Err` is a
 /// `Failure::Setup`, or `Failure::Infrastructure` after a database reported itself unreachable.
 pub fn state_from_setup<S, R: IntoState<S>>(
@@ -94,47 +109,72 @@ pub fn state_from_setup<S, R: IntoState<S>>(
 /// Implemented for URLs (`String`, `&'static str`), a `SocketAddr` (`http://ADDR`), and a
 /// pair `(target, guard)` whose second part is kept alive until the test ends (a server
 /// handle, a temporary directory, a shutdown sender).
+///
+/// ```no_run
+/// use perf_harness::{perf_test, User};
+///
+/// // Runs once, inside the runtime that serves the service for the whole test.
+/// fn start_service() -> std::net::SocketAddr {
+///     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+///     let addr = listener.local_addr().expect("bound");
+///     // ... hand `listener` to your server and spawn it ...
+///     addr
+/// }
+///
+/// #[perf_test(users = 10, duration = "10s", setup = start_service)]
+/// async fn home_page(user: &mut User) {
+///     user.get("/").send().await;
+/// }
+/// # fn main() {}
+/// ```
 #[diagnostic::on_unimplemented(
     message = "a load test's `setup` must give the service's address, not `{Self}`",
     label = "returns `{Self}`",
     note = "return a URL (`String`), a `SocketAddr`, or `(addr, guard)` to keep `guard` alive; \
             to share a value between the users instead, take `user: &mut User<{Self}>`"
 )]
+#[cfg(feature = "load")]
 pub trait Target {
     /// The base URL, e.g. `http://127.0.0.1:8080`.
     fn base_url(&self) -> String;
 }
 
+#[cfg(feature = "load")]
 impl Target for String {
     fn base_url(&self) -> String {
         self.clone()
     }
 }
 
+#[cfg(feature = "load")]
 impl Target for &'static str {
     fn base_url(&self) -> String {
         (*self).to_string()
     }
 }
 
+#[cfg(feature = "load")]
 impl Target for SocketAddr {
     fn base_url(&self) -> String {
         format!("http://{self}")
     }
 }
 
+#[cfg(feature = "load")]
 impl<T: Target, G> Target for (T, G) {
     fn base_url(&self) -> String {
         self.0.base_url()
     }
 }
 
+#[cfg(feature = "load")]
 /// The service a `setup` started: its base URL, and the value that keeps it alive.
 pub struct Service {
     url: String,
     _keep: Box<dyn Any>,
 }
 
+#[cfg(feature = "load")]
 impl Service {
     /// Runs `setup` (named `name` in messages), turning a panic into a `Failure::Setup`.
     pub fn from_setup<T: Target + 'static>(
@@ -154,19 +194,25 @@ impl Service {
     }
 }
 
+#[cfg(feature = "load")]
 /// Iterations a smoke run (`cargo test`) makes with its single user.
 pub const SMOKE_ITERATIONS: u64 = 2;
+#[cfg(feature = "load")]
 /// Longest a `--quick` load test runs.
 pub const QUICK_DURATION: Duration = Duration::from_secs(3);
+#[cfg(feature = "load")]
 /// Longest one round of a paired comparison (`cargo perf --against`) runs a load test: the
 /// rounds are the replication, and stages are compressed to this length so the round still
 /// goes through the whole shape.
 pub const ROUND_DURATION: Duration = Duration::from_millis(1500);
+#[cfg(feature = "load")]
 /// Length of a load test that gives neither `duration`, `iterations` nor `stages`.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+#[cfg(feature = "load")]
 /// Upper bound on any load test's length when only `iterations` bounds it.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
+#[cfg(feature = "load")]
 /// A load test's shape resolved for one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -194,6 +240,7 @@ pub struct Plan {
     pub phase_ns: u64,
 }
 
+#[cfg(feature = "load")]
 impl Plan {
     /// The plan for `spec` in `mode`: a smoke run is one user and `SMOKE_ITERATIONS`.
     pub fn new(spec: &Spec, mode: &Mode) -> Plan {

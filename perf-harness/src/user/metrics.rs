@@ -327,7 +327,7 @@ impl Metrics {
 /// A request's threshold: k6's `aggregate < value` without a metric (the request it is
 /// declared on names it), e.g. `p(95) < 300ms`, `avg < 50ms`, `max <= 1s`, `rate < 0.01`.
 pub fn parse_request_threshold(text: &str) -> Result<Threshold, String> {
-    use crate::grammar::k6::{self, Condition};
+    use perf_schema::grammar::k6::{self, Condition};
     let parsed = k6::parse(text)?;
     if parsed.name.is_some() || text.contains(':') {
         return Err(

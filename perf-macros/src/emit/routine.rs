@@ -165,7 +165,8 @@ fn load_routine(load: &Load, f: &ItemFn, p: &Tokens) -> Tokens {
             quote!(()),
         ),
     };
-    quote! {
+    // Without perf-harness's `load` feature, `load_routine!` is a compile error naming it.
+    quote! { #p::load_routine! {
         #p::Routine::Load(#p::LoadRoutine {
             run: {
                 fn __perf_load(
@@ -188,5 +189,5 @@ fn load_routine(load: &Load, f: &ItemFn, p: &Tokens) -> Tokens {
                 __perf_run
             },
         })
-    }
+    } }
 }
