@@ -23,7 +23,6 @@ const BASE: &str = "#f97316";
 /// The page; `base` holds the baseline's records (or the reference build's) for the overlay.
 pub fn render(summary: &Summary, base: &[Record]) -> String {
     let mut out = String::new();
-    let t = &summary.totals;
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
