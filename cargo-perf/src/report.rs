@@ -219,8 +219,10 @@ pub fn table_with(summary: &Summary, colour: bool) -> String {
     let t = &summary.totals;
     let _ = writeln!(
         out,
-        "\n{} passed, {} failed, {} errors ({} perf tests in {:.1}s)",
-        t.passed, t.failed, t.errors, t.tests, summary.duration_s
+        "\n{} ({} perf tests in {:.1}s)",
+        summary.headline(),
+        t.tests,
+        summary.duration_s
     );
     if let Some(line) = compared_line(summary) {
         let _ = writeln!(out, "{line}");
@@ -539,10 +541,7 @@ pub fn load_lines(l: &LoadReport) -> Vec<String> {
 /// The run summary as Markdown, ready for a pull-request comment.
 pub fn markdown(summary: &Summary) -> String {
     let t = &summary.totals;
-    let mut out = format!(
-        "## cargo perf: {} passed, {} failed, {} errors\n\n",
-        t.passed, t.failed, t.errors
-    );
+    let mut out = format!("## cargo perf: {}\n\n", summary.headline());
     if let Some(line) = shard_line(summary) {
         let _ = writeln!(out, "{line}\n");
     }

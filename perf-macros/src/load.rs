@@ -72,7 +72,9 @@ pub fn parse_stages(text: &str) -> Result<(Vec<StageValue>, bool), String> {
         stages.push((d, from, to));
     }
     if stages.iter().all(|s| s.1 == 0.0 && s.2 == 0.0) {
-        return Err("the stages never start a user or an iteration: give a value above 0".into());
+        return Err(format!(
+            "`{text}`: the stages never start a user or an iteration: give a value above 0"
+        ));
     }
     Ok((stages, rate.unwrap_or(false)))
 }
@@ -150,5 +152,56 @@ mod tests {
         assert_eq!(parse_bytes("512MiB"), Ok(536_870_912));
         assert_eq!(parse_bytes("2GB"), Ok(2_000_000_000));
         assert!(parse_bytes("2 lots").is_err());
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::{parse_bytes, parse_rate, parse_stages};
+    use proptest::prelude::*;
+
+    /// The error quotes the input or, for stages, the offending stage.
+    fn names_input(error: &str, text: &str) -> bool {
+        error.contains(&format!("`{text}`"))
+            || text
+                .split(',')
+                .any(|part| error.contains(&format!("`{}`", part.trim())))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn rates_are_read_or_refused_by_name(text in "[0-9.e -]{0,8}/?[smhx ]{0,2}|\\PC{0,12}") {
+            match parse_rate(&text) {
+                Ok(r) => prop_assert!(r > 0.0 && r.is_finite()),
+                Err(e) => prop_assert!(names_input(&e, &text), "{e}"),
+            }
+        }
+
+        #[test]
+        fn stages_are_read_or_refused_by_name(
+            text in "([0-9]{0,3}(ms|s|m|x)?:[0-9.]{0,3}(\\.\\.[0-9.]{0,3})?(/s)?, ?){0,3}|\\PC{0,16}",
+        ) {
+            match parse_stages(&text) {
+                Ok((stages, _)) => prop_assert!(!stages.is_empty()),
+                Err(e) => prop_assert!(names_input(&e, &text), "{e}"),
+            }
+        }
+
+        #[test]
+        fn stages_that_start_nothing_are_refused_by_name(n in 1u32..1000, rate in any::<bool>()) {
+            let unit = if rate { "/s" } else { "" };
+            let text = format!("{n}s:0{unit}, {n}ms:0..0{unit}");
+            let e = parse_stages(&text).expect_err("no user ever starts");
+            prop_assert!(names_input(&e, &text), "{e}");
+        }
+
+        #[test]
+        fn bytes_are_read_or_refused_by_name(text in "[0-9.]{0,6} ?(B|KB|MB|GB|KiB|MiB|GiB|x)?|\\PC{0,10}") {
+            if let Err(e) = parse_bytes(&text) {
+                prop_assert!(names_input(&e, &text), "{e}");
+            }
+        }
     }
 }

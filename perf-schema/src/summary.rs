@@ -213,16 +213,56 @@ pub struct BuiltExecutable {
 }
 
 impl ComparedWith {
-    /// `3 regressions, 1 improvements, 5 unchanged, 2 inconclusive, 0 not compared`: the
+    /// `3 regressions, 1 improvement, 5 unchanged, 2 inconclusive, 0 not compared`: the
     /// tally every report prints.
     pub fn tally(&self) -> String {
         format!(
-            "{} regressions, {} improvements, {} unchanged, {} inconclusive, {} not compared",
-            self.regressions,
-            self.improvements,
+            "{}, {}, {} unchanged, {} inconclusive, {} not compared",
+            plural(self.regressions as u64, "regression"),
+            plural(self.improvements as u64, "improvement"),
             self.unchanged,
             self.inconclusive,
             self.not_compared
         )
+    }
+}
+
+/// `1 regression`, `2 regressions`, `0 errors`.
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+impl Summary {
+    /// `5 passed (1 regressed), 0 failed, 1 error`: the first line of every report. Tests that
+    /// passed their thresholds but regressed are counted as passed and named as regressed, since
+    /// a regression past the gate fails the run.
+    pub fn headline(&self) -> String {
+        let t = &self.totals;
+        let regressed = match &self.compared_with {
+            Some(w) if w.regressions > 0 => format!(" ({} regressed)", w.regressions),
+            _ => String::new(),
+        };
+        format!(
+            "{} passed{regressed}, {} failed, {}",
+            t.passed,
+            t.failed,
+            plural(t.errors as u64, "error")
+        )
+    }
+}
+
+#[cfg(test)]
+mod headline_tests {
+    use super::plural;
+
+    #[test]
+    fn counts_are_pluralized() {
+        assert_eq!(plural(0, "error"), "0 errors");
+        assert_eq!(plural(1, "regression"), "1 regression");
+        assert_eq!(plural(2, "improvement"), "2 improvements");
     }
 }

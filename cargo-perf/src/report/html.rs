@@ -23,14 +23,13 @@ const BASE: &str = "#f97316";
 /// The page; `base` holds the baseline's records (or the reference build's) for the overlay.
 pub fn render(summary: &Summary, base: &[Record]) -> String {
     let mut out = String::new();
-    let t = &summary.totals;
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\">\
          <title>cargo perf report</title><style>{CSS}</style></head><body>\
-         <h1>cargo perf: {} passed, {} failed, {} errors</h1>",
-        t.passed, t.failed, t.errors
+         <h1>cargo perf: {}</h1>",
+        summary.headline()
     );
     if let Some(w) = &summary.compared_with {
         let _ = write!(

@@ -1,14 +1,14 @@
 //! Parsing the duration strings of the attribute: `"50ms"`, `"1.5s"`, `"1m30s"`.
 
 /// Units the attribute accepts, longest spelling first so `ms` is not read as `m`.
-const UNITS: [(&str, f64); 7] = [
-    ("ns", 1.0),
-    ("us", 1e3),
-    ("µs", 1e3),
-    ("ms", 1e6),
-    ("s", 1e9),
-    ("m", 60e9),
-    ("h", 3600e9),
+const UNITS: [(&str, u64); 7] = [
+    ("ns", 1),
+    ("us", 1_000),
+    ("µs", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60_000_000_000),
+    ("h", 3_600_000_000_000),
 ];
 
 /// Nanoseconds in `text`, or a message saying what is wrong and what would be right.
@@ -20,7 +20,10 @@ pub fn parse_ns(text: &str) -> Result<u64, String> {
         return Err(format!("empty duration: {hint}"));
     }
     let mut rest = trimmed;
-    let mut total = 0.0f64;
+    // Whole numbers add up exactly (an f64 loses nanoseconds above 2^53, so `9007199254740993ns`
+    // would not read back as printed); fractions add up in f64.
+    let mut whole: u128 = 0;
+    let mut fraction = 0.0f64;
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -48,14 +51,21 @@ pub fn parse_ns(text: &str) -> Result<u64, String> {
                     format!("unknown unit `{unit}` in duration `{text}`: {hint}")
                 }
             })?;
-        total += value * factor;
+        match number.parse::<u64>() {
+            Ok(n) => whole += u128::from(n) * u128::from(factor),
+            Err(_) => fraction += value * factor as f64,
+        }
         rest = after.trim_start();
     }
+    let total = whole as f64 + fraction;
     if total < 1.0 {
         return Err(format!("duration `{text}` must be at least 1ns"));
     }
-    if total > u64::MAX as f64 {
+    if total > u64::MAX as f64 || whole > u128::from(u64::MAX) {
         return Err(format!("duration `{text}` is too long"));
+    }
+    if fraction == 0.0 {
+        return Ok(whole as u64);
     }
     Ok(total.round() as u64)
 }
@@ -89,5 +99,43 @@ mod tests {
             .contains("invalid number"));
         assert!(parse_ns("0ms").expect_err("zero").contains("at least 1ns"));
         assert!(parse_ns("").expect_err("empty").contains("empty"));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::parse_ns;
+    use crate::spec::format_exact_ns;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn the_exact_printer_round_trips(ns in 1u64..) {
+            prop_assert_eq!(parse_ns(&format_exact_ns(ns)), Ok(ns));
+        }
+
+        #[test]
+        fn small_and_round_limits_round_trip(n in 1u64..100_000, unit in 0u32..5) {
+            let ns = n * [1, 1_000, 1_000_000, 1_000_000_000, 60_000_000_000][unit as usize];
+            prop_assert_eq!(parse_ns(&format_exact_ns(ns)), Ok(ns));
+        }
+
+        #[test]
+        fn any_text_is_read_or_refused_by_name(text in "\\PC{0,24}") {
+            if let Err(e) = parse_ns(&text) {
+                prop_assert!(text.trim().is_empty() || e.contains(&text), "{e} does not name `{text}`");
+            }
+        }
+
+        #[test]
+        fn duration_shaped_text_is_read_or_refused_by_name(
+            text in "[0-9.]{0,25}( ?(ns|us|µs|ms|s|m|h|x)){0,3}",
+        ) {
+            if let Err(e) = parse_ns(&text) {
+                prop_assert!(text.trim().is_empty() || e.contains(&text), "{e} does not name `{text}`");
+            }
+        }
     }
 }

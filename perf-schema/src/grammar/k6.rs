@@ -206,3 +206,29 @@ mod tests {
             .contains("only the `name` tag"));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::parse;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_text_is_read_or_refused(text in "\\PC{0,32}") {
+            if let Err(e) = parse(&text) {
+                prop_assert!(!e.is_empty());
+            }
+        }
+
+        #[test]
+        fn threshold_shaped_text_is_read_or_refused(
+            text in "(http_req_duration|http_req_failed|iteration_duration|x)?(\\{name:[a-z]{0,4}\\}?)?:? ?(p\\([0-9.]{0,4}\\)?|avg|med|max|rate|min) ?(<|<=|>|==)? ?[0-9.]{0,6}(ms|s|us|x)?",
+        ) {
+            if let Err(e) = parse(&text) {
+                prop_assert!(!e.is_empty());
+            }
+        }
+    }
+}

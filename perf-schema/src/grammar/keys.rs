@@ -87,3 +87,20 @@ mod tests {
         assert_eq!(percentile_key(50.0), "p50");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::{percentile_key, percentile_of};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_percentile_key_round_trips(key in "p(50|75|90|95|99|999)|p[0-9]{0,4}|\\PC{0,6}") {
+            if let Some(p) = percentile_of(&key) {
+                prop_assert_eq!(percentile_key(p), key);
+            }
+        }
+    }
+}

@@ -108,3 +108,27 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::Shard;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn display_round_trips(count in 1u32.., index in 1u32..) {
+            let shard = Shard { index: index.min(count), count };
+            prop_assert_eq!(shard.to_string().parse::<Shard>(), Ok(shard));
+        }
+
+        #[test]
+        fn any_text_is_read_or_refused_by_name(text in "\\PC{0,16}|[0-9 /]{0,12}") {
+            match text.parse::<Shard>() {
+                Ok(s) => prop_assert!(s.index >= 1 && s.index <= s.count),
+                Err(e) => prop_assert!(e.contains(&format!("`{text}`")), "{e}"),
+            }
+        }
+    }
+}
