@@ -7,6 +7,8 @@ mod error;
 mod exec;
 mod judge;
 mod merge;
+#[cfg(test)]
+mod models;
 mod modes;
 #[cfg(test)]
 mod prerequisite;
