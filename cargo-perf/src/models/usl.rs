@@ -441,7 +441,7 @@ pub fn bootstrap(points: &[Point], model: &Usl, resamples: usize, seed: u64) -> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Gunther's Cisco benchmark (throughput by concurrency, 32 levels), as used in Baron
