@@ -20,6 +20,12 @@ pub fn render(sweep: &Sweep) -> Vec<String> {
             .filter_map(Row::reason)
             .map(|why| format!("suspect: {why}")),
     );
+    if sweep.little.consistent() {
+        out.push(format!(
+            "Little's Law holds at every level (X·(R+Z) within {:.0}% of N)",
+            super::little::TOLERANCE * 100.0
+        ));
+    }
     match &sweep.fit {
         Ok(fit) => out.extend(fit_lines(fit)),
         Err(e) => out.push(format!("USL fit: {e}")),
@@ -195,39 +201,43 @@ mod tests {
             lines[32],
             "32     12074/s     2.650ms   0ns    32.00     +0.0%"
         );
-        assert_eq!(lines.len(), 1 + 32 + 7);
-        assert!(!text.contains("suspect"), "{text}");
+        assert_eq!(lines.len(), 1 + 32 + 1 + 7);
         assert_eq!(
             lines[33],
+            "Little's Law holds at every level (X·(R+Z) within 10% of N)"
+        );
+        assert!(!text.contains("suspect"), "{text}");
+        assert_eq!(
+            lines[34],
             "USL fit X(N) = λN/(1 + σ(N−1) + κN(N−1)) over 32 levels (32 points); 95% intervals \
              from 1000 resamples"
         );
         assert!(
-            lines[34].starts_with("  σ contention  0.02672 "),
-            "{}",
-            lines[34]
-        );
-        assert!(
-            lines[35].starts_with("  κ coherency   7.691e-4"),
+            lines[35].starts_with("  σ contention  0.02672 "),
             "{}",
             lines[35]
         );
         assert!(
-            lines[36].starts_with("  λ one user    995.6/s"),
+            lines[36].starts_with("  κ coherency   7.691e-4"),
             "{}",
             lines[36]
         );
         assert!(
-            lines[37].starts_with("  N_max users   35.57"),
+            lines[37].starts_with("  λ one user    995.6/s"),
             "{}",
             lines[37]
         );
         assert!(
-            lines[38].starts_with("  X_max         12343/s"),
+            lines[38].starts_with("  N_max users   35.57"),
             "{}",
             lines[38]
         );
-        assert_eq!(lines[39], "  R²            0.9972");
+        assert!(
+            lines[39].starts_with("  X_max         12343/s"),
+            "{}",
+            lines[39]
+        );
+        assert_eq!(lines[40], "  R²            0.9972");
     }
 
     #[test]
