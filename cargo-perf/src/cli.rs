@@ -204,6 +204,29 @@ pub struct MergeArgs {
     pub fail_on: FailOn,
 }
 
+/// `cargo perf model`: fits the USL to a concurrency sweep and checks Little's Law per level.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo perf model",
+    bin_name = "cargo perf model",
+    version,
+    about = "Fit the Universal Scalability Law to runs of a load test at different `users` and \
+             check Little's Law at each level",
+    after_help = "Run the same closed-model load test at six or more `users` counts, each with its \
+                  own --report-dir, then pass those directories (or their summary.json).\n\
+                  Exit status: 0 every sweep fitted, 2 a file cannot be read, no load test with \
+                  `users` was found, or a sweep cannot be fitted (the message says why)."
+)]
+pub struct ModelArgs {
+    /// Report directories of the runs (holding summary.json), or summary.json files.
+    #[arg(value_name = "DIR_OR_FILE", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Only the load test with this name (default: every load test found, one sweep each).
+    #[arg(long, value_name = "NAME")]
+    pub test: Option<String>,
+}
+
 impl Args {
     /// The `--export FORMAT PATH` pairs, parsed; an unknown format is a clap usage error that
     /// lists the valid choices (checked right after parsing, before anything is built).

@@ -7,6 +7,7 @@ mod error;
 mod exec;
 mod judge;
 mod merge;
+mod models;
 mod modes;
 #[cfg(test)]
 mod prerequisite;
@@ -58,6 +59,19 @@ fn main() -> ExitCode {
         rest.insert(0, "cargo perf merge".into());
         let args = cli::MergeArgs::parse_from(rest);
         return match merge::run(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        };
+    }
+    // `cargo perf model ...` fits the USL to a sweep of summaries.
+    if argv.get(2).is_some_and(|a| a == "model") {
+        let mut rest = argv.split_off(3);
+        rest.insert(0, "cargo perf model".into());
+        let args = cli::ModelArgs::parse_from(rest);
+        return match models::run(&args) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
                 eprintln!("error: {e:#}");
