@@ -208,16 +208,24 @@ impl Budgets {
     pub fn parse(file: &str, text: &str) -> Result<Budgets, BudgetError> {
         let raw: FileText = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
-            BudgetError::Invalid {
-                file: file.into(),
-                line,
-                message: e.message().trim().to_string(),
-                hint: format!(
+            let message = e.message().trim().to_string();
+            let hint = if message.contains("expected a sequence") {
+                "write `[[budget]]` and `[[env.NAME.budget]]` with double brackets: each budget \
+                 is one table of a list"
+                    .to_string()
+            } else {
+                format!(
                     "the file holds `[[budget]]` tables (`tests` and the keys {}) and \
                      `[env.NAME]` tables (`scale` and `[[env.NAME.budget]]`); shape keys such as \
                      `users` or `duration` stay in the attribute",
                     KEYS.join(", ")
-                ),
+                )
+            };
+            BudgetError::Invalid {
+                file: file.into(),
+                line,
+                message,
+                hint,
             }
         })?;
         let at = |span: std::ops::Range<usize>| line_of(text, span.start);
@@ -512,7 +520,7 @@ fn budget(
     invalid: &impl Fn(usize, String, &str) -> BudgetError,
 ) -> Result<Budget, BudgetError> {
     let line = at(b.tests.span());
-    let pattern = b.tests.into_inner();
+    let pattern = b.tests.get_ref().clone();
     if pattern.trim().is_empty() {
         return Err(invalid(
             line,
@@ -520,17 +528,39 @@ fn budget(
             "write a glob over `package::test`, e.g. `tests = \"mediashelf::api::*\"`",
         ));
     }
+    let mut limits = time_limits(&b, at, invalid)?;
+    limits.extend(other_limits(&b, at, invalid)?);
+    if limits.is_empty() {
+        return Err(invalid(
+            line,
+            format!("the budget for `{pattern}` sets no limit"),
+            &format!("add one of {}", KEYS.join(", ")),
+        ));
+    }
+    Ok(Budget {
+        pattern,
+        line,
+        limits,
+    })
+}
+
+/// `mean`, `median`, the percentiles and `max`: durations, as in the attribute.
+fn time_limits(
+    b: &BudgetText,
+    at: &impl Fn(std::ops::Range<usize>) -> usize,
+    invalid: &impl Fn(usize, String, &str) -> BudgetError,
+) -> Result<Vec<Limit>, BudgetError> {
     let mut limits = Vec::new();
     let durations = [
-        ("mean", b.mean),
-        ("median", b.median),
-        ("p50", b.p50),
-        ("p75", b.p75),
-        ("p90", b.p90),
-        ("p95", b.p95),
-        ("p99", b.p99),
-        ("p999", b.p999),
-        ("max", b.max),
+        ("mean", &b.mean),
+        ("median", &b.median),
+        ("p50", &b.p50),
+        ("p75", &b.p75),
+        ("p90", &b.p90),
+        ("p95", &b.p95),
+        ("p99", &b.p99),
+        ("p999", &b.p999),
+        ("max", &b.max),
     ];
     for (key, value) in durations {
         let Some(value) = value else { continue };
@@ -553,7 +583,17 @@ fn budget(
         };
         limits.push(Limit { threshold, line });
     }
-    if let Some(v) = b.max_queries {
+    Ok(limits)
+}
+
+/// `max_queries` and the load tests' limits: counts, fractions, rates, sizes, percentages.
+fn other_limits(
+    b: &BudgetText,
+    at: &impl Fn(std::ops::Range<usize>) -> usize,
+    invalid: &impl Fn(usize, String, &str) -> BudgetError,
+) -> Result<Vec<Limit>, BudgetError> {
+    let mut limits = Vec::new();
+    if let Some(v) = &b.max_queries {
         let line = at(v.span());
         let limit = u64::try_from(*v.get_ref())
             .ok()
@@ -570,7 +610,7 @@ fn budget(
             line,
         });
     }
-    if let Some(v) = b.max_error_rate {
+    if let Some(v) = &b.max_error_rate {
         let line = at(v.span());
         let max = *v.get_ref();
         if !(0.0..=1.0).contains(&max) {
@@ -585,7 +625,7 @@ fn budget(
             line,
         });
     }
-    if let Some(v) = b.min_throughput {
+    if let Some(v) = &b.min_throughput {
         let line = at(v.span());
         let min_per_s = parse_rate(v.get_ref())
             .map_err(|e| invalid(line, format!("`min_throughput`: {e}"), "e.g. \"190/s\""))?;
@@ -594,7 +634,7 @@ fn budget(
             line,
         });
     }
-    if let Some(v) = b.max_rss {
+    if let Some(v) = &b.max_rss {
         let line = at(v.span());
         let max_bytes = parse_bytes(v.get_ref())
             .map_err(|e| invalid(line, format!("`max_rss`: {e}"), "e.g. \"512MiB\""))?;
@@ -603,7 +643,7 @@ fn budget(
             line,
         });
     }
-    if let Some(v) = b.max_cpu {
+    if let Some(v) = &b.max_cpu {
         let line = at(v.span());
         let max_percent = *v.get_ref();
         if !(max_percent.is_finite() && max_percent >= 0.0) {
@@ -618,18 +658,7 @@ fn budget(
             line,
         });
     }
-    if limits.is_empty() {
-        return Err(invalid(
-            line,
-            format!("the budget for `{pattern}` sets no limit"),
-            &format!("add one of {}", KEYS.join(", ")),
-        ));
-    }
-    Ok(Budget {
-        pattern,
-        line,
-        limits,
-    })
+    Ok(limits)
 }
 
 #[cfg(test)]
@@ -755,6 +784,11 @@ p95 = "400ms"
         assert!(e.starts_with("perf.toml:3:"), "{e}");
         let e = err("[[budget]\n");
         assert!(e.starts_with("perf.toml:1:"), "{e}");
+        let e = err("[budget]\ntests = \"a::*\"\np95 = \"1ms\"\n");
+        assert!(
+            e.starts_with("perf.toml:1:") && e.contains("double brackets"),
+            "{e}"
+        );
     }
 
     #[test]
