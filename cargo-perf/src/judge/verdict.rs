@@ -2,7 +2,7 @@
 //! change verdicts counted. The types are perf-schema's; the rules live here, in `cargo perf`,
 //! so a user's test binary compiles none of them. Import the traits to call them as methods.
 
-use crate::judge::budgets::Active;
+use crate::judge::budgets::{Active, Effective};
 use perf_schema::comparison::Change;
 use perf_schema::record::load::NameReport;
 use perf_schema::record::{QueryStats, Record, Stats, Status};
@@ -17,17 +17,24 @@ pub trait Verdicts {
     /// environment set (`perf.toml`; the attribute's own without one); a failed test fails them
     /// all.
     fn verdicts_under(&self, budgets: &Active) -> Vec<Verdict>;
+
+    /// The same, with the limits given (a merge takes them from the shards' verdicts).
+    fn verdicts_by(&self, limits: Vec<Effective>, env: Option<&str>) -> Vec<Verdict>;
 }
 
 impl Verdicts for Record {
     fn verdicts_under(&self, budgets: &Active) -> Vec<Verdict> {
-        let env = budgets.env().map(str::to_string);
         let limits = budgets.thresholds(
             &self.test.package,
             &self.test.name,
             self.spec.kind,
             &self.spec.thresholds,
         );
+        self.verdicts_by(limits, budgets.env())
+    }
+
+    fn verdicts_by(&self, limits: Vec<Effective>, env: Option<&str>) -> Vec<Verdict> {
+        let env = env.map(str::to_string);
         limits
             .into_iter()
             .map(|limit| {
@@ -104,12 +111,17 @@ pub trait Judge {
     }
 
     /// Judges a record against its thresholds as budgets and the environment set them.
-    fn judge_under(record: Record, budgets: &Active) -> TestResult;
+    fn judge_under(record: Record, budgets: &Active) -> TestResult {
+        let verdicts = record.verdicts_under(budgets);
+        Self::judged(record, verdicts)
+    }
+
+    /// A result from a record and its verdicts.
+    fn judged(record: Record, verdicts: Vec<Verdict>) -> TestResult;
 }
 
 impl Judge for TestResult {
-    fn judge_under(record: Record, budgets: &Active) -> TestResult {
-        let verdicts = record.verdicts_under(budgets);
+    fn judged(record: Record, verdicts: Vec<Verdict>) -> TestResult {
         let outcome = match record.status {
             Status::Failed { .. } => TestOutcome::Error,
             Status::Measured if verdicts.iter().all(|v| v.passed) => TestOutcome::Pass,
