@@ -110,6 +110,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = FailOn::Threshold)]
     pub fail_on: FailOn,
 
+    /// Judge under environment NAME of perf.toml (`[env.NAME]`); default: $CARGO_PERF_ENV.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
     /// Save this run as baseline NAME (target/criterion/cargo-perf/baselines/NAME.json).
     #[arg(long, value_name = "NAME")]
     pub save_baseline: Option<String>,

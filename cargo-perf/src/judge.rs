@@ -3,6 +3,7 @@
 //! the noise floor (within the run and between runs), and the gate that turns verdicts into an
 //! exit code.
 
+pub mod budgets;
 pub mod verdict;
 
 use crate::compare::ComparisonExt;

@@ -19,6 +19,7 @@ use exec::{progress, runner};
 use modes::{builds, context, paired, regress};
 use project::{compile, discover, select, workspace};
 
+use crate::judge::budgets;
 use crate::judge::verdict::Judge;
 use crate::judge::verdict::NewSummary;
 use std::path::PathBuf;
@@ -107,6 +108,14 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         paired::check_revision(&here, rev)?;
     }
     let project = workspace::load(args)?;
+    // perf.toml and the environment are checked before the build: a typo costs no compile.
+    let budget_file = budgets::Budgets::load(&project.workspace_root)?;
+    let env = env_choice(args);
+    let budgets = budgets::activate(
+        budget_file.clone(),
+        &project.workspace_root,
+        env.as_ref().map(|(name, from)| (name.as_str(), *from)),
+    )?;
     // Held for the whole paired run: from the first build to the last round.
     let _lock = match &args.against {
         Some(_) => Some(builds::lock(&project.target_dir)?),
@@ -129,6 +138,11 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             .map(|p| format!("`{}`", p.name))
             .collect();
         return Err(PerfError::NoTests(names.join(", ")).into());
+    }
+    // perf.toml's patterns must each match a perf test of the build, whatever the filters.
+    if let Some(file) = &budget_file {
+        let listed: Vec<_> = all.iter().map(|f| f.test.clone()).collect();
+        file.check_patterns(&listed, &project.unselected)?;
     }
     let mut selected = select::filter(all, &args.filters, args.exact)?;
     if let Some(shard) = args.shard {
@@ -157,6 +171,9 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         return Ok(EXIT_PASS);
     }
 
+    if let (Some(env), Format::Human) = (budgets.describe(), args.format) {
+        eprintln!("cargo perf: judging under {env}");
+    }
     let criterion_home = project.target_dir.join("criterion");
     let config = runner::RunConfig {
         quick: args.quick,
@@ -198,7 +215,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     let infrastructure_error = ran.iter().any(|r| r.infrastructure_error);
     let results: Vec<TestResult> = ran
         .into_iter()
-        .map(|r| TestResult::judge(r.record))
+        .map(|r| TestResult::judge_under(r.record, &budgets))
         .collect();
     let mut summary = Summary::new(started_at, measuring_s(), args.profile.clone(), results);
     let base_records = match compared {
@@ -244,6 +261,17 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         return Ok(code.max(EXIT_FAIL));
     }
     Ok(code)
+}
+
+/// The environment asked for: `--env NAME`, else a non-empty `CARGO_PERF_ENV`, with who asked.
+fn env_choice(args: &Args) -> Option<(String, &'static str)> {
+    if let Some(name) = &args.env {
+        return Some((name.clone(), "--env"));
+    }
+    std::env::var(judge::budgets::ENV_VAR)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| (v.trim().to_string(), judge::budgets::ENV_VAR))
 }
 
 /// The new build of a paired run, copied aside and fingerprinted.

@@ -2,8 +2,9 @@
 //! shard once, the same tests and specs), adds each load test's shards into one record, judges
 //! the thresholds on the merged data and writes the summaries like a run.
 
-use crate::judge::verdict::Judge;
+use crate::judge::budgets::Effective;
 use crate::judge::verdict::NewSummary;
+use crate::judge::verdict::{Judge, Verdicts};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -13,8 +14,8 @@ mod shards;
 use perf_schema::document::parse_versioned;
 use perf_schema::record::shard::Shard;
 use perf_schema::record::Record;
-use perf_schema::spec::Kind;
-use perf_schema::summary::{Summary, TestResult, SUMMARY_SCHEMA};
+use perf_schema::spec::{Kind, Threshold};
+use perf_schema::summary::{Summary, TestResult, Verdict, SUMMARY_SCHEMA};
 
 use crate::cli::{Format, MergeArgs};
 use crate::error::PerfError;
@@ -150,6 +151,7 @@ pub fn merge(mut shards: Vec<(PathBuf, Summary)>) -> Result<Summary, PerfError> 
                 .push((shard, r.record.clone()));
         }
     }
+    let mut budgeted = budgeted_limits(&shards)?;
     let mut results = Vec::new();
     for key in order {
         let parts = records.remove(&key).unwrap_or_default();
@@ -183,7 +185,15 @@ pub fn merge(mut shards: Vec<(PathBuf, Summary)>) -> Result<Summary, PerfError> 
                 }
             }
         };
-        results.push(TestResult::judge(record));
+        // Budgets and the environment judged the shards: the merge keeps their limits.
+        let result = match budgeted.remove(&key) {
+            Some((limits, env)) => {
+                let verdicts = record.verdicts_by(limits, env.as_deref());
+                TestResult::judged(record, verdicts)
+            }
+            None => TestResult::judge(record),
+        };
+        results.push(result);
     }
     let first = &shards[0].1;
     let mut merged = Summary::new(
@@ -196,4 +206,139 @@ pub fn merge(mut shards: Vec<(PathBuf, Summary)>) -> Result<Summary, PerfError> 
     merged.git_commit = first.git_commit.clone();
     merged.merged_shards = Some(n);
     Ok(merged)
+}
+
+type TestKey = (String, String, String);
+
+/// The limits that judged a test in the shards, and the environment of the run.
+type Judged = (Vec<Effective>, Option<String>);
+
+/// The limits perf.toml set in the shards (the first shard's verdicts of each test, a shard's
+/// share of `min_throughput` given back), and their environment; only tests a budget or an
+/// environment judged. Shards judged under different environments cannot be merged.
+fn budgeted_limits(shards: &[(PathBuf, Summary)]) -> Result<BTreeMap<TestKey, Judged>, PerfError> {
+    let mut out: BTreeMap<TestKey, Judged> = BTreeMap::new();
+    let mut envs: Vec<Option<&str>> = Vec::new();
+    for (_, s) in shards {
+        for r in &s.results {
+            let own: Vec<&Verdict> = r.verdicts.iter().filter(|v| v.scope.is_none()).collect();
+            let env = own.first().and_then(|v| v.env.as_deref());
+            if !envs.contains(&env) {
+                envs.push(env);
+            }
+            if own.iter().all(|v| v.budget.is_none() && v.env.is_none()) {
+                continue;
+            }
+            let id = &r.record.test;
+            let key = (id.package.clone(), id.target.clone(), id.name.clone());
+            let share = r
+                .record
+                .load
+                .as_ref()
+                .and_then(|l| l.shard)
+                .map(|p| p.share);
+            let limits = own
+                .iter()
+                .map(|v| Effective {
+                    threshold: match (v.threshold, share) {
+                        (Threshold::Throughput { min_per_s }, Some(share)) if share > 0.0 => {
+                            Threshold::Throughput {
+                                min_per_s: min_per_s / share,
+                            }
+                        }
+                        (t, _) => t,
+                    },
+                    budget: v.budget.clone(),
+                    scale: v.scale,
+                })
+                .collect();
+            out.entry(key).or_insert((limits, env.map(str::to_string)));
+        }
+    }
+    if envs.len() > 1 {
+        let names: Vec<String> = envs
+            .iter()
+            .map(|e| e.map_or("none".to_string(), |e| format!("`{e}`")))
+            .collect();
+        return Err(PerfError::Usage(format!(
+            "the shards were judged under different perf.toml environments ({}): run every \
+             shard with the same --env",
+            names.join(", ")
+        )));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::budgets::Budgets;
+    use perf_schema::record::{Stats, Status, TestId};
+    use perf_schema::spec::Spec;
+    use std::borrow::Cow;
+
+    const LIMITS: &[Threshold] = &[Threshold::Max { limit_ns: 1_000 }];
+
+    fn shard(index: u32, name: &str, env: Option<&str>) -> (PathBuf, Summary) {
+        let test = TestId {
+            package: "p".into(),
+            target: "t".into(),
+            name: name.into(),
+            file: "tests/t.rs".into(),
+            line: 1,
+        };
+        let spec = Spec {
+            kind: Kind::Latency,
+            thresholds: Cow::Borrowed(LIMITS),
+            samples: Some(10),
+            ..Spec::MICRO
+        };
+        let stats = Stats {
+            samples: 10,
+            mean_ns: 10.0,
+            std_dev_ns: 1.0,
+            min_ns: 1.0,
+            p50_ns: 10.0,
+            p75_ns: 10.0,
+            p90_ns: 10.0,
+            p95_ns: 10.0,
+            p99_ns: 10.0,
+            p999_ns: 10.0,
+            max_ns: 600.0,
+            throughput_per_s: None,
+        };
+        let record = Record {
+            stats: Some(stats),
+            ..Record::new(test, spec, Status::Measured)
+        };
+        let file = "[[budget]]\ntests = \"p::*\"\nmax = \"500ns\"\n[env.ci]\nscale = 2\n";
+        let active = Budgets::parse("perf.toml", file)
+            .expect("valid")
+            .activate(env.map(|e| (e, "--env")))
+            .expect("env");
+        let result = TestResult::judge_under(record, &active);
+        let mut s = Summary::new(0, 1.0, "bench".into(), vec![result]);
+        s.shard = Some(Shard { index, count: 2 });
+        (PathBuf::from(format!("shard{index}/summary.json")), s)
+    }
+
+    #[test]
+    fn a_merge_keeps_the_limits_and_environment_that_judged_the_shards() {
+        // max 600ns: the budget's 500ns fails it; ci's ×2 (1000ns) passes it.
+        let merged = merge(vec![shard(1, "a", None), shard(2, "b", None)]).expect("merges");
+        let v = &merged.results[0].verdicts[0];
+        assert_eq!(v.threshold, Threshold::Max { limit_ns: 500 });
+        assert_eq!(v.budget.as_deref(), Some("perf.toml:3"));
+        assert!(!v.passed);
+        let merged =
+            merge(vec![shard(1, "a", Some("ci")), shard(2, "b", Some("ci"))]).expect("merges");
+        let v = &merged.results[1].verdicts[0];
+        assert_eq!(v.threshold, Threshold::Max { limit_ns: 1_000 });
+        assert_eq!((v.env.as_deref(), v.scale), (Some("ci"), Some(2.0)));
+        assert!(v.passed);
+        let e = merge(vec![shard(1, "a", Some("ci")), shard(2, "b", None)])
+            .expect_err("different environments")
+            .to_string();
+        assert!(e.contains("different perf.toml environments"), "{e}");
+    }
 }

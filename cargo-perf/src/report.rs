@@ -376,12 +376,26 @@ fn cut(text: &str, width: usize) -> String {
     format!("{kept}...")
 }
 
-/// `PASS p95 <= 1s (measured 40ns)`.
+/// `PASS p95 <= 1s (measured 40ns)`; with perf.toml, where the limit came from:
+/// `FAIL p95 <= 300ms (measured 412.0ms; budget perf.toml:7, env ci ×1.5)`.
 pub fn verdict_text(v: &Verdict) -> String {
-    let measured = v.measured.map_or_else(
+    let mut measured = v.measured.map_or_else(
         || "not measured".into(),
         |m| format!("measured {}", v.threshold.format_value(m)),
     );
+    let origin: Vec<String> = [
+        v.budget.as_ref().map(|b| format!("budget {b}")),
+        v.env.as_ref().map(|e| match v.scale {
+            Some(s) => format!("env {e} ×{s}"),
+            None => format!("env {e}"),
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !origin.is_empty() {
+        measured = format!("{measured}; {}", origin.join(", "));
+    }
     let scope = v
         .scope
         .as_ref()

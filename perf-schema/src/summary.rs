@@ -26,6 +26,16 @@ pub struct Verdict {
     /// Load tests: the request name a per-name threshold applies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The budget that set this threshold's limit instead of the attribute, as `file:line` of
+    /// its key (`perf.toml:7`); none when the attribute's own limit judged it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<String>,
+    /// The environment of the run (`cargo perf --env ci`), when one was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// The factor the environment multiplied this time limit by (`scale = 1.5`), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f64>,
 }
 
 /// How one test ended in a run.

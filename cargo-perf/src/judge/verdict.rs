@@ -2,6 +2,7 @@
 //! change verdicts counted. The types are perf-schema's; the rules live here, in `cargo perf`,
 //! so a user's test binary compiles none of them. Import the traits to call them as methods.
 
+use crate::judge::budgets::{Active, Effective};
 use perf_schema::comparison::Change;
 use perf_schema::record::load::NameReport;
 use perf_schema::record::{QueryStats, Record, Stats, Status};
@@ -12,16 +13,32 @@ use perf_schema::summary::{
 
 /// The verdicts of a record's thresholds.
 pub trait Verdicts {
-    /// Checks every threshold of the spec against the statistics; a failed test fails them all.
-    fn verdicts(&self) -> Vec<Verdict>;
+    /// Checks every threshold against the statistics, with the limits that budgets and the
+    /// environment set (`perf.toml`; the attribute's own without one); a failed test fails them
+    /// all.
+    fn verdicts_under(&self, budgets: &Active) -> Vec<Verdict>;
+
+    /// The same, with the limits given (a merge takes them from the shards' verdicts).
+    fn verdicts_by(&self, limits: Vec<Effective>, env: Option<&str>) -> Vec<Verdict>;
 }
 
 impl Verdicts for Record {
-    fn verdicts(&self) -> Vec<Verdict> {
-        self.spec
-            .thresholds
-            .iter()
-            .map(|&threshold| {
+    fn verdicts_under(&self, budgets: &Active) -> Vec<Verdict> {
+        let limits = budgets.thresholds(
+            &self.test.package,
+            &self.test.name,
+            self.spec.kind,
+            &self.spec.thresholds,
+        );
+        self.verdicts_by(limits, budgets.env())
+    }
+
+    fn verdicts_by(&self, limits: Vec<Effective>, env: Option<&str>) -> Vec<Verdict> {
+        let env = env.map(str::to_string);
+        limits
+            .into_iter()
+            .map(|limit| {
+                let threshold = limit.threshold;
                 let measured = match (threshold, &self.load) {
                     (Threshold::MaxQueries { .. } | Threshold::NPlusOne, _) => self
                         .stats
@@ -52,6 +69,9 @@ impl Verdicts for Record {
                     unit: threshold.unit(),
                     passed: measured_fully && measured.is_some_and(|m| threshold.holds(m)),
                     scope: None,
+                    budget: limit.budget,
+                    env: env.clone(),
+                    scale: limit.scale,
                 }
             })
             .chain(
@@ -73,6 +93,9 @@ impl Verdicts for Record {
                             unit: threshold.unit(),
                             passed: measured.is_some_and(|m| threshold.holds(m)),
                             scope: Some(named.name.to_string()),
+                            budget: None,
+                            env: env.clone(),
+                            scale: None,
                         }
                     }),
             )
@@ -83,12 +106,22 @@ impl Verdicts for Record {
 /// A record judged into a result.
 pub trait Judge {
     /// Judges a record against its thresholds.
-    fn judge(record: Record) -> TestResult;
+    fn judge(record: Record) -> TestResult {
+        Self::judge_under(record, &Active::default())
+    }
+
+    /// Judges a record against its thresholds as budgets and the environment set them.
+    fn judge_under(record: Record, budgets: &Active) -> TestResult {
+        let verdicts = record.verdicts_under(budgets);
+        Self::judged(record, verdicts)
+    }
+
+    /// A result from a record and its verdicts.
+    fn judged(record: Record, verdicts: Vec<Verdict>) -> TestResult;
 }
 
 impl Judge for TestResult {
-    fn judge(record: Record) -> TestResult {
-        let verdicts = record.verdicts();
+    fn judged(record: Record, verdicts: Vec<Verdict>) -> TestResult {
         let outcome = match record.status {
             Status::Failed { .. } => TestOutcome::Error,
             Status::Measured if verdicts.iter().all(|v| v.passed) => TestOutcome::Pass,

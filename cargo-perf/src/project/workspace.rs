@@ -18,6 +18,9 @@ pub struct Project {
     pub target_dir: PathBuf,
     /// The workspace root (rustc's working directory: dep-info paths are relative to it).
     pub workspace_root: PathBuf,
+    /// Workspace members that depend on perf-harness but are not selected (their tests are
+    /// not discovered; perf.toml patterns naming them are not checked).
+    pub unselected: Vec<String>,
 }
 
 impl Project {
@@ -77,7 +80,14 @@ hint: run `cargo perf` inside a crate or workspace, or pass --manifest-path PATH
             )));
         }
     }
+    let unselected = meta
+        .workspace_packages()
+        .into_iter()
+        .filter(|p| depends_on_harness(p) && !with.iter().any(|w| w.id == p.id))
+        .map(|p| p.name.to_string())
+        .collect();
     Ok(Project {
+        unselected,
         packages: with.into_iter().cloned().collect(),
         target_dir: meta.target_directory.clone().into_std_path_buf(),
         workspace_root: meta.workspace_root.clone().into_std_path_buf(),

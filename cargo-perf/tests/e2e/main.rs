@@ -10,6 +10,7 @@ mod prerequisite;
 mod support;
 
 mod baseline;
+mod budgets;
 mod database;
 mod listing;
 mod load;

@@ -14,7 +14,7 @@ pub(crate) fn cargo_perf_in(dir: &Path, args: &[&str]) -> Output {
     cargo_perf_env_in(dir, args, &[])
 }
 
-fn cargo_perf_env_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn cargo_perf_env_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
         .arg("perf")
         .args(args)

@@ -5,3 +5,4 @@
 pub mod duration;
 pub mod k6;
 pub mod keys;
+pub mod quantity;
