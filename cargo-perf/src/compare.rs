@@ -488,6 +488,24 @@ fn normal_quantile(p: f64) -> f64 {
     (lo + hi) / 2.0
 }
 
+/// The within-run noise floor of a change: how far its 95 % interval reaches from the change
+/// towards zero. For a symmetric interval that is half its width; for a skewed one (a bimodal
+/// benchmark, a busy machine) it is the side that could erase the change, so a change whose
+/// whole interval lies above zero is never called noise because its far side is wide.
+pub fn within_run_floor(change: f64, interval: (f64, f64)) -> f64 {
+    let (lo, hi) = (interval.0.min(interval.1), interval.0.max(interval.1));
+    let towards_zero = if change >= 0.0 {
+        change - lo
+    } else {
+        hi - change
+    };
+    if towards_zero.is_finite() {
+        towards_zero.max(0.0)
+    } else {
+        (hi - lo) / 2.0
+    }
+}
+
 /// The verdict from a change, its interval, the test's p-value and whether there was enough data.
 pub fn decide(
     change: f64,
@@ -496,7 +514,7 @@ pub fn decide(
     enough: bool,
     policy: &Policy,
 ) -> (Change, f64) {
-    let noise_floor = ((interval.1 - interval.0) / 2.0).abs();
+    let noise_floor = within_run_floor(change, interval);
     if !enough || !change.is_finite() {
         return (Change::Inconclusive, noise_floor);
     }
@@ -982,6 +1000,27 @@ mod tests {
                 .then(|| Severity::of(change)),
             note: None,
         }
+    }
+
+    #[test]
+    fn the_within_run_floor_is_the_side_of_the_interval_towards_zero() {
+        // Symmetric: half the width, either sign.
+        assert_eq!(within_run_floor(0.25, (0.125, 0.375)), 0.125);
+        assert_eq!(within_run_floor(-0.25, (-0.375, -0.125)), 0.125);
+        // Skewed to the right (a bimodal benchmark beside busy processes, from a CI run):
+        // +400 % with [+399.97 %, +1957 %] is far from noise, though half the width is 778 %.
+        let floor = within_run_floor(4.006_036_506, (3.999_720_680, 19.571_741_702));
+        assert!((floor - 0.006_315_826).abs() < 1e-9, "{floor}");
+        let policy = Policy::default();
+        let judged = |change, interval| decide(change, interval, 1e-6, true, &policy).0;
+        assert_eq!(judged(4.006, (3.9997, 19.5717)), Change::Regression);
+        // An interval that reaches past zero is noise however narrow its other side.
+        assert_eq!(within_run_floor(0.5, (-0.25, 0.5)), 0.75);
+        assert_eq!(judged(0.5, (-0.25, 0.5)), Change::Inconclusive);
+        assert_eq!(judged(-0.5, (-0.5, 0.25)), Change::Inconclusive);
+        // A point estimate outside its own interval has no room towards zero left to erase.
+        assert_eq!(within_run_floor(0.2, (0.25, 0.5)), 0.0);
+        assert_eq!(within_run_floor(f64::NAN, (0.25, 0.5)), 0.125);
     }
 
     #[test]
