@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cold optimized build of one micro-benchmark, three ways: (a) perf-harness with
 # `default-features = false` and one `#[perf_test]`, (b) criterion alone, (c) divan alone.
-# Each crate is built from nothing (`cargo clean`, own target dir) ROUNDS times; prints wall
+# Each crate is built from nothing (`cargo clean`, own target dir) ROUNDS times, the three
+# interleaved round by round; prints wall
 # time, crates in the dependency graph and compiled units, then ratios against criterion.
 # Crates come from the registry; nothing is vendored. docs/measurements/build-cost.md has figures.
 #
@@ -86,9 +87,12 @@ done
 declare -A best units crates
 printf '%-18s %5s %9s %8s %6s %s\n' crate round "time (s)" crates units "load avg (1 min) before"
 for c in with_perf_harness with_criterion with_divan; do
-    cd "$work/$c"
-    crates[$c]=$(cargo tree -e normal,dev,build --prefix none | sed 's/ (\*)$//' | sort -u | wc -l)
-    for r in $(seq "$rounds"); do
+    crates[$c]=$(cd "$work/$c" && cargo tree -e normal,dev,build --prefix none | sed 's/ (\*)$//' | sort -u | wc -l)
+done
+# Rounds interleave the three crates, so a machine that gets busier or quieter affects all alike.
+for r in $(seq "$rounds"); do
+    for c in with_perf_harness with_criterion with_divan; do
+        cd "$work/$c"
         cargo clean --quiet
         load=$(cut -d' ' -f1 /proc/loadavg)
         start=$(date +%s.%N)

@@ -31,8 +31,11 @@
 //!   stack itself depends on (bytes, http, tokio, serde, ...) must turn it off: otherwise its
 //!   tests link a second copy of itself from the registry, and types from the two copies do
 //!   not mix.
-//! - `sqlite`: [`db::Sqlite`], rusqlite with SQLite compiled in.
-//! - `postgres`: [`db::Postgres`], tokio-postgres on the harness's runtime.
+//! - `async` (in `load`): `async fn` latency tests, on a tokio runtime the harness owns. With
+//!   `default-features = false` and without it no tokio is compiled, and an `async fn` perf test
+//!   is a compile error naming the feature.
+//! - `sqlite`: [`db::Sqlite`], rusqlite with SQLite compiled in (turns on `async`).
+//! - `postgres`: [`db::Postgres`], tokio-postgres on the harness's runtime (turns on `async`).
 
 // The user API: what a perf test names.
 pub use bencher::{BatchSize, Bencher};

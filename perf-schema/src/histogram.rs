@@ -4,8 +4,9 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
+
+mod v2;
 
 use crate::record::load::Latency;
 use crate::record::Stats;
@@ -103,11 +104,8 @@ pub fn quantile_sample(h: &Histogram<u64>, max: usize) -> Vec<u64> {
 
 /// Serializes a histogram in HdrHistogram's V2 format, base64-encoded for JSON.
 pub fn encode_histogram(h: &Histogram<u64>) -> Result<String, String> {
-    let mut buf = Vec::new();
-    V2Serializer::new()
-        .serialize(h, &mut buf)
-        .map_err(|e| format!("cannot serialize histogram: {e:?}"))?;
-    Ok(BASE64.encode(&buf))
+    let bytes = v2::encode(h).map_err(|e| format!("cannot serialize histogram: {e}"))?;
+    Ok(BASE64.encode(&bytes))
 }
 
 /// Reads a histogram written by `encode_histogram`.
@@ -115,9 +113,7 @@ pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
     let bytes = BASE64
         .decode(text.trim())
         .map_err(|e| format!("histogram is not valid base64: {e}"))?;
-    Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("not an HdrHistogram V2 blob: {e:?}"))
+    v2::decode(&bytes).map_err(|e| format!("not an HdrHistogram V2 blob: {e}"))
 }
 
 impl Latency {

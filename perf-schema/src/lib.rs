@@ -4,21 +4,34 @@
 //! protocol's environment variables and exit codes, and the attribute's text grammars. It
 //! depends on nothing in the workspace.
 //!
-//! The `histogram` feature adds the HDR histogram codec records use and the statistics derived
-//! from a histogram (hdrhistogram, base64): the harness and `cargo perf` both need them, the
-//! macro does not.
+//! Features: `documents` (default) holds every type that crosses a process or a file and needs
+//! serde; without it only the grammars are left, which is all the macro compiles (so a user's
+//! build compiles serde_json once, for the target, not again for the proc-macro host).
+//! `histogram` adds the HDR histogram codec records use and the statistics derived from a
+//! histogram (hdrhistogram, base64): the harness and `cargo perf` both need them.
 
+#[cfg(feature = "documents")]
 pub mod baseline;
+#[cfg(feature = "documents")]
 pub mod comparison;
+#[cfg(feature = "documents")]
 pub mod criterion;
+#[cfg(feature = "documents")]
 pub mod document;
 pub mod grammar;
 #[cfg(feature = "histogram")]
 pub mod histogram;
+#[cfg(feature = "documents")]
 pub mod history;
+#[cfg(feature = "documents")]
 pub mod protocol;
+#[cfg(feature = "documents")]
 pub mod record;
+#[cfg(feature = "documents")]
 pub mod schema;
+#[cfg(feature = "documents")]
 pub mod spec;
+#[cfg(feature = "documents")]
 pub mod summary;
+#[cfg(feature = "documents")]
 pub mod unit;

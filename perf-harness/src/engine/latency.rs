@@ -8,6 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+use super::runtime::{AsyncFeature, Runtime};
 use super::{Mode, Subject};
 use crate::db::capture::Capture;
 use crate::db::QueryStats;
@@ -25,7 +26,7 @@ pub struct Sampler {
     warmup: u64,
     samples: u64,
     timeout: Option<Duration>,
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: Option<Runtime>,
     samples_ns: Vec<u64>,
     setup_ns: Option<u64>,
     /// Statement capture of a full run (`cargo perf` runs one test per process); smoke runs
@@ -46,13 +47,7 @@ impl Sampler {
             ),
         };
         let runtime = if test.is_async {
-            Some(
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(|e| Failure::Harness(format!("cannot start a tokio runtime: {e}")))?,
-            )
+            Some(Runtime::start()?)
         } else {
             None
         };
@@ -144,7 +139,7 @@ impl Sampler {
         mut body: F,
     ) -> Result<(), Failure>
     where
-        O: Outcome,
+        O: Outcome + AsyncFeature,
         F: for<'a> FnMut(&'a mut T) -> BodyFuture<'a, O>,
     {
         let (Some(capture), Some(runtime)) = (&self.capture, &self.runtime) else {
@@ -190,7 +185,7 @@ impl Sampler {
     /// `timeout` cancels a call that overruns instead of waiting for it.
     pub fn run_async<T, O, F>(&mut self, ctx: &mut T, mut body: F) -> Result<(), Failure>
     where
-        O: Outcome,
+        O: Outcome + AsyncFeature,
         F: for<'a> FnMut(&'a mut T) -> BodyFuture<'a, O>,
     {
         let Some(runtime) = self.runtime.take() else {
@@ -204,15 +199,10 @@ impl Sampler {
                 let future = body(ctx);
                 self.begin_call(call);
                 let start = Instant::now();
-                let outcome = match timeout {
-                    Some(limit) => match tokio::time::timeout(limit, future).await {
-                        Ok(outcome) => outcome,
-                        Err(_) => {
-                            self.end_call(call);
-                            return Err(self.timeout_failure(call, start.elapsed(), limit));
-                        }
-                    },
-                    None => future.await,
+                let Ok(outcome) = Runtime::within(timeout, future).await else {
+                    self.end_call(call);
+                    let limit = timeout.unwrap_or_default();
+                    return Err(self.timeout_failure(call, start.elapsed(), limit));
                 };
                 let took = start.elapsed();
                 self.end_call(call);
@@ -253,7 +243,7 @@ impl Sampler {
     pub fn finish(mut self) -> (Vec<u64>, Option<u64>) {
         if let Some(rt) = self.runtime.take() {
             // Tasks the body spawned and left running must not keep the process alive.
-            rt.shutdown_timeout(Duration::from_secs(1));
+            rt.shutdown(Duration::from_secs(1));
         }
         (self.samples_ns, self.setup_ns)
     }

@@ -2,6 +2,7 @@
 
 pub mod latency;
 pub mod micro;
+pub mod runtime;
 
 use std::time::Instant;
 

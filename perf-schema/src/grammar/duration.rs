@@ -102,7 +102,7 @@ mod tests {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "documents"))]
 mod proptests {
     use super::parse_ns;
     use crate::spec::format_exact_ns;
