@@ -2,7 +2,7 @@
 //! libtest-mimic `main` of `harness = false` targets.
 
 use crate::engine::{self, Mode};
-use crate::registry::{self, PerfTest};
+use crate::registry::PerfTest;
 
 /// Runs `test` a few times without timing verdicts; `Err` carries the failure to report.
 pub fn smoke(test: &PerfTest) -> Result<(), String> {
@@ -21,12 +21,13 @@ pub fn smoke_test(test: &PerfTest) {
 
 /// `main` of a `harness = false` target: answers `cargo perf`, else runs every perf test as a
 /// libtest-mimic trial, so `cargo test` and cargo-nextest flags keep working.
+#[cfg(feature = "main")]
 pub fn main() -> ! {
     crate::child::premain();
     let mut args = libtest_mimic::Arguments::from_args();
     // Perf tests measure time: running them side by side would skew each other.
     args.test_threads = Some(1);
-    let trials = registry::all()
+    let trials = crate::registry::all()
         .into_iter()
         .map(|t| libtest_mimic::Trial::test(t.full_name(), move || Ok(smoke(t)?)))
         .collect();

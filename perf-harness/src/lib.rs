@@ -34,6 +34,8 @@
 //! - `async` (in `load`): `async fn` latency tests, on a tokio runtime the harness owns. With
 //!   `default-features = false` and without it no tokio is compiled, and an `async fn` perf test
 //!   is a compile error naming the feature.
+//! - `main` (default): [`main!`] for `harness = false` targets, through libtest-mimic. Perf tests
+//!   in an ordinary (libtest) test target need no `main!` and no feature.
 //! - `sqlite`: [`db::Sqlite`], rusqlite with SQLite compiled in (turns on `async`).
 //! - `postgres`: [`db::Postgres`], tokio-postgres on the harness's runtime (turns on `async`).
 
@@ -124,12 +126,27 @@ use perf_schema::{criterion as criterion_files, histogram as stats, record, spec
 ///
 /// perf_harness::main!();
 /// ```
+#[cfg(feature = "main")]
 #[macro_export]
 macro_rules! main {
     () => {
         fn main() {
             $crate::__private::harness_main()
         }
+    };
+}
+
+/// Defines `main` for a `harness = false` target: needs the `main` feature (libtest-mimic).
+#[cfg(not(feature = "main"))]
+#[macro_export]
+macro_rules! main {
+    () => {
+        ::core::compile_error!(
+            "`perf_harness::main!()` needs perf-harness's `main` feature (libtest-mimic; on by \
+             default): add `features = [\"main\"]` to the perf-harness dependency, or drop \
+             `harness = false` and `main!()` so the perf tests run under libtest as `#[test]`s"
+        );
+        fn main() {}
     };
 }
 
@@ -166,7 +183,9 @@ pub mod __private {
     pub use crate::db::Scale;
     pub use crate::engine::latency::{BodyFuture, Sampler};
     pub use crate::engine::{LoadRoutine, Measurement, Mode, Routine, Subject};
-    pub use crate::harness::{main as harness_main, smoke_test};
+    #[cfg(feature = "main")]
+    pub use crate::harness::main as harness_main;
+    pub use crate::harness::smoke_test;
     #[cfg(feature = "load")]
     pub use crate::load::{no_state, state_from_setup, Scenario, Service};
     pub use crate::outcome::{Failure, Outcome};

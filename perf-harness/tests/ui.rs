@@ -1,6 +1,6 @@
 //! Compile-fail UI tests: each `ui/*.rs` misuses `#[perf_test]` once, and its `.stderr` pins the
 //! error. Without the `load` feature (`cargo test -p perf-harness --no-default-features --test
-//! ui`), `ui-no-load/*.rs` pins the errors a load test and an `async fn` test get instead.
+//! ui`), `ui-no-load/*.rs` pins the errors a load test, an `async fn` test and `main!()` get instead.
 
 #[test]
 fn ui() {

@@ -175,7 +175,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-#[cfg(test)]
+// The migration tests read summaries, baselines and histories too.
+#[cfg(all(test, feature = "reports"))]
 mod tests {
     use super::*;
     use crate::record::{MachineState, Record, Stats, Status, TestId, RECORD_SCHEMA};

@@ -7,12 +7,14 @@
 //! Features: `documents` (default) holds every type that crosses a process or a file and needs
 //! serde; without it only the grammars are left, which is all the macro compiles (so a user's
 //! build compiles serde_json once, for the target, not again for the proc-macro host).
+//! `reports` (default) adds what only `cargo perf` writes and reads — summary, comparison,
+//! baseline, history — so a test binary, which writes records, does not compile them.
 //! `histogram` adds the HDR histogram codec records use and the statistics derived from a
 //! histogram (hdrhistogram, base64): the harness and `cargo perf` both need them.
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "reports")]
 pub mod baseline;
-#[cfg(feature = "documents")]
+#[cfg(feature = "reports")]
 pub mod comparison;
 #[cfg(feature = "documents")]
 pub mod criterion;
@@ -21,7 +23,7 @@ pub mod document;
 pub mod grammar;
 #[cfg(feature = "histogram")]
 pub mod histogram;
-#[cfg(feature = "documents")]
+#[cfg(feature = "reports")]
 pub mod history;
 #[cfg(feature = "documents")]
 pub mod protocol;
@@ -31,7 +33,7 @@ pub mod record;
 pub mod schema;
 #[cfg(feature = "documents")]
 pub mod spec;
-#[cfg(feature = "documents")]
+#[cfg(feature = "reports")]
 pub mod summary;
 #[cfg(feature = "documents")]
 pub mod unit;

@@ -256,21 +256,25 @@ mod tests {
         let h = histogram(&[(5, 1), (1_000, 2)]);
         let good = encode(&h).expect("encodes");
         assert!(decode(&good[..10])
-            .unwrap_err()
+            .expect_err("refused")
             .contains("truncated: 10 bytes"));
         assert!(decode(&good[..good.len() - 1])
-            .unwrap_err()
+            .expect_err("refused")
             .contains("truncated: the header announces"));
         let mut compressed = good.clone();
         compressed[3] = 0x14;
-        assert!(decode(&compressed).unwrap_err().contains("compressed"));
+        assert!(decode(&compressed)
+            .expect_err("refused")
+            .contains("compressed"));
         // A run of empty buckets longer than the range: refused, not looped over.
         let mut runaway = good[..HEADER_LEN].to_vec();
         let mut counts = Vec::new();
         write_varint(zig_zag(-(1 << 40)), &mut counts);
         runaway[4..8].copy_from_slice(&(counts.len() as u32).to_be_bytes());
         runaway.extend_from_slice(&counts);
-        assert!(decode(&runaway).unwrap_err().contains("more buckets than"));
+        assert!(decode(&runaway)
+            .expect_err("refused")
+            .contains("more buckets than"));
     }
 
     proptest! {
