@@ -78,7 +78,9 @@ pub fn build(args: &Args, project: &Project, tree: For) -> Result<Build, PerfErr
         cmd.arg("--manifest-path").arg(path);
     }
     for p in &project.packages {
-        cmd.args(["-p", &p.name]);
+        // By id, not name: a package may share its name with one of its dependencies (bytes'
+        // own suite, where reqwest brings the published bytes) and `-p bytes` is then ambiguous.
+        cmd.args(["-p", &p.id.repr]);
     }
     for f in &args.features {
         cmd.args(["--features", f]);

@@ -255,3 +255,71 @@ fn cargo_nextest_lists_the_harness_false_target() {
     assert!(text.contains("in_harness_false_target"), "{text}");
     assert!(text.contains("micro_in_harness_false_target"), "{text}");
 }
+
+/// A package named like one of its own dependencies (bytes' own suite: reqwest brings the
+/// published bytes): cargo perf selects it by package id, so `-p` is never ambiguous.
+#[test]
+fn a_package_named_like_its_dependency_is_listed_and_measured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let harness = fixtures().join("../../perf-harness");
+    let manifest = format!(
+        "[package]\nname = \"bytes\"\nversion = \"0.0.1\"\nedition = \"2021\"\npublish = false\n\n\
+         [dev-dependencies]\nperf-harness = {{ path = {:?} }}\n\n[profile.bench]\ndebug = false\n",
+        harness.to_str().expect("utf-8")
+    );
+    std::fs::write(dir.path().join("Cargo.toml"), manifest).expect("manifest");
+    std::fs::copy(fixtures().join("Cargo.lock"), dir.path().join("Cargo.lock")).expect("lock");
+    std::fs::create_dir_all(dir.path().join("src")).expect("src");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub fn len(b: &[u8]) -> usize { b.len() }\n",
+    )
+    .expect("lib.rs");
+    std::fs::create_dir_all(dir.path().join("tests")).expect("tests");
+    std::fs::write(
+        dir.path().join("tests/perf.rs"),
+        "use perf_harness::perf_test;\n\n#[perf_test(samples = 20, warmup = 1, p95 = \"1s\")]\n\
+         fn measure_len() {\n    std::hint::black_box(bytes::len(std::hint::black_box(b\"abc\")));\n}\n",
+    )
+    .expect("perf.rs");
+    let target = fixtures().join("target");
+    let env = [("CARGO_TARGET_DIR", target.to_str().expect("utf-8"))];
+
+    // The published bytes is in the graph: `cargo test -p bytes` alone would be ambiguous.
+    let tree = Command::new(env!("CARGO"))
+        .args(["tree", "-e", "normal,dev", "-i", "bytes@0.0.1"])
+        .current_dir(dir.path())
+        .output()
+        .expect("cargo tree");
+    assert!(
+        tree.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
+    let ambiguous = Command::new(env!("CARGO"))
+        .args(["pkgid", "bytes"])
+        .current_dir(dir.path())
+        .output()
+        .expect("cargo pkgid");
+    assert!(
+        String::from_utf8_lossy(&ambiguous.stderr).contains("is ambiguous"),
+        "the fixture no longer has two packages named bytes: {}",
+        String::from_utf8_lossy(&ambiguous.stderr)
+    );
+
+    let listed = crate::support::cargo_perf_env_in(dir.path(), &["--list"], &env);
+    assert_eq!(listed.status.code(), Some(0), "{}", stderr(&listed));
+    assert!(
+        stdout(&listed).contains("measure_len"),
+        "{}",
+        stdout(&listed)
+    );
+    let by_name = crate::support::cargo_perf_env_in(
+        dir.path(),
+        &["-p", "bytes", "--quick", "--no-compare", "--format", "json"],
+        &env,
+    );
+    assert_eq!(by_name.status.code(), Some(0), "{}", stderr(&by_name));
+    let summary = json(&by_name);
+    assert_eq!(summary["totals"]["passed"], 1, "{summary:#}");
+}
