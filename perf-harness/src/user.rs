@@ -170,8 +170,11 @@ impl<S> User<S> {
 
     /// Records a named check; a failed check fails the iteration. Returns `passed`.
     pub fn check(&mut self, name: &str, passed: bool) -> bool {
-        self.metrics.borrow_mut().record_check(name, passed);
+        let mut metrics = self.metrics.borrow_mut();
+        metrics.record_check(name, passed);
         if !passed {
+            metrics.note(|| format!("check `{name}` failed"));
+            drop(metrics);
             self.fail(ErrorKind::Check);
         }
         passed
@@ -326,11 +329,19 @@ impl<S> Request<'_, S> {
         reply.elapsed = took;
         if let Some(kind) = outcome.error {
             user.fail(kind);
-            if let Some(message) = &reply.error {
-                user.metrics
-                    .borrow_mut()
-                    .note(|| format!("{name}: {}: {message}", kind.as_str()));
-            }
+            user.metrics.borrow_mut().note(|| {
+                let request = format!("{method} {path}");
+                let label = if name == request {
+                    request
+                } else {
+                    format!("{name} ({request})")
+                };
+                let detail = match &reply.error {
+                    Some(message) => message.clone(),
+                    None => format!("status {}{}", reply.status, body_excerpt(&reply.body)),
+                };
+                format!("{label}: {}: {detail}", kind.as_str())
+            });
         }
         let mut metrics = user.metrics.borrow_mut();
         for t in &thresholds {
@@ -454,4 +465,48 @@ fn head_size(h: &HeaderMap) -> u64 {
         .map(|(k, v)| (k.as_str().len() + v.len() + 4) as u64)
         .sum::<u64>()
         + 17
+}
+
+/// At most this many characters of a failed response's body go into its error message.
+const BODY_EXCERPT_CHARS: usize = 200;
+
+/// `, body: "…"` with the first characters of a body (control characters as spaces), or nothing
+/// for an empty one: what a failed request's message shows of the server's answer.
+fn body_excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    let mut excerpt: String = text
+        .chars()
+        .take(BODY_EXCERPT_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > BODY_EXCERPT_CHARS {
+        excerpt.push('…');
+    }
+    format!(", body: {excerpt:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::body_excerpt;
+
+    #[test]
+    fn a_failed_body_is_shown_short_and_on_one_line() {
+        assert_eq!(body_excerpt(b""), "");
+        assert_eq!(body_excerpt(b"  \n"), "");
+        assert_eq!(
+            body_excerpt(b"no such page: /missing\n"),
+            ", body: \"no such page: /missing\""
+        );
+        assert_eq!(body_excerpt(b"a\tb\nc"), ", body: \"a b c\"");
+        let long = "x".repeat(300);
+        assert_eq!(
+            body_excerpt(long.as_bytes()),
+            format!(", body: \"{}…\"", "x".repeat(200))
+        );
+        assert_eq!(body_excerpt(&[0xff, b'o', b'k']), ", body: \"\u{fffd}ok\"");
+    }
 }

@@ -219,3 +219,29 @@ fn per_user_iterations_and_thresholds_declared_in_the_body() {
         "{message}"
     );
 }
+
+/// Every iteration failing on a 404: the error names the request, the status and the start of
+/// the body, not a bare `-`.
+#[test]
+fn every_iteration_failing_says_which_request_and_what_came_back() {
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-load",
+        "--exact",
+        "every_request_is_a_404",
+        "--format",
+        "json",
+    ]);
+    let summary = json(&out);
+    let r = result(&summary, "every_request_is_a_404");
+    assert_eq!(r["outcome"], "error", "{r:#}");
+    let message = r["record"]["message"].as_str().expect("message");
+    assert_eq!(
+        message,
+        "every iteration failed (5); first error: GET /missing: 4xx: status 404, body: \"no such page: /missing\"",
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(r["record"]["load"]["errors"]["4xx"], 5, "{r:#}");
+    assert_ne!(out.status.code(), Some(0));
+}
