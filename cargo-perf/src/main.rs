@@ -39,8 +39,9 @@ use error::PerfError;
 
 use perf_schema::protocol::{EXIT_ERROR, EXIT_FAIL, EXIT_PASS};
 
-/// Set by Ctrl-C: the running test finishes (load tests stop gracefully and keep their
-/// results), no further test starts, and the summary of what ran is still written.
+/// Set by Ctrl-C, SIGTERM or SIGHUP: the running test is interrupted (load tests stop
+/// gracefully and keep their results), no further test process starts (no next test, no
+/// confirmation, no paired round), and the summary of what ran is still written.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Whether Ctrl-C was pressed during the run.
@@ -192,9 +193,13 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     // A shard measured part of the load: comparing it with a whole run would mislead.
     context.no_compare |= args.shard.is_some();
     let running = Instant::now();
-    // The test binary gets the same SIGINT (same process group) and ends its test; we only
-    // stop starting new ones. Without a handler (setup failed) Ctrl-C ends us as before.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    // Ctrl-C, SIGTERM or SIGHUP: the running test gets SIGINT (also when the signal was sent to
+    // cargo perf alone, as a CI runner's cancel does) and ends its test, keeping what it
+    // measured; no new test process starts. Without a handler (setup failed) a signal ends us.
+    let _ = ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        runner::interrupt_running();
+    });
     // Paired mode measures both builds in rounds; otherwise one run, compared with a baseline.
     let (ran, compared) = match (&args.against, &kept) {
         (Some(rev), Some(kept)) => {
@@ -255,8 +260,8 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     let code = exit_code(&summary, args.fail_on, infrastructure_error);
     if let Some((ran, of)) = stopped {
         eprintln!(
-            "cargo perf: interrupted by Ctrl-C after {ran} of {of} perf tests; the summary holds \
-             the results so far"
+            "cargo perf: interrupted (Ctrl-C, SIGTERM or SIGHUP) after {ran} of {of} perf tests; the \
+             summary holds the results so far"
         );
         return Ok(code.max(EXIT_FAIL));
     }

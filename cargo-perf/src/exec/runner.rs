@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use perf_schema::document::parse_versioned;
@@ -20,6 +20,25 @@ use perf_schema::spec::Kind;
 
 use crate::exec::progress::Progress;
 use crate::project::discover::Found;
+
+/// The running test process's id, 0 when none: an interruption of cargo perf is passed on to it.
+static RUNNING: AtomicU32 = AtomicU32::new(0);
+
+/// Passes an interruption (Ctrl-C, SIGTERM, a CI runner's cancel) on to the running test
+/// process as SIGINT: a load test stops gracefully and writes what it measured; the others end.
+/// Sent to cargo perf alone (not its process group), the test would otherwise run to its end.
+pub fn interrupt_running() {
+    let pid = RUNNING.load(Ordering::SeqCst);
+    #[cfg(unix)]
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        if pid > 0 {
+            // SAFETY: kill(2) has no memory effects; a process that already ended gets nothing.
+            unsafe { libc::kill(pid, libc::SIGINT) };
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
 
 /// Settings shared by every test of a run.
 pub struct RunConfig {
@@ -133,15 +152,7 @@ pub fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
     if let Some(url) = &config.base_url {
         cmd.env(perf_schema::protocol::ENV_BASE_URL, url);
     }
-    let output = if config.verbose {
-        cmd.status().map(|status| Output {
-            status,
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-        })
-    } else {
-        cmd.output()
-    };
+    let output = spawn_and_wait(cmd, config.verbose);
     let failed = |message: String, infrastructure_error: bool| Ran {
         record: failed_record(found, message),
         infrastructure_error,
@@ -171,6 +182,22 @@ pub fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
             failed(message, protocol)
         }
     }
+}
+
+/// Runs the test process to its end, registered as the one an interruption is passed on to.
+/// A test started just as cargo perf was interrupted is interrupted at once.
+fn spawn_and_wait(mut cmd: Command, verbose: bool) -> std::io::Result<Output> {
+    if !verbose {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    let child = cmd.spawn()?;
+    RUNNING.store(child.id(), Ordering::SeqCst);
+    if crate::interrupted() {
+        interrupt_running();
+    }
+    let output = child.wait_with_output();
+    RUNNING.store(0, Ordering::SeqCst);
+    output
 }
 
 fn read_record(path: &Path) -> Option<Result<Record, String>> {

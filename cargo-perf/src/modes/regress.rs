@@ -110,6 +110,8 @@ pub enum Confirmation {
     Refuted(Comparison),
     /// Other processes took this many cores during a re-measurement: it proves nothing.
     Busy(f64),
+    /// cargo perf was interrupted before the re-measurement could run.
+    Interrupted,
 }
 
 impl Confirmation {
@@ -146,6 +148,11 @@ impl Confirmation {
                     again.change_verdict.as_str()
                 ));
             }
+            Confirmation::Interrupted => {
+                c.change_verdict = Change::Inconclusive;
+                c.severity = None;
+                c.lead_note("not confirmed: interrupted before the re-measurement");
+            }
             Confirmation::Busy(cores) => {
                 c.change_verdict = Change::Inconclusive;
                 c.severity = None;
@@ -180,6 +187,10 @@ fn confirm(
         let name = &found.test.id.name;
         let mut outcome = Confirmation::Confirmed;
         for k in 0..ctx.confirm {
+            if crate::interrupted() {
+                outcome = Confirmation::Interrupted;
+                break;
+            }
             let what_for = format!("re-measuring {name} ({}/{})", k + 1, ctx.confirm);
             let started = std::time::Instant::now();
             let settled = machine::wait_for_quiet(CONFIRM_WAIT.min(wait_left), &what_for, |m| {
@@ -188,6 +199,10 @@ fn confirm(
             wait_left = wait_left.saturating_sub(started.elapsed());
             if !matches!(settled, Settled::Busy(_)) {
                 eprintln!("cargo perf: {what_for} to confirm a regression");
+            }
+            if crate::interrupted() {
+                outcome = Confirmation::Interrupted;
+                break;
             }
             let again = runner::run_one_observed(10_000 + i * 100 + k, found, config).record;
             let c = recheck(&again, base, ctx);

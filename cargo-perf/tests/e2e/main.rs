@@ -16,3 +16,5 @@ mod listing;
 mod load;
 mod run;
 mod shards;
+#[cfg(unix)]
+mod signals;

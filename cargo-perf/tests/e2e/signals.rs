@@ -1,0 +1,124 @@
+//! Signals: SIGINT or SIGTERM sent to cargo perf alone (what a CI runner's cancel does) reaches
+//! the running test, which stops gracefully; the summary keeps what it measured, the exit code
+//! is 1, and no test process outlives cargo perf.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::support::{fixtures, result};
+
+/// Processes whose environment names the perf test `name` (the harness protocol's variable).
+fn processes_running(name: &str) -> Vec<u32> {
+    let want = format!("CARGO_PERF_TEST={name}");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|var| var == want.as_bytes()))
+        })
+        .collect()
+}
+
+/// Starts the one-minute load test, waits until it has run a few seconds, sends `signal` to
+/// cargo perf's own pid, and checks what a cancelled CI job must see.
+fn interrupted_by(signal: &str) {
+    // One at a time: both look for the same test's process.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let manifest = fixtures().join("Cargo.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
+        .args(["perf", "--manifest-path"])
+        .arg(&manifest)
+        .args([
+            "-p",
+            "fixture-load",
+            "--exact",
+            "runs_for_a_minute",
+            "--no-compare",
+            "--format",
+            "json",
+        ])
+        .current_dir(fixtures())
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        // Its own process group, as a CI step's: a signal to the group would also reach the
+        // test directly, and this test is about cargo perf passing it on.
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cargo perf starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("[1/1] runs_for_a_minute") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    // The build may take minutes on a cold cache; the measurement starts after it.
+    rx.recv_timeout(Duration::from_secs(900))
+        .expect("the load test starts");
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !processes_running("runs_for_a_minute").is_empty(),
+        "the test process runs"
+    );
+    let sent = Instant::now();
+    let kill = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("cargo perf ends");
+    let took = sent.elapsed();
+    let err = reader.join().expect("stderr reader");
+
+    // Well before the minute is over: the test got the signal, not just cargo perf.
+    assert!(
+        took < Duration::from_secs(30),
+        "{took:?} after {signal}\n{err}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("interrupted (Ctrl-C, SIGTERM or SIGHUP) after 1 of 1 perf tests"),
+        "{err}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON summary");
+    let r = result(&summary, "runs_for_a_minute");
+    let load = &r["record"]["load"];
+    assert!(
+        load["iterations"].as_u64().is_some_and(|n| n > 10),
+        "what ran before the signal is kept: {r:#}"
+    );
+    assert!(
+        load["duration_s"].as_f64().is_some_and(|d| d < 30.0),
+        "{load:#}"
+    );
+    assert!(
+        processes_running("runs_for_a_minute").is_empty(),
+        "no test process outlives cargo perf"
+    );
+}
+
+#[test]
+fn sigint_to_cargo_perf_alone_stops_the_running_load_test_and_keeps_its_results() {
+    interrupted_by("-INT");
+}
+
+#[test]
+fn sigterm_to_cargo_perf_stops_the_running_load_test_and_keeps_its_results() {
+    interrupted_by("-TERM");
+}
