@@ -1,6 +1,7 @@
 //! Signals: SIGINT or SIGTERM sent to cargo perf alone (what a CI runner's cancel does) reaches
 //! the running test, which stops gracefully; the summary keeps what it measured, the exit code
-//! is 1, and no test process outlives cargo perf.
+//! is 1, and no test process outlives cargo perf (found by an environment variable only this
+//! run's processes carry, so another run of the suite on the machine does not count).
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -10,16 +11,16 @@ use std::time::{Duration, Instant};
 
 use crate::support::{fixtures, result};
 
-/// Processes whose environment names the perf test `name` (the harness protocol's variable).
-fn processes_running(name: &str) -> Vec<u32> {
-    let want = format!("CARGO_PERF_TEST={name}");
+/// Processes whose environment holds `marker` (a variable set on cargo perf only for this run,
+/// which the test processes it starts inherit), so other runs of the same test do not count.
+fn processes_running(marker: &str) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|&b| b == 0).any(|var| var == want.as_bytes()))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|var| var == marker.as_bytes()))
         })
         .collect()
 }
@@ -31,6 +32,14 @@ fn interrupted_by(signal: &str) {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let manifest = fixtures().join("Cargo.toml");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let marker = format!(
+        "CARGO_PERF_E2E_SIGNAL_RUN={signal}-{}-{nanos}",
+        std::process::id()
+    );
+    let (key, value) = marker.split_once('=').expect("a variable");
     let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
         .args(["perf", "--manifest-path"])
         .arg(&manifest)
@@ -48,6 +57,7 @@ fn interrupted_by(signal: &str) {
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CI")
         .env_remove("GITHUB_ACTIONS")
+        .env(key, value)
         // Its own process group, as a CI step's: a signal to the group would also reach the
         // test directly, and this test is about cargo perf passing it on.
         .process_group(0)
@@ -73,7 +83,7 @@ fn interrupted_by(signal: &str) {
         .expect("the load test starts");
     std::thread::sleep(Duration::from_secs(4));
     assert!(
-        !processes_running("runs_for_a_minute").is_empty(),
+        !processes_running(&marker).is_empty(),
         "the test process runs"
     );
     let sent = Instant::now();
@@ -108,7 +118,7 @@ fn interrupted_by(signal: &str) {
         "{load:#}"
     );
     assert!(
-        processes_running("runs_for_a_minute").is_empty(),
+        processes_running(&marker).is_empty(),
         "no test process outlives cargo perf"
     );
 }
