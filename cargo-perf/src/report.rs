@@ -396,6 +396,14 @@ pub fn verdict_text(v: &Verdict) -> String {
     if !origin.is_empty() {
         measured = format!("{measured}; {}", origin.join(", "));
     }
+    if let Some(lag) = v.generator_lag_p99_ns {
+        let _ = write!(
+            measured,
+            "; the load generator, not the service, was the limit: it started iterations \
+             {} (p99) behind their schedule",
+            format_ns(lag)
+        );
+    }
     let scope = v
         .scope
         .as_ref()
@@ -456,6 +464,18 @@ pub fn load_lines(l: &LoadReport) -> Vec<String> {
         let _ = write!(resources, " · peak rss {}", format_bytes(rss as f64));
     }
     out.push(resources);
+    if let Some(lag) = l
+        .schedule_lag
+        .as_ref()
+        .filter(|lag| lag.p99_ns > crate::judge::verdict::GENERATOR_BEHIND_NS)
+    {
+        out.push(format!(
+            "generator behind its schedule: iterations started {} late at p99 (max {}); the load \
+             was lower or later than asked: give the generator more CPU or ask for less",
+            format_ns(lag.p99_ns),
+            format_ns(lag.max_ns)
+        ));
+    }
     let mut rows: Vec<[String; 10]> = vec![[
         "LATENCY", "COUNT", "FAILED", "MEAN", "P50", "P90", "P95", "P99", "P999", "MAX",
     ]
@@ -491,6 +511,14 @@ pub fn load_lines(l: &LoadReport) -> Vec<String> {
             l.iterations,
             l.failed_iterations.to_string(),
             s,
+        ));
+    }
+    if let Some(lag) = &l.schedule_lag {
+        rows.push(lat(
+            "generator lag (slot to start)".into(),
+            lag.count,
+            "-".into(),
+            lag,
         ));
     }
     for n in &l.requests_by_name {

@@ -163,7 +163,12 @@ fn overhead() {
                 bytes_received: 120,
             },
         );
-        m.record_iteration(200_000 + (i % 1000) * 1000, 200_000, false);
+        let times = perf_harness::user::metrics::IterationTimes {
+            corrected_ns: 200_000 + (i % 1000) * 1000,
+            service_ns: 200_000,
+            lag_ns: (i % 1000) * 1000,
+        };
+        m.record_iteration(times, false);
     }
     let per = start.elapsed().as_nanos() as f64 / n as f64;
     let clock = {

@@ -36,6 +36,11 @@ pub struct Verdict {
     /// The factor the environment multiplied this time limit by (`scale = 1.5`), when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
+    /// Load tests: on a failed verdict that the load generator's own lateness decided, the
+    /// generator's schedule lag at p99, nanoseconds: the generator, not the service, was the
+    /// limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_lag_p99_ns: Option<f64>,
 }
 
 /// How one test ended in a run.

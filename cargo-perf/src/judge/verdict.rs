@@ -4,7 +4,7 @@
 
 use crate::judge::budgets::{Active, Effective};
 use perf_schema::comparison::Change;
-use perf_schema::record::load::NameReport;
+use perf_schema::record::load::{Latency, LoadReport, NameReport};
 use perf_schema::record::{QueryStats, Record, Stats, Status};
 use perf_schema::spec::Threshold;
 use perf_schema::summary::{
@@ -72,6 +72,7 @@ impl Verdicts for Record {
                     budget: limit.budget,
                     env: env.clone(),
                     scale: limit.scale,
+                    generator_lag_p99_ns: None,
                 }
             })
             .chain(
@@ -96,10 +97,65 @@ impl Verdicts for Record {
                             budget: None,
                             env: env.clone(),
                             scale: None,
+                            generator_lag_p99_ns: None,
                         }
                     }),
             )
+            .map(|mut v| {
+                v.generator_lag_p99_ns = self.load.as_ref().and_then(|l| generator_blame(l, &v));
+                v
+            })
             .collect()
+    }
+}
+
+/// A generator lag (p99) above which a failed latency or throughput verdict is the generator's:
+/// it started iterations this late behind their slots, so the load it generated was not the
+/// load asked for. Two ticks of tokio's millisecond timer, which a think time may oversleep.
+pub const GENERATOR_BEHIND_NS: f64 = 2e6;
+
+/// A generator lag (p99) below which it never decides a verdict: the scheduling precision the
+/// engine keeps on an idle core.
+pub const GENERATOR_PRECISE_NS: f64 = 50e3;
+
+/// The generator's lag at p99 when it, not the service, made `v` fail: the same latency
+/// threshold holds on the service time (from the schedule = service time + lag, so the lag made
+/// the difference), or the generator fell more than [`GENERATOR_BEHIND_NS`] behind.
+fn generator_blame(load: &LoadReport, v: &Verdict) -> Option<f64> {
+    let lag = load.schedule_lag.as_ref()?;
+    let latency = matches!(
+        v.threshold,
+        Threshold::Mean { .. }
+            | Threshold::Median { .. }
+            | Threshold::Max { .. }
+            | Threshold::Percentile { .. }
+    );
+    let rate = matches!(v.threshold, Threshold::Throughput { .. });
+    if v.passed || !(latency || rate) || lag.p99_ns <= GENERATOR_PRECISE_NS {
+        return None;
+    }
+    let service = match &v.scope {
+        None => load.iteration_service.as_ref(),
+        Some(name) => load
+            .by_name(name)
+            .filter(|n| n.corrected.is_some())
+            .map(|n| &n.latency),
+    };
+    let service_holds = latency
+        && service
+            .and_then(|s| latency_value(s, &v.threshold))
+            .is_some_and(|m| v.threshold.holds(m));
+    (service_holds || lag.p99_ns > GENERATOR_BEHIND_NS).then_some(lag.p99_ns)
+}
+
+/// The statistic of `l` a latency threshold is checked against.
+fn latency_value(l: &Latency, threshold: &Threshold) -> Option<f64> {
+    match *threshold {
+        Threshold::Mean { .. } => Some(l.mean_ns),
+        Threshold::Median { .. } => Some(l.p50_ns),
+        Threshold::Max { .. } => Some(l.max_ns),
+        Threshold::Percentile { percentile, .. } => l.percentile(percentile),
+        _ => None,
     }
 }
 
@@ -228,16 +284,12 @@ fn measured_count(q: &QueryStats, threshold: &Threshold) -> Option<f64> {
 fn measured_by_name(n: &NameReport, threshold: &Threshold) -> Option<f64> {
     let l = n.corrected.as_ref().unwrap_or(&n.latency);
     match *threshold {
-        Threshold::Mean { .. } => Some(l.mean_ns),
-        Threshold::Median { .. } => Some(l.p50_ns),
-        Threshold::Max { .. } => Some(l.max_ns),
-        Threshold::Percentile { percentile, .. } => l.percentile(percentile),
         Threshold::ErrorRate { .. } => Some(if n.requests == 0 {
             0.0
         } else {
             n.failed as f64 / n.requests as f64
         }),
-        _ => None,
+        _ => latency_value(l, threshold),
     }
 }
 
@@ -247,6 +299,74 @@ mod tests {
     use perf_schema::record::TestId;
     use perf_schema::spec::{Kind, Spec};
     use std::borrow::Cow;
+
+    /// A latency whose every statistic is `ns`.
+    fn flat(ns: f64) -> Latency {
+        Latency {
+            count: 100,
+            mean_ns: ns,
+            min_ns: ns,
+            p50_ns: ns,
+            p90_ns: ns,
+            p95_ns: ns,
+            p99_ns: ns,
+            p999_ns: ns,
+            max_ns: ns,
+            histogram: String::new(),
+        }
+    }
+
+    fn failed(threshold: Threshold) -> Verdict {
+        Verdict {
+            threshold,
+            measured: None,
+            unit: threshold.unit(),
+            passed: false,
+            scope: None,
+            budget: None,
+            env: None,
+            scale: None,
+            generator_lag_p99_ns: None,
+        }
+    }
+
+    #[test]
+    fn a_failure_the_generators_lag_decided_is_the_generators() {
+        let p95 = Threshold::Percentile {
+            percentile: 95.0,
+            limit_ns: 1_000_000,
+        };
+        let rate = Threshold::Throughput { min_per_s: 500.0 };
+        let mut record = crate::report::load_md::tests::load_record();
+        let l = record.load.as_mut().expect("load");
+        // Open model: 5 ms from the schedule, of which the service took 0.5 ms.
+        l.iteration = flat(5e6);
+        l.iteration_service = Some(flat(0.5e6));
+        l.schedule_lag = Some(flat(4.5e6));
+        assert_eq!(generator_blame(l, &failed(p95)), Some(4.5e6));
+        // Behind by more than two timer ticks: a missed rate is the generator's too.
+        assert_eq!(generator_blame(l, &failed(rate)), Some(4.5e6));
+        // A little late, but the service time fails on its own: the service's.
+        l.schedule_lag = Some(flat(0.2e6));
+        l.iteration_service = Some(flat(1.5e6));
+        assert_eq!(generator_blame(l, &failed(p95)), None);
+        assert_eq!(generator_blame(l, &failed(rate)), None);
+        // The lag made the difference: the service time holds.
+        l.iteration_service = Some(flat(0.9e6));
+        assert_eq!(generator_blame(l, &failed(p95)), Some(0.2e6));
+        // Within the engine's precision the generator decides nothing.
+        l.schedule_lag = Some(flat(GENERATOR_PRECISE_NS));
+        assert_eq!(generator_blame(l, &failed(p95)), None);
+        // Passed verdicts, error rates and records without a measured lag: nobody to blame.
+        l.schedule_lag = Some(flat(9e6));
+        let mut passed = failed(p95);
+        passed.passed = true;
+        assert_eq!(generator_blame(l, &passed), None);
+        let errors = Threshold::ErrorRate { max: 0.01 };
+        assert_eq!(generator_blame(l, &failed(errors)), None);
+        l.schedule_lag = None;
+        assert_eq!(generator_blame(l, &failed(p95)), None);
+    }
 
     fn record(stats: Option<Stats>, thresholds: &'static [Threshold]) -> Record {
         let test = TestId {

@@ -138,6 +138,12 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
         true => None,
         false => Some(sum_latency(&services)?),
     };
+    // Every shard must have measured its lag for the merged figure to be the whole run's.
+    let lags: Option<Vec<&Latency>> = parts.iter().map(|p| p.schedule_lag.as_ref()).collect();
+    let schedule_lag = match lags {
+        Some(lags) => Some(sum_latency(&lags)?),
+        None => None,
+    };
     let mut names: BTreeMap<&str, Vec<&NameReport>> = BTreeMap::new();
     for n in parts.iter().flat_map(|p| &p.requests_by_name) {
         names.entry(&n.name).or_default().push(n);
@@ -223,6 +229,7 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
             .collect(),
         iteration,
         iteration_service,
+        schedule_lag,
         requests_by_name,
         bytes_sent: sum(|p| p.bytes_sent),
         bytes_received: sum(|p| p.bytes_received),
@@ -287,7 +294,7 @@ fn merge_queries(parts: &[&QueryStats]) -> Option<QueryStats> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_harness::user::metrics::{ErrorKind, Metrics, RequestOutcome};
+    use perf_harness::user::metrics::{ErrorKind, IterationTimes, Metrics, RequestOutcome};
     use perf_schema::record::load::Model;
     use perf_schema::record::shard::{Shard, ShardPart};
     use perf_schema::record::TestId;
@@ -307,7 +314,12 @@ mod tests {
                     bytes_received: 20,
                 },
             );
-            m.record_iteration(ns, ns, status >= 400);
+            let times = IterationTimes {
+                corrected_ns: ns,
+                service_ns: ns,
+                lag_ns: ns / 100,
+            };
+            m.record_iteration(times, status >= 400);
         }
         let load = LoadReport {
             model: Model::Closed,
@@ -336,6 +348,7 @@ mod tests {
             checks: vec![],
             iteration: Latency::of(&m.iteration),
             iteration_service: None,
+            schedule_lag: Some(Latency::of(&m.schedule_lag)),
             requests_by_name: m.name_reports(false),
             bytes_sent: m.bytes_sent,
             bytes_received: m.bytes_received,
@@ -394,6 +407,7 @@ mod tests {
         assert_eq!((l.cpu_percent, l.peak_rss_bytes), (Some(20.0), Some(2000)));
         assert_eq!(l.shard, None);
         assert_eq!(l.iteration, Latency::of(&whole.iteration));
+        assert_eq!(l.schedule_lag, Some(Latency::of(&whole.schedule_lag)));
         assert_eq!(
             l.by_name("login").expect("login").latency,
             Latency::of(&whole.names["login"].service)

@@ -48,6 +48,15 @@ pub fn section(summary: &Summary) -> String {
                 s,
             );
         }
+        if let Some(lag) = &l.schedule_lag {
+            row(
+                &mut out,
+                "*generator lag (slot to start)*",
+                lag.count,
+                0,
+                lag,
+            );
+        }
         for n in &l.requests_by_name {
             let name = format!("`{}`", n.name.replace('|', "\\|").replace('`', "'"));
             row(&mut out, &name, n.requests, n.failed, &n.latency);
@@ -147,6 +156,7 @@ pub(crate) mod tests {
             checks: Vec::new(),
             iteration: latency(20.0),
             iteration_service: None,
+            schedule_lag: None,
             requests_by_name: vec![
                 NameReport {
                     name: "login".into(),

@@ -46,6 +46,7 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         ("fixture-load", "load", "passes"),
         ("fixture-load", "load", "runs_for_a_minute"),
         ("fixture-load", "load", "steady_work"),
+        ("fixture-load", "load", "the_generator_falls_behind"),
         ("fixture-load", "load", "thresholds_in_the_body"),
         ("fixture-load", "load", "times_out"),
         ("fixture-pass", "custom_main", "in_harness_false_target"),

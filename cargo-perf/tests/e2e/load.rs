@@ -245,3 +245,58 @@ fn every_iteration_failing_says_which_request_and_what_came_back() {
     assert_eq!(r["record"]["load"]["errors"]["4xx"], 5, "{r:#}");
     assert_ne!(out.status.code(), Some(0));
 }
+
+#[test]
+fn a_generator_that_falls_behind_is_blamed_instead_of_the_service() {
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-load",
+        "--exact",
+        "the_generator_falls_behind",
+        "passes",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary = json(&out);
+    let behind = result(&summary, "the_generator_falls_behind");
+    assert_eq!(behind["outcome"], "fail", "{behind:#}");
+    let load = &behind["record"]["load"];
+    let lag = &load["schedule_lag"];
+    assert_eq!(
+        lag["count"], load["iterations"],
+        "one lag per iteration: {load:#}"
+    );
+    // Far behind: 2 ms of blocking per iteration at 1000/s is twice what one thread can do.
+    assert!(lag["p99_ns"].as_f64().expect("p99") > 10e6, "{lag:#}");
+    let verdict = &behind["verdicts"][0];
+    assert_eq!(verdict["passed"], false, "{verdict:#}");
+    let blamed = verdict["generator_lag_p99_ns"].as_f64().expect("blamed");
+    assert_eq!(Some(blamed), lag["p99_ns"].as_f64(), "{verdict:#}");
+    // The same run's healthy test measured its lag too, and nothing blames its generator.
+    let healthy = result(&summary, "passes");
+    let lag = &healthy["record"]["load"]["schedule_lag"];
+    assert_eq!(
+        lag["count"], healthy["record"]["load"]["iterations"],
+        "{healthy:#}"
+    );
+    assert!(healthy["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .all(|v| v.get("generator_lag_p99_ns").is_none()));
+
+    let text = cargo_perf(&[
+        "-p",
+        "fixture-load",
+        "--exact",
+        "the_generator_falls_behind",
+    ]);
+    let report = stdout(&text);
+    assert!(
+        report.contains("the load generator, not the service, was the limit"),
+        "{report}"
+    );
+    assert!(report.contains("generator lag (slot to start)"), "{report}");
+    assert!(report.contains("generator behind its schedule"), "{report}");
+}

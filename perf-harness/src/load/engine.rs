@@ -23,7 +23,7 @@ use crate::engine::latency::BodyFuture;
 use crate::engine::{Measurement, Mode, Subject};
 use crate::outcome::Failure;
 use crate::spec::format_ns;
-use crate::user::metrics::{ErrorKind, Metrics};
+use crate::user::metrics::{ErrorKind, IterationTimes, Metrics};
 use crate::user::User;
 
 /// Resolution of tokio's timer; the open-model scheduler sleeps to within this of a slot.
@@ -792,11 +792,12 @@ async fn run_iteration<S>(
         }
         Some(Ok(Ok(()))) => request_failure.is_some(),
     };
-    m.record_iteration(
-        end.saturating_duration_since(scheduled).as_nanos() as u64,
-        (end - started).as_nanos() as u64,
-        failed,
-    );
+    let times = IterationTimes {
+        corrected_ns: end.saturating_duration_since(scheduled).as_nanos() as u64,
+        service_ns: (end - started).as_nanos() as u64,
+        lag_ns: lag.as_nanos() as u64,
+    };
+    m.record_iteration(times, failed);
     drop(m);
     ctx.in_flight.set(ctx.in_flight.get() - 1);
 }
@@ -999,6 +1000,7 @@ fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> 
         checks: m.check_reports(),
         iteration: Latency::of(&m.iteration),
         iteration_service: open.then(|| Latency::of(&m.iteration_service)),
+        schedule_lag: Some(Latency::of(&m.schedule_lag)),
         requests_by_name: m.name_reports(open),
         bytes_sent: m.bytes_sent,
         bytes_received: m.bytes_received,
@@ -1025,7 +1027,13 @@ mod tests {
     fn the_live_line_reads_like_k6() {
         let mut m = Metrics::default();
         for ms in 1..=100u64 {
-            m.record_iteration(ms * 1_000_000, ms * 1_000_000, false);
+            let ns = ms * 1_000_000;
+            let times = IterationTimes {
+                corrected_ns: ns,
+                service_ns: ns,
+                lag_ns: 0,
+            };
+            m.record_iteration(times, false);
         }
         let t = Tick {
             t_s: 2.0,

@@ -97,6 +97,8 @@ pub struct Metrics {
     pub iteration: Histogram<u64>,
     /// Iteration time from the actual start.
     pub iteration_service: Histogram<u64>,
+    /// How late each iteration started behind its schedule (the generator's lag).
+    pub schedule_lag: Histogram<u64>,
     /// Completed iterations.
     pub iterations: u64,
     /// Failed iterations.
@@ -136,6 +138,7 @@ impl Default for Metrics {
             names: HashMap::new(),
             iteration: new_histogram(),
             iteration_service: new_histogram(),
+            schedule_lag: new_histogram(),
             iterations: 0,
             failed_iterations: 0,
             requests: 0,
@@ -183,11 +186,13 @@ impl Metrics {
     }
 
     /// Records one finished iteration.
-    pub fn record_iteration(&mut self, corrected_ns: u64, service_ns: u64, failed: bool) {
+    pub fn record_iteration(&mut self, times: IterationTimes, failed: bool) {
         self.iterations += 1;
         self.failed_iterations += u64::from(failed);
-        self.iteration.saturating_record(corrected_ns.max(1));
-        self.iteration_service.saturating_record(service_ns.max(1));
+        self.iteration.saturating_record(times.corrected_ns.max(1));
+        self.iteration_service
+            .saturating_record(times.service_ns.max(1));
+        self.schedule_lag.saturating_record(times.lag_ns);
     }
 
     /// Counts a failure of the iteration itself (panic, `Err`, timeout) with its message.
@@ -268,6 +273,7 @@ impl Metrics {
         }
         add(&mut self.iteration, &other.iteration);
         add(&mut self.iteration_service, &other.iteration_service);
+        add(&mut self.schedule_lag, &other.schedule_lag);
         self.iterations += other.iterations;
         self.failed_iterations += other.failed_iterations;
         self.requests += other.requests;
@@ -348,6 +354,17 @@ pub fn parse_request_threshold(text: &str) -> Result<Threshold, String> {
     })
 }
 
+/// The times of one iteration, nanoseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IterationTimes {
+    /// From its slot in the schedule to its end (corrected for coordinated omission).
+    pub corrected_ns: u64,
+    /// From its actual start to its end.
+    pub service_ns: u64,
+    /// From its slot in the schedule to its actual start: the generator's lag.
+    pub lag_ns: u64,
+}
+
 /// One request as the user's client saw it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestOutcome {
@@ -398,12 +415,13 @@ mod tests {
             let r = request(if i % 100 == 0 { 503 } else { 200 }, i * 1000, i);
             all.record_request("list", r);
             if i % 2 == 0 { &mut a } else { &mut b }.record_request("list", r);
-            all.record_iteration(i * 1000 + i, i * 1000, r.error.is_some());
-            if i % 2 == 0 { &mut a } else { &mut b }.record_iteration(
-                i * 1000 + i,
-                i * 1000,
-                r.error.is_some(),
-            );
+            let times = IterationTimes {
+                corrected_ns: i * 1000 + i,
+                service_ns: i * 1000,
+                lag_ns: i,
+            };
+            all.record_iteration(times, r.error.is_some());
+            if i % 2 == 0 { &mut a } else { &mut b }.record_iteration(times, r.error.is_some());
         }
         b.record_request("login", request(401, 5, 0));
         all.record_request("login", request(401, 5, 0));
@@ -420,6 +438,9 @@ mod tests {
         assert_eq!(m.service, w.service);
         assert_eq!(m.corrected, w.corrected);
         assert_eq!(a.iteration, all.iteration);
+        assert_eq!(a.schedule_lag, all.schedule_lag);
+        assert_eq!(a.schedule_lag.len(), 1000);
+        assert_eq!(a.schedule_lag.max(), 1000);
         assert_eq!(
             m.service.value_at_quantile(0.95),
             w.service.value_at_quantile(0.95)

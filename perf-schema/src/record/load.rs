@@ -141,6 +141,11 @@ pub struct LoadReport {
     /// Open model: iteration latency from its actual start (service time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iteration_service: Option<Latency>,
+    /// The generator's own lag: how late each iteration started behind its slot in the
+    /// schedule (open model: its arrival; closed model: the end of its think time). Absent in
+    /// records written before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_lag: Option<Latency>,
     /// Requests by name.
     #[serde(default)]
     pub requests_by_name: Vec<NameReport>,
