@@ -207,14 +207,7 @@ const TIMED: [&str; 4] = ["render_feed", "render_feed_tail", "encode_token", "br
 /// of alpha = 0.01, with no rounds left to settle it.
 fn paired(repo: &Repo) -> Output {
     repo.perf(
-        &[
-            "--against",
-            "HEAD~1",
-            "--confirm",
-            "0",
-            "--format",
-            "json",
-        ],
+        &["--against", "HEAD~1", "--confirm", "0", "--format", "json"],
         &[],
     )
 }
