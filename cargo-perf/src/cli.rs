@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{CommandFactory as _, Parser, ValueEnum};
 use perf_schema::record::shard::Shard;
 
+pub mod shard;
+
 /// `cargo` invokes us as `cargo-perf perf ARGS`; the wrapper strips the subcommand name.
 #[derive(Parser, Debug)]
 #[command(name = "cargo", bin_name = "cargo")]
@@ -160,8 +162,13 @@ pub struct Args {
     /// Run shard I of N: this machine's share of every load test (users, rate, stage targets
     /// and shared iterations divided by N) and every Nth other test; combine the shards'
     /// summaries with `cargo perf merge`. A shard run neither compares nor saves baselines.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard,
+    /// `auto`: shard JOB_COMPLETION_INDEX+1 of CARGO_PERF_SHARDS (a Kubernetes Indexed Job).
+    #[arg(long = "shard", id = "shard", value_name = "I/N|auto", value_parser = shard::parse,
           conflicts_with_all = ["against", "baseline", "save_baseline"])]
+    pub shard_arg: Option<shard::ShardArg>,
+
+    /// The shard this run measures, once `--shard auto` is resolved (see `Args::resolve_shard`).
+    #[arg(skip)]
     pub shard: Option<Shard>,
 
     /// Show the test binaries' own output (criterion's report, prints) as they run.
@@ -171,10 +178,6 @@ pub struct Args {
     /// Arguments after `--` are passed to the test binaries.
     #[arg(last = true, value_name = "ARGS")]
     pub binary_args: Vec<String>,
-}
-
-fn parse_shard(text: &str) -> Result<Shard, String> {
-    text.parse()
 }
 
 /// `cargo perf merge`: combines the summaries of `--shard` runs into the result of the whole
@@ -232,6 +235,13 @@ pub struct ModelArgs {
 }
 
 impl Args {
+    /// Sets `shard` from `--shard`, reading the job's environment for `--shard auto`; an
+    /// error names the variable that is missing or wrong.
+    pub fn resolve_shard(&mut self) -> Result<(), String> {
+        self.shard = shard::resolve(self.shard_arg, |name| std::env::var(name).ok())?;
+        Ok(())
+    }
+
     /// The `--export FORMAT PATH` pairs, parsed; an unknown format is a clap usage error that
     /// lists the valid choices (checked right after parsing, before anything is built).
     pub fn exports(&self) -> Result<Vec<(ExportFormat, PathBuf)>, clap::Error> {

@@ -81,11 +81,16 @@ fn main() -> ExitCode {
             }
         };
     }
-    let Cargo::Perf(args) = Cargo::parse_from(argv);
+    let Cargo::Perf(mut args) = Cargo::parse_from(argv);
     // Values clap cannot check alone (the format of each `--export FORMAT PATH` pair) are
     // usage errors before anything is built.
     if let Err(e) = args.exports() {
         e.exit();
+    }
+    // `--shard auto` reads the job's environment: a missing or wrong variable is a usage error.
+    if let Err(e) = args.resolve_shard() {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_ERROR);
     }
     match run(&args) {
         Ok(code) => ExitCode::from(code),

@@ -15,8 +15,15 @@ pub(crate) fn cargo_perf_in(dir: &Path, args: &[&str]) -> Output {
 }
 
 pub(crate) fn cargo_perf_env_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
-        .arg("perf")
+    cargo_perf_command(dir, args, env)
+        .output()
+        .expect("cargo-perf runs")
+}
+
+/// The `cargo perf ARGS` command in `dir` with `env`, not started (to run several at once).
+pub(crate) fn cargo_perf_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-perf"));
+    cmd.arg("perf")
         .args(args)
         .current_dir(dir)
         .env("CARGO_TERM_COLOR", "never")
@@ -25,9 +32,11 @@ pub(crate) fn cargo_perf_env_in(dir: &Path, args: &[&str], env: &[(&str, &str)])
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("CI")
-        .envs(env.iter().copied())
-        .output()
-        .expect("cargo-perf runs")
+        // Nor run as a shard because the machine running the suite is a pod of an Indexed Job.
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("CARGO_PERF_SHARDS")
+        .envs(env.iter().copied());
+    cmd
 }
 
 pub(crate) fn cargo_perf(args: &[&str]) -> Output {
