@@ -474,4 +474,117 @@ mod tests {
         assert_eq!(normalize("SELECT $tag$ never closed"), "SELECT ?");
         assert_eq!(normalize(""), "");
     }
+
+    mod properties {
+        //! Properties over generated statements: the key never panics, ignores which literal
+        //! values and which whitespace or comments a statement has, and is its own key.
+
+        use super::normalize;
+        use proptest::prelude::*;
+
+        /// Words and punctuation of a statement; `None` is a hole for a literal or placeholder.
+        fn template() -> impl Strategy<Value = Vec<Option<&'static str>>> {
+            let word = prop::sample::select(vec![
+                "SELECT",
+                "name",
+                "FROM",
+                "users",
+                "WHERE",
+                "id",
+                "=",
+                "AND",
+                "(",
+                ")",
+                ",",
+                "*",
+                "<",
+                ">=",
+                "ORDER",
+                "BY",
+                "LIMIT",
+                "\"Users\"",
+                "t.col",
+                "IN",
+                "count(*)",
+                "+",
+            ]);
+            prop::collection::vec(prop::option::weighted(0.7, word), 1..24)
+        }
+
+        /// A literal or placeholder of any driver.
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<u32>().prop_map(|n| n.to_string()),
+                (0u32..1000, 0u32..100).prop_map(|(a, b)| format!("{a}.{b}")),
+                "[^']{0,12}".prop_map(|t| format!("'{t}'")),
+                "[a-z ;-]{0,6}".prop_map(|t| format!("'{t}''{t}'")),
+                (1u32..20).prop_map(|n| format!("${n}")),
+                Just("?".to_string()),
+                "[a-z]{1,6}".prop_map(|n| format!(":{n}")),
+                "[a-z]{1,6}".prop_map(|n| format!("@{n}")),
+            ]
+        }
+
+        /// What may separate two tokens.
+        fn gap() -> impl Strategy<Value = &'static str> {
+            prop::sample::select(vec![
+                " ",
+                "  ",
+                "\n",
+                "\t ",
+                " /* a comment */ ",
+                " -- a comment\n",
+            ])
+        }
+
+        /// The template with its holes filled from `values` and its tokens separated by `gaps`.
+        fn fill(template: &[Option<&str>], values: &[String], gaps: &[&str]) -> String {
+            let mut sql = String::new();
+            for (i, part) in template.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(gaps[i % gaps.len()]);
+                }
+                match part {
+                    Some(word) => sql.push_str(word),
+                    None => sql.push_str(&values[i % values.len()]),
+                }
+            }
+            sql
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn any_text_gets_a_key_without_panicking(text in "\\PC{0,80}") {
+                let _ = normalize(&text);
+            }
+
+            #[test]
+            fn the_key_ignores_the_literal_values(
+                t in template(),
+                a in prop::collection::vec(value(), 1..8),
+                b in prop::collection::vec(value(), 1..8),
+            ) {
+                let (one, other) = (fill(&t, &a, &[" "]), fill(&t, &b, &[" "]));
+                prop_assert_eq!(normalize(&one), normalize(&other), "{} | {}", one, other);
+            }
+
+            #[test]
+            fn the_key_ignores_whitespace_and_comments(
+                t in template(),
+                v in prop::collection::vec(value(), 1..8),
+                gaps in prop::collection::vec(gap(), 1..8),
+            ) {
+                let (plain, spaced) = (fill(&t, &v, &[" "]), fill(&t, &v, &gaps));
+                prop_assert_eq!(normalize(&plain), normalize(&spaced), "{} | {}", plain, spaced);
+            }
+
+            #[test]
+            fn a_key_is_its_own_key(t in template(), v in prop::collection::vec(value(), 1..8)) {
+                let key = normalize(&fill(&t, &v, &[" "]));
+                prop_assert_eq!(normalize(&key), key.clone(), "{}", key);
+            }
+        }
+    }
 }

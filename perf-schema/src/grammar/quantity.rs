@@ -48,5 +48,42 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
             ))
         }
     };
-    Ok((n * factor).round() as u64)
+    let bytes = (n * factor).round();
+    // `as u64` would quietly cap a size beyond u64 at 16 EiB.
+    if bytes >= u64::MAX as f64 {
+        return Err(format!(
+            "`{text}`: too large; a size is at most 16 EiB (e.g. \"512MiB\" or \"2GB\")"
+        ));
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_exact_in_both_unit_systems() {
+        assert_eq!(parse_bytes("512MiB"), Ok(536_870_912));
+        assert_eq!(parse_bytes(" 1.5GB "), Ok(1_500_000_000));
+        assert_eq!(parse_bytes("800KB"), Ok(800_000));
+        assert_eq!(parse_bytes("3B"), Ok(3));
+    }
+
+    #[test]
+    fn a_size_beyond_u64_is_refused_instead_of_capped() {
+        let e = parse_bytes("99999999999GiB").expect_err("too large");
+        assert!(
+            e.contains("`99999999999GiB`") && e.contains("too large"),
+            "{e}"
+        );
+        assert_eq!(parse_bytes("16000000000GB"), Ok(16_000_000_000_000_000_000));
+    }
+
+    #[test]
+    fn rates_are_per_second() {
+        assert_eq!(parse_rate("200/s"), Ok(200.0));
+        assert_eq!(parse_rate("90/m"), Ok(1.5));
+        assert!(parse_rate("0/s").is_err());
+    }
 }
