@@ -26,7 +26,7 @@
 //! # Features
 //!
 //! - `load` (default): load tests (`users`, `rate`, `stages`, a `User` argument), with reqwest,
-//!   sysinfo and more of tokio. With `default-features = false` a crate builds micro and latency
+//!   more of tokio, and libc on Linux (sysinfo elsewhere). With `default-features = false` a crate builds micro and latency
 //!   tests only, and a load test is a compile error naming the feature. A crate that the load
 //!   stack itself depends on (bytes, http, tokio, serde, ...) must turn it off: otherwise its
 //!   tests link a second copy of itself from the registry, and types from the two copies do

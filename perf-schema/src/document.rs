@@ -151,6 +151,18 @@ fn unit_of_metric(metric: &str) -> &'static str {
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename,
 /// so a reader never sees half a file and an interrupted run never destroys the old one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_then_rename(path, bytes, true)
+}
+
+/// Replaces `path` with `bytes` atomically for its readers (a temporary file renamed over it)
+/// but without waiting for the disk: for files rewritten every second that need not survive a
+/// crash (the live progress line).
+pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_then_rename(path, bytes, false)
+}
+
+/// Writes a temporary file beside `path` (synced when `durable`) and renames it over `path`.
+fn write_then_rename(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(dir) = dir {
         std::fs::create_dir_all(dir)?;
@@ -166,7 +178,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

@@ -7,13 +7,15 @@ use std::io::IsTerminal;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 
+use super::alarm::Alarm;
 use super::report::{Latency, LoadReport, Model, Tick};
+use super::resources::Resources;
 use super::statements::Iteration;
 use super::{LoadBody, Plan, Scenario, Service, ENV_BASE_URL};
 use crate::db::capture::Capture;
@@ -25,9 +27,6 @@ use crate::outcome::Failure;
 use crate::spec::format_ns;
 use crate::user::metrics::{ErrorKind, IterationTimes, Metrics};
 use crate::user::User;
-
-/// Resolution of tokio's timer; the open-model scheduler sleeps to within this of a slot.
-const TIMER_TICK: Duration = Duration::from_millis(1);
 
 /// Runs a load test in `mode`; a smoke run returns `Ok(None)` when every iteration succeeded.
 pub fn run<S: 'static>(
@@ -449,19 +448,28 @@ async fn drive<S: 'static>(
     state: Rc<S>,
     full: bool,
 ) -> Result<Driven, Failure> {
-    let t0 = Instant::now();
-    let ctx = Rc::new(Ctx::new(plan, body, metrics.clone(), t0));
-    let mut interrupt = interrupt(full);
-    let ticker = Ticker::start(&ctx, plan, t0, full);
     let users = Users {
         base,
-        metrics,
+        metrics: metrics.clone(),
         state,
     };
+    // What takes milliseconds is done before the clock starts, or the first slots would be late:
+    // the first sample of /proc, and the open model's first user (its HTTP client).
+    let resources = Resources::new();
+    let first = match plan.model {
+        Model::Open if plan.max_users > 0 => Some(users.make(0)?),
+        _ => None,
+    };
+    let mut interrupt = interrupt(full);
+    let t0 = Instant::now();
+    let ctx = Rc::new(Ctx::new(plan, body, metrics, t0));
+    let ticker = Ticker::start(&ctx, plan, t0, full, resources);
     let mut set: JoinSet<()> = JoinSet::new();
     let (peak_users, interrupted) = match plan.model {
         Model::Closed => closed_users(plan, &ctx, &users, &mut set, &mut interrupt, t0).await?,
-        Model::Open => open_arrivals(plan, &ctx, &users, &mut set, &mut interrupt, t0).await?,
+        Model::Open => {
+            open_arrivals(plan, &ctx, (&users, first), &mut set, &mut interrupt, t0).await?
+        }
     };
     let (interrupted, interrupted_iterations) =
         drain(plan, &ctx, &mut set, &mut interrupt, interrupted).await;
@@ -554,51 +562,44 @@ async fn closed_users<S: 'static>(
     Ok((plan.max_users, interrupted))
 }
 
-/// Open model: starts each iteration at its slot in the schedule on a free user (made as
-/// needed up to `max_users`; an arrival that finds none is dropped). Returns the users made
-/// and whether Ctrl-C came.
+/// Open model: starts each iteration at its slot in the schedule on a free user (`first`, made
+/// before the clock started, then one spare made after each slot that left none free, up to
+/// `max_users`; an arrival that finds none is dropped). Returns the users made and whether
+/// Ctrl-C came.
 async fn open_arrivals<S: 'static>(
     plan: &Plan,
     ctx: &Rc<Ctx<S>>,
-    users: &Users<S>,
+    (users, first): (&Users<S>, Option<User<S>>),
     set: &mut JoinSet<()>,
     interrupt: &mut Interrupt,
     t0: Instant,
 ) -> Result<(u64, bool), Failure> {
     let duration_ns = plan.duration.as_nanos() as u64;
-    let pool: Rc<RefCell<Vec<User<S>>>> = Rc::new(RefCell::new(Vec::new()));
-    let mut created = 0u64;
+    let mut created = u64::from(first.is_some());
+    let pool: Rc<RefCell<Vec<User<S>>>> = Rc::new(RefCell::new(first.into_iter().collect()));
     let mut interrupted = false;
+    // Wakes at each slot to within microseconds, so the generator's lateness does not pollute
+    // the latency measured from the schedule.
+    let mut alarm = Alarm::new();
+    // A free user waits before each slot: making one (its HTTP client) takes longer than a
+    // slot may be late, so it is made after the previous slot, not on the next one's time.
+    let spare = |created: &mut u64| -> Result<(), Failure> {
+        let user = users.make(*created)?;
+        *created += 1;
+        pool.borrow_mut().push(user);
+        Ok(())
+    };
     for offset in plan.profile.arrivals().map(|o| o + plan.phase_ns) {
         if offset >= duration_ns || ctx.budget.get() == 0 {
             break;
         }
         let at = t0 + Duration::from_nanos(offset);
-        // tokio's timer has millisecond ticks: sleep to within a tick of the slot, then
-        // yield (other users' responses keep flowing) until it comes, so generator
-        // lateness does not pollute the latency measured from the schedule.
-        let early = at.checked_sub(TIMER_TICK);
-        if early.is_some_and(|e| e > Instant::now()) {
-            let e = early.unwrap_or(at);
-            tokio::select! {
-                _ = tokio::time::sleep_until(e.into()) => {}
-                _ = &mut *interrupt => { interrupted = true; break; }
-            }
-        }
-        while Instant::now() < at {
-            tokio::task::yield_now().await;
+        tokio::select! {
+            _ = alarm.until(at) => {}
+            _ = &mut *interrupt => { interrupted = true; break; }
         }
         while set.try_join_next().is_some() {}
-        let free = pool.borrow_mut().pop();
-        let user = match free {
-            Some(u) => Some(u),
-            None if created < plan.max_users => {
-                created += 1;
-                Some(users.make(created - 1)?)
-            }
-            None => None,
-        };
-        let Some(mut user) = user else {
+        let Some(mut user) = pool.borrow_mut().pop() else {
             ctx.dropped.set(ctx.dropped.get() + 1);
             continue;
         };
@@ -609,6 +610,11 @@ async fn open_arrivals<S: 'static>(
             run_iteration(&c, &mut user, &sink, at).await;
             p.borrow_mut().push(user);
         });
+        if pool.borrow().is_empty() && created < plan.max_users {
+            // The iteration just spawned starts first; then the next slot's user is made.
+            tokio::task::yield_now().await;
+            spare(&mut created)?;
+        }
     }
     Ok((created, interrupted))
 }
@@ -640,32 +646,36 @@ async fn drain<S>(
 /// The once-a-second sampler of a full run: the timeline, CPU and memory, the live line.
 struct Ticker {
     timeline: Rc<RefCell<Vec<Tick>>>,
-    resources: Rc<RefCell<Resources>>,
-    /// The iteration histogram at the previous point.
-    window: Rc<RefCell<Histogram<u64>>>,
+    /// Shared with the blocking thread that samples it (reading /proc takes ~2 ms, which must
+    /// not delay the schedule's slots on this thread).
+    resources: Arc<Mutex<Resources>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Ticker {
     /// Starts ticking (full runs only).
-    fn start<S: 'static>(ctx: &Rc<Ctx<S>>, plan: &Plan, t0: Instant, full: bool) -> Ticker {
+    fn start<S: 'static>(
+        ctx: &Rc<Ctx<S>>,
+        plan: &Plan,
+        t0: Instant,
+        full: bool,
+        resources: Resources,
+    ) -> Ticker {
         let timeline = Rc::new(RefCell::new(Vec::new()));
-        let resources = Rc::new(RefCell::new(Resources::new()));
-        let window = Rc::new(RefCell::new(crate::stats::new_histogram()));
+        let resources = Arc::new(Mutex::new(resources));
         let task = full.then(|| {
             tokio::task::spawn_local(tick(
                 ctx.clone(),
                 plan.model,
                 t0,
                 timeline.clone(),
-                (resources.clone(), window.clone()),
+                resources.clone(),
                 plan.duration,
             ))
         });
         Ticker {
             timeline,
             resources,
-            window,
             task,
         }
     }
@@ -682,18 +692,15 @@ impl Ticker {
         if let Some(t) = self.task {
             t.abort();
         }
-        record_tick(
-            ctx,
-            model,
-            t0,
-            &self.timeline,
-            (&self.resources, &self.window),
-        );
+        // The load is over: sampling on this thread delays nothing now.
+        let mut resources = lock(&self.resources);
+        let sample = resources.sample();
+        record_tick(ctx, model, t0, &self.timeline, sample);
         if full && std::io::stderr().is_terminal() {
             eprint!("\r\x1b[2K");
         }
         let timeline = std::mem::take(&mut *self.timeline.borrow_mut());
-        let resources = std::mem::replace(&mut *self.resources.borrow_mut(), Resources::new());
+        let resources = std::mem::replace(&mut *resources, Resources::new());
         (timeline, resources)
     }
 }
@@ -826,7 +833,7 @@ async fn tick<S>(
     model: Model,
     t0: Instant,
     timeline: Rc<RefCell<Vec<Tick>>>,
-    (resources, window): (Rc<RefCell<Resources>>, Rc<RefCell<Histogram<u64>>>),
+    resources: Arc<Mutex<Resources>>,
     total: Duration,
 ) {
     // `cargo perf` shows the line in its own progress bar (the test's stderr is a pipe there);
@@ -838,7 +845,11 @@ async fn tick<S>(
         tokio::time::interval_at((t0 + Duration::from_secs(1)).into(), Duration::from_secs(1));
     loop {
         interval.tick().await;
-        record_tick(&ctx, model, t0, &timeline, (&resources, &window));
+        let sampling = resources.clone();
+        let sample = tokio::task::spawn_blocking(move || lock(&sampling).sample())
+            .await
+            .unwrap_or((None, None));
+        record_tick(&ctx, model, t0, &timeline, sample);
         if to_file.is_none() && !to_terminal {
             continue;
         }
@@ -850,9 +861,13 @@ async fn tick<S>(
             continue;
         };
         match &to_file {
-            // Best effort: a lost progress line must never disturb the measurement.
+            // Best effort, off this thread and without fsync (a reader needs the rename's
+            // atomicity, not durability): file I/O here would delay the slots of the schedule.
             Some(path) => {
-                let _ = perf_schema::document::write_atomic(path, line.as_bytes());
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = perf_schema::document::replace(&path, line.as_bytes());
+                });
             }
             None => eprint!("\r\x1b[2K  {line}"),
         }
@@ -892,19 +907,17 @@ fn record_tick<S>(
     model: Model,
     t0: Instant,
     timeline: &RefCell<Vec<Tick>>,
-    (resources, window): (&RefCell<Resources>, &RefCell<Histogram<u64>>),
+    (cpu, rss): (Option<f64>, Option<u64>),
 ) {
-    let (cpu, rss) = resources.borrow_mut().sample();
-    let m = ctx.metrics.borrow();
-    // The iterations completed since the previous point: the cumulative histogram minus the one
-    // kept at that point (same precision, so the subtraction is exact).
+    let mut m = ctx.metrics.borrow_mut();
+    // The iterations completed since the previous point, recorded apart as they finished:
+    // subtracting cumulative histograms here took up to 0.85 ms, which delayed slots.
     let (p50_ns, p95_ns) = {
-        let mut last = window.borrow_mut();
-        let mut interval = m.iteration.clone();
-        let fresh = interval.subtract(&*last).is_ok() && !interval.is_empty();
-        last.clone_from(&m.iteration);
-        let q = |p: f64| fresh.then(|| interval.value_at_quantile(p) as f64);
-        (q(0.50), q(0.95))
+        let fresh = !m.since_tick.is_empty();
+        let q = |p: f64| fresh.then(|| m.since_tick.value_at_quantile(p) as f64);
+        let quantiles = (q(0.50), q(0.95));
+        m.since_tick.reset();
+        quantiles
     };
     timeline.borrow_mut().push(Tick {
         t_s: t0.elapsed().as_secs_f64(),
@@ -923,49 +936,11 @@ fn record_tick<S>(
     });
 }
 
-/// CPU and memory of this process, sampled with sysinfo.
-struct Resources {
-    system: sysinfo::System,
-    pid: Option<sysinfo::Pid>,
-    cpu: Vec<f64>,
-    peak_rss: Option<u64>,
-}
-
-impl Resources {
-    fn new() -> Resources {
-        let mut r = Resources {
-            system: sysinfo::System::new(),
-            pid: sysinfo::get_current_pid().ok(),
-            cpu: Vec::new(),
-            peak_rss: None,
-        };
-        // The first CPU reading has nothing to compare with; take it now.
-        r.refresh();
-        r
-    }
-
-    fn refresh(&mut self) -> Option<&sysinfo::Process> {
-        let pid = self.pid?;
-        self.system.refresh_processes_specifics(
-            sysinfo::ProcessesToUpdate::Some(&[pid]),
-            true,
-            sysinfo::ProcessRefreshKind::nothing()
-                .with_cpu()
-                .with_memory(),
-        );
-        self.system.process(pid)
-    }
-
-    /// CPU % since the last sample and current RSS.
-    fn sample(&mut self) -> (Option<f64>, Option<u64>) {
-        let Some(p) = self.refresh() else {
-            return (None, None);
-        };
-        let (cpu, rss) = (f64::from(p.cpu_usage()), p.memory());
-        self.cpu.push(cpu);
-        self.peak_rss = Some(self.peak_rss.unwrap_or(0).max(rss));
-        (Some(cpu), Some(rss))
-    }
+/// The resources, also after a sampling thread panicked (a sample is then simply missing).
+fn lock(resources: &Mutex<Resources>) -> std::sync::MutexGuard<'_, Resources> {
+    resources
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> LoadReport {

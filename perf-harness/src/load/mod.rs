@@ -6,7 +6,9 @@
 //! channel message per request. The service a `setup` starts runs on its own runtime.
 
 #[cfg(feature = "load")]
+mod alarm;
 pub mod engine;
+mod resources;
 pub use crate::record::load as report;
 use crate::record::shard;
 pub mod schedule;

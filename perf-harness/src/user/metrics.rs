@@ -99,6 +99,9 @@ pub struct Metrics {
     pub iteration_service: Histogram<u64>,
     /// How late each iteration started behind its schedule (the generator's lag).
     pub schedule_lag: Histogram<u64>,
+    /// Iteration time from the scheduled start since the timeline's last point (the live p50
+    /// and p95; emptied at each point, never merged or reported).
+    pub since_tick: Histogram<u64>,
     /// Completed iterations.
     pub iterations: u64,
     /// Failed iterations.
@@ -139,6 +142,7 @@ impl Default for Metrics {
             iteration: new_histogram(),
             iteration_service: new_histogram(),
             schedule_lag: new_histogram(),
+            since_tick: new_histogram(),
             iterations: 0,
             failed_iterations: 0,
             requests: 0,
@@ -190,6 +194,7 @@ impl Metrics {
         self.iterations += 1;
         self.failed_iterations += u64::from(failed);
         self.iteration.saturating_record(times.corrected_ns.max(1));
+        self.since_tick.saturating_record(times.corrected_ns.max(1));
         self.iteration_service
             .saturating_record(times.service_ns.max(1));
         self.schedule_lag.saturating_record(times.lag_ns);
