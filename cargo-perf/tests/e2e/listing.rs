@@ -37,6 +37,7 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
             "tests::reverse_in_lib_test_module",
         ),
         ("fixture-load", "load", "a_threshold_that_does_not_parse"),
+        ("fixture-load", "load", "aborts_in_perf_mode"),
         ("fixture-load", "load", "every_request_is_a_404"),
         ("fixture-load", "load", "fails_on_5xx"),
         ("fixture-load", "load", "four_iterations_each"),

@@ -1,7 +1,9 @@
-//! Signals: SIGINT or SIGTERM sent to cargo perf alone (what a CI runner's cancel does) reaches
-//! the running test, which stops gracefully; the summary keeps what it measured, the exit code
-//! is 1, and no test process outlives cargo perf (found by an environment variable only this
-//! run's processes carry, so another run of the suite on the machine does not count).
+//! Signals and crashes. SIGINT or SIGTERM sent to cargo perf alone (what a CI runner's cancel
+//! does) reaches the running test, which stops gracefully; the summary keeps what it measured,
+//! the exit code is 1, and no test process outlives cargo perf (found by an environment variable
+//! only this run's processes carry, so another run of the suite on the machine does not count).
+//! A test process killed by SIGKILL (the OOM killer) or aborting fails its test with the signal
+//! named, and the run goes on to the next test.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -131,4 +133,128 @@ fn sigint_to_cargo_perf_alone_stops_the_running_load_test_and_keeps_its_results(
 #[test]
 fn sigterm_to_cargo_perf_stops_the_running_load_test_and_keeps_its_results() {
     interrupted_by("-TERM");
+}
+
+/// Starts `cargo perf` on `tests` of fixture-load with this run's marker variable; returns the
+/// child (its stderr piped to a reader that signals when `when` appears) and the marker.
+fn start_marked(
+    tests: &[&str],
+    when: &'static str,
+) -> (
+    std::process::Child,
+    String,
+    std::sync::mpsc::Receiver<()>,
+    std::thread::JoinHandle<String>,
+) {
+    let manifest = fixtures().join("Cargo.toml");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let marker = format!("CARGO_PERF_E2E_CRASH_RUN={}-{nanos}", std::process::id());
+    let (key, value) = marker.split_once('=').expect("a variable");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
+        .args(["perf", "--manifest-path"])
+        .arg(&manifest)
+        .args(["-p", "fixture-load", "--exact"])
+        .args(tests)
+        .args(["--no-compare", "--format", "json"])
+        .current_dir(fixtures())
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env(key, value)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cargo perf starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(when) {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    (child, marker, rx, reader)
+}
+
+#[test]
+fn a_test_process_killed_by_sigkill_fails_its_test_and_the_run_goes_on() {
+    let (mut child, marker, started, reader) =
+        start_marked(&["runs_for_a_minute", "passes"], "runs_for_a_minute ...");
+    started
+        .recv_timeout(Duration::from_secs(900))
+        .expect("the minute-long test starts");
+    std::thread::sleep(Duration::from_secs(3));
+    // The test process, not cargo perf: what the OOM killer picks.
+    let tests: Vec<u32> = processes_running(&marker)
+        .into_iter()
+        .filter(|&pid| pid != child.id())
+        .collect();
+    assert!(!tests.is_empty(), "the test process runs");
+    let sent = Instant::now();
+    for pid in &tests {
+        let kill = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+    }
+    let stdout = child.stdout.take().expect("stdout");
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stdout), &mut text);
+        text
+    });
+    let status = child.wait().expect("cargo perf ends");
+    let took = sent.elapsed();
+    let err = reader.join().expect("stderr reader");
+    let out = out.join().expect("stdout reader");
+
+    assert!(took < Duration::from_secs(40), "{took:?}\n{err}");
+    assert_eq!(status.code(), Some(1), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).expect("a JSON summary");
+    let killed = result(&summary, "runs_for_a_minute");
+    assert_eq!(killed["outcome"], "error", "{killed:#}");
+    assert!(
+        killed
+            .to_string()
+            .contains("was killed by signal 9 (SIGKILL: killed, e.g. out of memory)"),
+        "{killed:#}"
+    );
+    let next = result(&summary, "passes");
+    assert_eq!(next["outcome"], "pass", "the run went on: {next:#}");
+    assert!(
+        processes_running(&marker).is_empty(),
+        "no test process outlives cargo perf"
+    );
+}
+
+#[test]
+fn a_test_process_that_aborts_fails_its_test_and_the_others_are_kept() {
+    let (mut child, marker, _started, reader) =
+        start_marked(&["aborts_in_perf_mode", "passes"], "never printed");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut BufReader::new(stdout), &mut out).expect("stdout");
+    let status = child.wait().expect("cargo perf ends");
+    let err = reader.join().expect("stderr reader");
+    assert_eq!(status.code(), Some(1), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).expect("a JSON summary");
+    let aborted = result(&summary, "aborts_in_perf_mode");
+    assert_eq!(aborted["outcome"], "error", "{aborted:#}");
+    assert!(
+        aborted
+            .to_string()
+            .contains("was killed by signal 6 (SIGABRT"),
+        "{aborted:#}"
+    );
+    assert_eq!(result(&summary, "passes")["outcome"], "pass");
+    assert!(processes_running(&marker).is_empty());
 }
