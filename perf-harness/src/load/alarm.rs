@@ -6,7 +6,6 @@
 use std::time::{Duration, Instant};
 
 /// Resolution of tokio's timer: the fallback sleeps to within this of a slot, then yields.
-#[cfg(not(target_os = "linux"))]
 const TIMER_TICK: Duration = Duration::from_millis(1);
 
 /// One scheduler's alarm clock, re-armed for each slot.
@@ -67,12 +66,8 @@ async fn spin_until(at: Instant) {
 
 /// tokio's timer to within a tick of `at`, then yields (other tasks run) until it comes.
 async fn coarse(at: Instant, wait: Duration) {
-    #[cfg(target_os = "linux")]
-    let tick = Duration::from_millis(1);
-    #[cfg(not(target_os = "linux"))]
-    let tick = TIMER_TICK;
-    if wait > tick {
-        tokio::time::sleep_until((at - tick).into()).await;
+    if wait > TIMER_TICK {
+        tokio::time::sleep_until((at - TIMER_TICK).into()).await;
     }
     spin_until(at).await;
 }
