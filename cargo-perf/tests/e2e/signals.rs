@@ -33,53 +33,11 @@ fn interrupted_by(signal: &str) {
     // One at a time: both look for the same test's process.
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let manifest = fixtures().join("Cargo.toml");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let marker = format!(
-        "CARGO_PERF_E2E_SIGNAL_RUN={signal}-{}-{nanos}",
-        std::process::id()
+    let (child, marker, rx, reader) = start_marked(
+        &format!("SIGNAL_{}", signal.trim_start_matches('-')),
+        &["runs_for_a_minute"],
+        "[1/1] runs_for_a_minute",
     );
-    let (key, value) = marker.split_once('=').expect("a variable");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
-        .args(["perf", "--manifest-path"])
-        .arg(&manifest)
-        .args([
-            "-p",
-            "fixture-load",
-            "--exact",
-            "runs_for_a_minute",
-            "--no-compare",
-            "--format",
-            "json",
-        ])
-        .current_dir(fixtures())
-        .env("CARGO_TERM_COLOR", "never")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CI")
-        .env_remove("GITHUB_ACTIONS")
-        .env(key, value)
-        // Its own process group, as a CI step's: a signal to the group would also reach the
-        // test directly, and this test is about cargo perf passing it on.
-        .process_group(0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cargo perf starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("[1/1] runs_for_a_minute") {
-                let _ = tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
     // The build may take minutes on a cold cache; the measurement starts after it.
     rx.recv_timeout(Duration::from_secs(900))
         .expect("the load test starts");
@@ -135,9 +93,11 @@ fn sigterm_to_cargo_perf_stops_the_running_load_test_and_keeps_its_results() {
     interrupted_by("-TERM");
 }
 
-/// Starts `cargo perf` on `tests` of fixture-load with this run's marker variable; returns the
-/// child (its stderr piped to a reader that signals when `when` appears) and the marker.
+/// Starts `cargo perf` on `tests` of fixture-load, in its own process group as a CI step is,
+/// with a marker variable only this run's processes carry (`kind` names the test); returns the
+/// child, the marker, and its stderr's reader, which signals when a line holds `when`.
 fn start_marked(
+    kind: &str,
     tests: &[&str],
     when: &'static str,
 ) -> (
@@ -150,7 +110,7 @@ fn start_marked(
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let marker = format!("CARGO_PERF_E2E_CRASH_RUN={}-{nanos}", std::process::id());
+    let marker = format!("CARGO_PERF_E2E_{kind}_RUN={}-{nanos}", std::process::id());
     let (key, value) = marker.split_once('=').expect("a variable");
     let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
         .args(["perf", "--manifest-path"])
@@ -164,6 +124,9 @@ fn start_marked(
         .env_remove("CI")
         .env_remove("GITHUB_ACTIONS")
         .env(key, value)
+        // Its own process group, as a CI step's: a signal to the group would also reach the
+        // test directly, and the signal tests are about cargo perf passing it on.
+        .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -186,8 +149,11 @@ fn start_marked(
 
 #[test]
 fn a_test_process_killed_by_sigkill_fails_its_test_and_the_run_goes_on() {
-    let (mut child, marker, started, reader) =
-        start_marked(&["runs_for_a_minute", "passes"], "runs_for_a_minute ...");
+    let (mut child, marker, started, reader) = start_marked(
+        "KILL",
+        &["runs_for_a_minute", "passes"],
+        "runs_for_a_minute ...",
+    );
     started
         .recv_timeout(Duration::from_secs(900))
         .expect("the minute-long test starts");
@@ -239,7 +205,7 @@ fn a_test_process_killed_by_sigkill_fails_its_test_and_the_run_goes_on() {
 #[test]
 fn a_test_process_that_aborts_fails_its_test_and_the_others_are_kept() {
     let (mut child, marker, _started, reader) =
-        start_marked(&["aborts_in_perf_mode", "passes"], "never printed");
+        start_marked("ABORT", &["aborts_in_perf_mode", "passes"], "never printed");
     let stdout = child.stdout.take().expect("stdout");
     let mut out = String::new();
     std::io::Read::read_to_string(&mut BufReader::new(stdout), &mut out).expect("stdout");
