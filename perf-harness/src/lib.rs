@@ -79,7 +79,7 @@ pub use load::Target;
 /// ```
 pub use perf_macros::perf_test;
 #[cfg(feature = "load")]
-pub use user::{Reply, Request, User};
+pub use user::{Reply, Request, User, KEEP_BODY_BYTES};
 
 pub mod db;
 

@@ -165,6 +165,7 @@ impl<S> User<S> {
             method,
             path: path.split('?').next().unwrap_or(path).to_string(),
             thresholds: Vec::new(),
+            keep_body_bytes: KEEP_BODY_BYTES,
         }
     }
 
@@ -222,7 +223,12 @@ pub struct Request<'u, S = ()> {
     method: Method,
     path: String,
     thresholds: Vec<Cow<'static, str>>,
+    keep_body_bytes: usize,
 }
+
+/// How much of a response body a `Reply` keeps unless the request says otherwise
+/// ([`Request::keep_body_bytes`]): the rest is read and timed, not held.
+pub const KEEP_BODY_BYTES: usize = 1 << 20;
 
 impl<S> Request<'_, S> {
     /// A threshold on every request of this request's name, in k6's grammar:
@@ -270,6 +276,14 @@ impl<S> Request<'_, S> {
         self
     }
 
+    /// Keeps up to `bytes` of the response body in the `Reply` (default [`KEEP_BODY_BYTES`],
+    /// 4 MiB): the whole body is always read and timed, the rest is dropped as it arrives, so a
+    /// huge response cannot exhaust the generator's memory ([`Reply::body_truncated`]).
+    pub fn keep_body_bytes(mut self, bytes: usize) -> Self {
+        self.keep_body_bytes = bytes;
+        self
+    }
+
     /// Sends the request and reads the whole body; never panics: failures are in the `Reply`.
     pub async fn send(self) -> Reply {
         let Request {
@@ -279,6 +293,7 @@ impl<S> Request<'_, S> {
             method,
             path,
             thresholds,
+            keep_body_bytes,
         } = self;
         let name: Cow<'_, str> = match &name {
             Some(n) => Cow::Borrowed(n.as_ref()),
@@ -308,14 +323,15 @@ impl<S> Request<'_, S> {
                         reply.status = status;
                         reply.headers = response.headers().clone();
                         let head = head_size(response.headers());
-                        match response.bytes().await {
-                            Ok(body) => {
-                                outcome.bytes_received = head + body.len() as u64;
-                                outcome.error = ErrorKind::of_status(status);
-                                reply.body = body;
-                            }
+                        let mut body = KeptBody::new(keep_body_bytes);
+                        let read = body.read(response).await;
+                        outcome.bytes_received = head + body.received_bytes;
+                        reply.body_received_bytes = body.received_bytes;
+                        reply.body_truncated = body.truncated;
+                        reply.body = body.into_bytes();
+                        match read {
+                            Ok(()) => outcome.error = ErrorKind::of_status(status),
                             Err(e) => {
-                                outcome.bytes_received = head;
                                 outcome.error = Some(ErrorKind::Body);
                                 reply.error = Some(describe(&e));
                             }
@@ -338,7 +354,12 @@ impl<S> Request<'_, S> {
                 };
                 let detail = match &reply.error {
                     Some(message) => message.clone(),
-                    None => format!("status {}{}", reply.status, body_excerpt(&reply.body)),
+                    None => format!(
+                        "status {}{}{}",
+                        reply.status,
+                        retry_after(&reply.headers),
+                        body_excerpt(&reply.body)
+                    ),
                 };
                 format!("{label}: {}: {detail}", kind.as_str())
             });
@@ -377,6 +398,8 @@ pub struct Reply {
     status: u16,
     headers: HeaderMap,
     body: bytes::Bytes,
+    body_received_bytes: u64,
+    body_truncated: bool,
     error: Option<String>,
     elapsed: Duration,
 }
@@ -402,24 +425,107 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The body bytes (empty on failure).
+    /// The body bytes kept (empty on a transport failure; at most the request's
+    /// [`Request::keep_body_bytes`]).
     pub fn bytes(&self) -> &[u8] {
         &self.body
     }
 
-    /// The body as text (invalid UTF-8 replaced).
+    /// The body as text (invalid UTF-8 replaced; only the kept part of a truncated body).
     pub fn text(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.body)
     }
 
-    /// The body parsed as JSON.
+    /// The body parsed as JSON; a truncated body is an error that says so.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        if self.body_truncated {
+            return Err(<serde_json::Error as serde::de::Error>::custom(format!(
+                "the body has {} bytes and only the first {} were kept; keep it whole with \
+                 `.keep_body_bytes({})` on the request",
+                self.body_received_bytes,
+                self.body.len(),
+                self.body_received_bytes
+            )));
+        }
         serde_json::from_slice(&self.body)
+    }
+
+    /// Whether the body was longer than the request kept ([`Request::keep_body_bytes`]).
+    pub fn body_truncated(&self) -> bool {
+        self.body_truncated
+    }
+
+    /// Bytes of body received, kept or not.
+    pub fn body_received_bytes(&self) -> u64 {
+        self.body_received_bytes
     }
 
     /// Time from sending to the end of the body.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
+    }
+}
+
+/// A response body being read: its first `keep_bytes` held, the rest only counted. A body in
+/// one chunk is kept as it came; a longer one is copied into one buffer as it arrives, so each
+/// chunk of the connection's read buffer is freed at once and a huge body never holds more than
+/// `keep_bytes`.
+struct KeptBody {
+    keep_bytes: usize,
+    first: Option<bytes::Bytes>,
+    rest: Option<bytes::BytesMut>,
+    received_bytes: u64,
+    truncated: bool,
+}
+
+impl KeptBody {
+    fn new(keep_bytes: usize) -> KeptBody {
+        KeptBody {
+            keep_bytes,
+            first: None,
+            rest: None,
+            received_bytes: 0,
+            truncated: false,
+        }
+    }
+
+    /// Reads `response`'s body to its end (or its first error), keeping what fits.
+    async fn read(&mut self, mut response: reqwest::Response) -> Result<(), reqwest::Error> {
+        let expected = response.content_length();
+        while let Some(chunk) = response.chunk().await? {
+            self.push(chunk, expected);
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, chunk: bytes::Bytes, expected: Option<u64>) {
+        self.received_bytes += chunk.len() as u64;
+        if self.first.is_none() && self.rest.is_none() && chunk.len() <= self.keep_bytes {
+            self.first = Some(chunk);
+            return;
+        }
+        let keep_bytes = self.keep_bytes;
+        let buffer = self.rest.get_or_insert_with(|| {
+            let wanted = expected.map_or(keep_bytes, |n| n.min(keep_bytes as u64) as usize);
+            bytes::BytesMut::with_capacity(wanted)
+        });
+        if let Some(first) = self.first.take() {
+            buffer.extend_from_slice(&first);
+        }
+        let room = keep_bytes - buffer.len();
+        if chunk.len() > room {
+            self.truncated = true;
+        }
+        buffer.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+
+    /// The kept bytes.
+    fn into_bytes(self) -> bytes::Bytes {
+        match (self.first, self.rest) {
+            (_, Some(rest)) => rest.freeze(),
+            (Some(first), None) => first,
+            (None, None) => bytes::Bytes::new(),
+        }
     }
 }
 
@@ -434,9 +540,43 @@ fn classify(e: &reqwest::Error) -> ErrorKind {
         ErrorKind::Connect
     } else if e.is_body() || e.is_decode() {
         ErrorKind::Body
+    } else if closed_by_the_server(e) {
+        ErrorKind::Closed
     } else {
         ErrorKind::Request
     }
+}
+
+/// Whether the connection was reset or closed under the request (a reset, an end of stream
+/// before the whole message, a broken pipe), as hyper or the socket reported it.
+fn closed_by_the_server(e: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind as Io;
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof
+            ) {
+                return true;
+            }
+        }
+        if s.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// ` (Retry-After: V)` when the server said when to come back (a 429 or 503), else nothing.
+fn retry_after(headers: &HeaderMap) -> String {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(String::new, |v| format!(" (Retry-After: {v})"))
 }
 
 /// The error with its causes: reqwest's own message is often just "error sending request".
@@ -491,7 +631,81 @@ fn body_excerpt(body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::body_excerpt;
+    use super::{body_excerpt, closed_by_the_server, retry_after, KeptBody};
+    use bytes::Bytes;
+
+    #[test]
+    fn a_body_in_one_chunk_is_kept_as_it_came() {
+        let chunk = Bytes::from_static(b"hello");
+        let mut body = KeptBody::new(16);
+        body.push(chunk.clone(), Some(5));
+        assert!(!body.truncated);
+        assert_eq!(body.received_bytes, 5);
+        let kept = body.into_bytes();
+        assert_eq!(kept, chunk);
+        assert_eq!(kept.as_ptr(), chunk.as_ptr(), "not copied");
+    }
+
+    #[test]
+    fn a_body_in_chunks_is_joined_and_cut_at_the_limit() {
+        let mut body = KeptBody::new(8);
+        for chunk in [&b"abc"[..], b"def", b"ghij", b"kl"] {
+            body.push(Bytes::copy_from_slice(chunk), Some(12));
+        }
+        assert!(body.truncated);
+        assert_eq!(body.received_bytes, 12);
+        assert_eq!(&body.into_bytes()[..], b"abcdefgh");
+
+        let mut whole = KeptBody::new(6);
+        whole.push(Bytes::from_static(b"abc"), None);
+        whole.push(Bytes::from_static(b"def"), None);
+        assert!(!whole.truncated, "exactly the limit is whole");
+        assert_eq!(&whole.into_bytes()[..], b"abcdef");
+
+        let mut first_too_big = KeptBody::new(2);
+        first_too_big.push(Bytes::from_static(b"abc"), Some(3));
+        assert!(first_too_big.truncated);
+        assert_eq!(&first_too_big.into_bytes()[..], b"ab");
+
+        let empty = KeptBody::new(2);
+        assert!(empty.into_bytes().is_empty());
+    }
+
+    #[test]
+    fn resets_and_early_ends_are_closed_connections() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(closed_by_the_server(&reset));
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        assert!(closed_by_the_server(&eof));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(!closed_by_the_server(&refused));
+        let wrapped = Wrapped(reset);
+        assert!(closed_by_the_server(&wrapped), "found through the sources");
+    }
+
+    /// An error caused by another, as hyper's are.
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("connection error")
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn retry_after_is_named_when_the_server_sends_it() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers), "");
+        headers.insert("retry-after", "120".parse().expect("value"));
+        assert_eq!(retry_after(&headers), " (Retry-After: 120)");
+    }
 
     #[test]
     fn a_failed_body_is_shown_short_and_on_one_line() {

@@ -12,6 +12,7 @@ mod support;
 mod baseline;
 mod budgets;
 mod database;
+mod faults;
 mod listing;
 mod load;
 mod run;

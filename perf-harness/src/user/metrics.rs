@@ -24,7 +24,9 @@ pub enum ErrorKind {
     Status4xx,
     /// The server answered 500..=599.
     Status5xx,
-    /// The response body could not be read (connection closed, slow body cut off).
+    /// The server reset or closed the connection before a whole response head arrived.
+    Closed,
+    /// The response body could not be read whole (connection reset or closed in the middle).
     Body,
     /// Any other transport failure (bad URL, redirect loop, protocol error).
     Request,
@@ -47,6 +49,7 @@ impl ErrorKind {
             ErrorKind::Tls => "tls",
             ErrorKind::Status4xx => "4xx",
             ErrorKind::Status5xx => "5xx",
+            ErrorKind::Closed => "closed",
             ErrorKind::Body => "body",
             ErrorKind::Request => "request",
             ErrorKind::Panic => "panic",
