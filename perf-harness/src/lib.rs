@@ -98,6 +98,8 @@ mod child;
 #[doc(hidden)]
 pub mod engine;
 #[cfg(feature = "load")]
+mod fd_limit;
+#[cfg(feature = "load")]
 #[doc(hidden)]
 pub mod load;
 #[doc(hidden)]

@@ -579,7 +579,8 @@ fn retry_after(headers: &HeaderMap) -> String {
         .map_or_else(String::new, |v| format!(" (Retry-After: {v})"))
 }
 
-/// The error with its causes: reqwest's own message is often just "error sending request".
+/// The error with its causes: reqwest's own message is often just "error sending request". When
+/// the process ran out of file descriptors, what to do about it follows.
 fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
@@ -590,6 +591,10 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
             text.push_str(&part);
         }
         source = s.source();
+    }
+    if let Some(hint) = crate::fd_limit::explain(e) {
+        text.push_str("; ");
+        text.push_str(&hint);
     }
     text
 }

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::{cargo_perf, json, result, stderr};
+use crate::support::{cargo_perf, fixtures, json, result, stderr};
 
 /// The load of one test in `summary`.
 fn load<'a>(summary: &'a Value, test: &str) -> &'a Value {
@@ -137,4 +137,73 @@ fn every_fault_of_a_running_service_is_counted_judged_and_bounded() {
     let failed = count(&dies["errors"]["connect"]) + count(&dies["errors"]["closed"]);
     assert_eq!(failed, count(&dies["failed_iterations"]), "{dies:#}");
     ended_within(&summary, "the_server_dies", 2.0 + 0.5 + 0.1 + 0.5);
+}
+
+/// `ulimit -n 256` against a thousand users: the connections that could not be opened are
+/// `connect` errors whose message names the limit and the fix, the test fails on its error rate,
+/// the summary and the baseline are written whole, and no process outlives cargo perf.
+#[cfg(unix)]
+#[test]
+fn running_out_of_file_descriptors_is_named_and_nothing_is_lost() {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let run = format!("{}-{nanos}", std::process::id());
+    let baseline = format!("fd-limit-{run}");
+    let marker = format!("CARGO_PERF_E2E_FD_LIMIT_RUN={run}");
+    let manifest = fixtures().join("Cargo.toml");
+    let report = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new("bash")
+        .args(["-c", "ulimit -n 256 && exec \"$@\"", "bash"])
+        .arg(env!("CARGO_BIN_EXE_cargo-perf"))
+        .args(["perf", "--manifest-path"])
+        .arg(&manifest)
+        .args(["-p", "fixture-faults", "--exact", "a_thousand_users"])
+        .args([
+            "--save-baseline",
+            &baseline,
+            "--format",
+            "json",
+            "--report-dir",
+        ])
+        .arg(report.path())
+        .current_dir(fixtures())
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env(marker.split_once('=').expect("var").0, &run)
+        .output()
+        .expect("cargo perf runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary = json(&out);
+    let r = result(&summary, "a_thousand_users");
+    assert_eq!(r["outcome"], "fail", "{r:#}");
+    let load = &r["record"]["load"];
+    assert!(
+        count(&load["statuses"]["200"]) > 0,
+        "the users that connected are measured"
+    );
+    assert!(count(&load["errors"]["connect"]) > 0, "{load:#}");
+    let first = load["first_errors"][0].as_str().expect("a first error");
+    assert!(
+        first.contains("Too many open files")
+            && first.contains("ran out of file descriptors (256, `ulimit -n`)")
+            && first.contains("raise the limit"),
+        "{first}"
+    );
+
+    let path = fixtures().join(format!(
+        "target/criterion/cargo-perf/baselines/{baseline}.json"
+    ));
+    let saved = crate::support::read_json(&path);
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        saved.to_string().contains("a_thousand_users"),
+        "the baseline holds the test: {saved:#}"
+    );
+    assert!(
+        crate::support::processes_running(&marker).is_empty(),
+        "no process outlives cargo perf"
+    );
 }

@@ -11,21 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::support::{fixtures, result};
-
-/// Processes whose environment holds `marker` (a variable set on cargo perf only for this run,
-/// which the test processes it starts inherit), so other runs of the same test do not count.
-fn processes_running(marker: &str) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|&b| b == 0).any(|var| var == marker.as_bytes()))
-        })
-        .collect()
-}
+use crate::support::{fixtures, processes_running, result};
 
 /// Starts the one-minute load test, waits until it has run a few seconds, sends `signal` to
 /// cargo perf's own pid, and checks what a cancelled CI job must see.

@@ -37,6 +37,7 @@ pub fn run<S: 'static>(
     let started = Instant::now();
     let smoke = matches!(mode, Mode::Smoke);
     let plan = plan(test, mode)?;
+    crate::fd_limit::raise();
     let Some(setup) = set_up(test, &scenario, smoke)? else {
         return Ok(None);
     };
