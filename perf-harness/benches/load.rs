@@ -1,8 +1,10 @@
 //! The load generator's own benchmarks (run by `benches/load.sh`, which pins processes to cores
 //! and runs wrk against the same server):
 //!
-//! - `server [--stall]`: a minimal HTTP/1.1 keep-alive server (one thread); with `--stall` it
-//!   stalls every response for the first second of every ten.
+//! - `server [--stall] [--stop-after SECS]`: a minimal HTTP/1.1 keep-alive server (one thread);
+//!   with `--stall` it stalls every response for the first second of every ten; with
+//!   `--stop-after` it stops answering after SECS (connections stay open, requests are read
+//!   and never answered: a hung service).
 //! - `closed URL SECS`: 32 users, one request per iteration, as fast as possible: requests/s.
 //! - `open URL SECS`: 1000 iterations/s (max 3000 users): p95/p99 from the schedule and of the
 //!   service time (the coordinated-omission check against `server --stall`).
@@ -28,12 +30,22 @@ fn main() {
     let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
     let num = |i: usize, d: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
     match arg(0).as_str() {
-        "server" => server(args.iter().any(|a| a == "--stall"), num(1, 8080) as u16),
+        "server" => {
+            let stop_after = args
+                .iter()
+                .position(|a| a == "--stop-after")
+                .map(|i| Duration::from_secs(num(i + 1, 0)));
+            server(
+                args.iter().any(|a| a == "--stall"),
+                stop_after,
+                num(1, 8080) as u16,
+            )
+        }
         "closed" => closed(&arg(1), num(2, 10)),
         "open" => open(&arg(1), num(2, 30)),
         "rss" => rss(&arg(1), num(2, 1000)),
         "overhead" => overhead(),
-        _ => eprintln!("usage: load (server [PORT] [--stall] | closed URL SECS | open URL SECS | rss URL USERS | overhead)"),
+        _ => eprintln!("usage: load (server [PORT] [--stall] [--stop-after SECS] | closed URL SECS | open URL SECS | rss URL USERS | overhead)"),
     }
 }
 
@@ -186,7 +198,7 @@ fn overhead() {
     );
 }
 
-fn server(stall: bool, port: u16) {
+fn server(stall: bool, stop_after: Option<Duration>, port: u16) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -195,7 +207,10 @@ fn server(stall: bool, port: u16) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind 127.0.0.1");
-        eprintln!("listening on http://127.0.0.1:{port} (stall: {stall})");
+        eprintln!(
+            "listening on http://127.0.0.1:{port} (stall: {stall}, stop answering after: \
+             {stop_after:?})"
+        );
         let start = Instant::now();
         loop {
             let Ok((mut socket, _)) = listener.accept().await else {
@@ -221,6 +236,10 @@ fn server(stall: bool, port: u16) {
                     }
                     if filled == buf.len() {
                         return;
+                    }
+                    if stop_after.is_some_and(|after| start.elapsed() >= after) {
+                        // Hung: the connection stays open and nothing is ever answered.
+                        std::future::pending::<()>().await;
                     }
                     if stall {
                         let t = start.elapsed();

@@ -142,7 +142,7 @@ fn run_isolated(
                 record.histogram = stats::encode_histogram(&m.histogram).ok();
                 record.stats = Some(m.stats);
                 record.criterion = m.criterion;
-                record.samples_ns = m.samples_ns;
+                record.samples_ns = record::keep_samples(m.samples_ns, record::MAX_KEPT_SAMPLES);
                 record.setup_ns = m.setup_ns;
                 record.elapsed_ns = m.elapsed_ns;
                 record.queries = m.queries;

@@ -137,6 +137,11 @@ fn every_fault_of_a_running_service_is_counted_judged_and_bounded() {
     let failed = count(&dies["errors"]["connect"]) + count(&dies["errors"]["closed"]);
     assert_eq!(failed, count(&dies["failed_iterations"]), "{dies:#}");
     ended_within(&summary, "the_server_dies", 2.0 + 0.5 + 0.1 + 0.5);
+
+    // A record's size is bounded: statistics of every sample, at most 10 000 raw ones.
+    let samples = &result(&summary, "twenty_thousand_samples")["record"];
+    assert_eq!(samples["stats"]["samples"], 20_000);
+    assert_eq!(samples["samples_ns"].as_array().map(Vec::len), Some(10_000));
 }
 
 /// `ulimit -n 256` against a thousand users: the connections that could not be opened are

@@ -34,6 +34,7 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         ("fixture-faults", "faults", "a_half_closed_socket"),
         ("fixture-faults", "faults", "a_healthy_small_body"),
         ("fixture-faults", "faults", "a_storm_of_5xx"),
+        ("fixture-faults", "faults", "a_thousand_users"),
         ("fixture-faults", "faults", "headers_never_come"),
         ("fixture-faults", "faults", "rate_limited_with_retry_after"),
         ("fixture-faults", "faults", "reset_before_the_response"),
@@ -43,6 +44,7 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
             "reset_in_the_middle_of_the_body",
         ),
         ("fixture-faults", "faults", "the_server_dies"),
+        ("fixture-faults", "faults", "twenty_thousand_samples"),
         ("fixture-gate", "gate", "spin_latency"),
         ("fixture-gate", "gate", "spin_latency_p95"),
         (

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use super::alarm::Alarm;
 use super::report::{Latency, LoadReport, Model, Tick};
 use super::resources::Resources;
-use super::statements::Iteration;
+use super::statements::{Iteration, StatementsPerIteration};
 use super::{LoadBody, Plan, Scenario, Service, ENV_BASE_URL};
 use crate::db::capture::Capture;
 use crate::db::observer;
@@ -217,14 +217,11 @@ fn generate<S: 'static>(
 /// this process using the wrapper) give no count, or exact gating would compare totals that
 /// grow with time.
 fn per_iteration(mut q: QueryStats, driven: &Driven) -> Option<QueryStats> {
-    let per = &driven.statements_per_iteration;
-    if per.is_empty() {
-        return None;
-    }
-    q.calls = per.len() as u64;
-    q.min_per_call = per.iter().copied().min().unwrap_or(0);
-    q.max_per_call = per.iter().copied().max().unwrap_or(0);
-    q.mean_per_call = per.iter().sum::<u64>() as f64 / per.len() as f64;
+    let per = driven.statements_per_iteration?;
+    q.calls = per.iterations;
+    q.min_per_call = per.min;
+    q.max_per_call = per.max;
+    q.mean_per_call = per.total as f64 / per.iterations as f64;
     Some(q)
 }
 
@@ -393,8 +390,8 @@ struct Ctx<S: 'static> {
     dropped: Cell<u64>,
     /// Closed model: users wanted now.
     target: Cell<u64>,
-    /// Statements each finished iteration issued (database load tests).
-    statements: RefCell<Vec<u64>>,
+    /// Statements the finished iterations issued (database load tests).
+    statements: Cell<StatementsPerIteration>,
 }
 
 impl<S> Ctx<S> {
@@ -410,7 +407,7 @@ impl<S> Ctx<S> {
             in_flight: Cell::new(0),
             dropped: Cell::new(0),
             target: Cell::new(0),
-            statements: RefCell::new(Vec::new()),
+            statements: Cell::new(StatementsPerIteration::default()),
         }
     }
 
@@ -432,8 +429,8 @@ struct Driven {
     peak_users: u64,
     timeline: Vec<Tick>,
     resources: Resources,
-    /// Statements per finished iteration; empty when no iteration issued one.
-    statements_per_iteration: Vec<u64>,
+    /// Statements per finished iteration; `None` when no iteration issued one.
+    statements_per_iteration: Option<StatementsPerIteration>,
 }
 
 /// Resolves when the run is interrupted (Ctrl-C; full runs only).
@@ -476,10 +473,8 @@ async fn drive<S: 'static>(
         drain(plan, &ctx, &mut set, &mut interrupt, interrupted).await;
     let elapsed = t0.elapsed();
     let (timeline, resources) = ticker.finish(&ctx, plan.model, t0, full);
-    let mut statements_per_iteration = ctx.statements.take();
-    if statements_per_iteration.iter().all(|&n| n == 0) {
-        statements_per_iteration.clear();
-    }
+    let statements = ctx.statements.get();
+    let statements_per_iteration = (statements.total > 0).then_some(statements);
     Ok(Driven {
         elapsed,
         dropped: ctx.dropped.get(),
@@ -773,7 +768,9 @@ async fn run_iteration<S>(
     };
     let end = Instant::now();
     if result.is_some() {
-        ctx.statements.borrow_mut().push(sink.statements());
+        let mut statements = ctx.statements.get();
+        statements.add(sink.statements());
+        ctx.statements.set(statements);
     }
     let request_failure = user.end_iteration();
     let mut m = ctx.metrics.borrow_mut();

@@ -91,10 +91,55 @@ impl Observer for Iteration {
     }
 }
 
+/// Statements per finished iteration, summed as the iterations end: a run of any length keeps
+/// four numbers, not one per iteration.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct StatementsPerIteration {
+    /// Iterations counted.
+    pub(crate) iterations: u64,
+    /// Statements of all of them.
+    pub(crate) total: u64,
+    /// The fewest one iteration issued.
+    pub(crate) min: u64,
+    /// The most one iteration issued.
+    pub(crate) max: u64,
+}
+
+impl StatementsPerIteration {
+    /// Counts an iteration that issued `statements`.
+    pub(crate) fn add(&mut self, statements: u64) {
+        self.min = if self.iterations == 0 {
+            statements
+        } else {
+            self.min.min(statements)
+        };
+        self.max = self.max.max(statements);
+        self.total += statements;
+        self.iterations += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::db::observer::{collect, enter, observe};
+
+    #[test]
+    fn statements_per_iteration_keep_count_total_min_and_max() {
+        let mut per = super::StatementsPerIteration::default();
+        for n in [3, 1, 4, 1, 5] {
+            per.add(n);
+        }
+        assert_eq!(
+            per,
+            super::StatementsPerIteration {
+                iterations: 5,
+                total: 14,
+                min: 1,
+                max: 5
+            }
+        );
+    }
 
     #[test]
     fn statements_in_a_polled_iteration_become_named_requests_and_counts() {

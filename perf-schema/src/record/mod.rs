@@ -53,6 +53,23 @@ pub struct TestList {
     pub tests: Vec<ListedTest>,
 }
 
+/// Most raw samples a record keeps: enough for the comparisons' rank tests and bootstraps,
+/// while a test of ten million samples still writes a summary and a baseline of a few hundred
+/// KiB (its statistics and histogram are of every sample).
+pub const MAX_KEPT_SAMPLES: usize = 10_000;
+
+/// `samples` when there are at most `max`, else `max` of them evenly spaced in their order
+/// (sample `i * n / max` for `i` in `0..max`), so a drift over the run stays visible.
+pub fn keep_samples(samples: Vec<u64>, max: usize) -> Vec<u64> {
+    let n = samples.len();
+    if n <= max {
+        return samples;
+    }
+    (0..max)
+        .map(|i| samples[(i as u128 * n as u128 / max as u128) as usize])
+        .collect()
+}
+
 /// Whether a test produced a measurement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -87,7 +104,9 @@ pub struct Record {
     /// The samples' HDR histogram, V2 format, base64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histogram: Option<String>,
-    /// Every timed sample in nanoseconds.
+    /// The timed samples in nanoseconds, in the order they were taken: every one up to
+    /// [`MAX_KEPT_SAMPLES`], else that many evenly spaced ([`keep_samples`]); `stats` and
+    /// `histogram` are of all of them.
     #[serde(default)]
     pub samples_ns: Vec<u64>,
     /// Time spent in `setup`, never counted in samples.
@@ -164,5 +183,28 @@ impl Record {
             machine_state: None,
             build_hash: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_samples;
+
+    #[test]
+    fn samples_up_to_the_limit_are_kept_whole() {
+        assert_eq!(keep_samples(vec![5, 3, 9], 3), vec![5, 3, 9]);
+        assert_eq!(keep_samples(Vec::new(), 3), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn more_samples_are_thinned_evenly_in_their_order() {
+        let samples: Vec<u64> = (0..10).collect();
+        assert_eq!(keep_samples(samples.clone(), 5), vec![0, 2, 4, 6, 8]);
+        assert_eq!(keep_samples(samples.clone(), 4), vec![0, 2, 5, 7]);
+        assert_eq!(keep_samples(samples, 1), vec![0]);
+        let ten_million: Vec<u64> = (0..10_000_000).collect();
+        let kept = keep_samples(ten_million, super::MAX_KEPT_SAMPLES);
+        assert_eq!(kept.len(), 10_000);
+        assert_eq!((kept[1], kept[9_999]), (1_000, 9_999_000));
     }
 }
