@@ -16,7 +16,7 @@ use perf_schema::record::load::{Latency, LoadReport, Model};
 use perf_schema::record::QueryStats;
 use perf_schema::record::Stats;
 use perf_schema::record::{Record, Status};
-use perf_schema::spec::{format_bytes, format_ns};
+use perf_schema::spec::{format_bytes, format_ns, Threshold};
 use perf_schema::summary::{Summary, TestOutcome, TestResult, Verdict};
 
 use crate::project::discover::Found;
@@ -380,7 +380,12 @@ fn cut(text: &str, width: usize) -> String {
 /// `FAIL p95 <= 300ms (measured 412.0ms; budget perf.toml:7, env ci ×1.5)`.
 pub fn verdict_text(v: &Verdict) -> String {
     let mut measured = v.measured.map_or_else(
-        || "not measured".into(),
+        || match v.threshold {
+            Threshold::Recovery { .. } => {
+                "p95 not back under its threshold before the next spike or the end".into()
+            }
+            _ => "not measured".into(),
+        },
         |m| format!("measured {}", v.threshold.format_value(m)),
     );
     let origin: Vec<String> = [

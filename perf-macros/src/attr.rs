@@ -41,6 +41,8 @@ pub struct Args {
     pub iterations_per_user: Option<(u64, Span)>,
     pub stages: Option<(Vec<StageValue>, bool, Span)>,
     pub think_ns: Option<(u64, Span)>,
+    /// `recovery`: the longest time the per-second p95 may stay over `p95` after a spike.
+    pub recovery_ns: Option<(u64, Span)>,
     /// Every load key given, for "belongs to a load test" errors.
     pub load_keys: Vec<(String, Span)>,
     /// Per-name thresholds from `thresholds = [...]`.
@@ -55,6 +57,7 @@ pub enum Threshold {
     Throughput(f64),
     Rss(u64),
     Cpu(f64),
+    Recovery(u64),
 }
 
 /// Collects errors so one compile shows every mistake in the attribute.
@@ -152,6 +155,13 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
                 args.iterations_per_user = count(value, &key, 1, &mut errors).map(|n| (n, key_span))
             }
             "think" => args.think_ns = duration(value, &key, &mut errors).map(|n| (n, key_span)),
+            "recovery" => {
+                args.recovery_ns = duration(value, &key, &mut errors).map(|n| (n, key_span));
+                if let Some((ns, _)) = args.recovery_ns {
+                    args.load_thresholds
+                        .push((Threshold::Recovery(ns), key_span));
+                }
+            }
             "rate" => {
                 args.rate = string(value, &key, "\"200/s\"", &mut errors)
                     .and_then(|(s, span)| report(parse_rate(&s), &key, span, &mut errors))

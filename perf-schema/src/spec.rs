@@ -86,6 +86,12 @@ pub enum Threshold {
         /// Upper bound in percent of one core.
         max_percent: f64,
     },
+    /// Load tests with a spike stage: from the end of the spike, the time until the per-second
+    /// p95 is back under the `p95` threshold (and stays there) at most `limit_ns`.
+    Recovery {
+        /// Upper bound in nanoseconds.
+        limit_ns: u64,
+    },
 }
 
 impl Threshold {
@@ -102,6 +108,7 @@ impl Threshold {
             Threshold::Throughput { .. } => "throughput".into(),
             Threshold::Rss { .. } => "rss".into(),
             Threshold::Cpu { .. } => "cpu".into(),
+            Threshold::Recovery { .. } => "recovery".into(),
         }
     }
 
@@ -112,7 +119,8 @@ impl Threshold {
             Threshold::Mean { limit_ns }
             | Threshold::Median { limit_ns }
             | Threshold::Max { limit_ns }
-            | Threshold::Percentile { limit_ns, .. } => limit_ns as f64,
+            | Threshold::Percentile { limit_ns, .. }
+            | Threshold::Recovery { limit_ns } => limit_ns as f64,
             Threshold::MaxQueries { limit } => limit as f64,
             Threshold::NPlusOne => 0.0,
             Threshold::ErrorRate { max } => max,
@@ -128,7 +136,8 @@ impl Threshold {
             Threshold::Mean { .. }
             | Threshold::Median { .. }
             | Threshold::Max { .. }
-            | Threshold::Percentile { .. } => Unit::Nanoseconds,
+            | Threshold::Percentile { .. }
+            | Threshold::Recovery { .. } => Unit::Nanoseconds,
             Threshold::MaxQueries { .. } | Threshold::NPlusOne => Unit::Count,
             Threshold::ErrorRate { .. } => Unit::Fraction,
             Threshold::Throughput { .. } => Unit::PerSecond,
@@ -184,7 +193,8 @@ impl Threshold {
             Threshold::Mean { limit_ns }
             | Threshold::Median { limit_ns }
             | Threshold::Max { limit_ns }
-            | Threshold::Percentile { limit_ns, .. } => format_exact_ns(*limit_ns),
+            | Threshold::Percentile { limit_ns, .. }
+            | Threshold::Recovery { limit_ns } => format_exact_ns(*limit_ns),
             _ => trim_float(self.limit()),
         }
     }
@@ -259,6 +269,12 @@ pub struct Stages {
 }
 
 impl Stages {
+    /// The spikes of this profile ([`spikes`]).
+    pub fn spikes(&self) -> Vec<crate::grammar::profile::Spike> {
+        let steps: Vec<(u64, f64)> = self.steps.iter().map(|s| (s.duration_ns, s.to)).collect();
+        crate::grammar::profile::spikes(&steps)
+    }
+
     /// Total length of the profile in nanoseconds.
     pub fn duration_ns(&self) -> u64 {
         self.steps.iter().map(|s| s.duration_ns).sum()

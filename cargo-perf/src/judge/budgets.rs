@@ -476,7 +476,8 @@ fn measurable(t: &Threshold, kind: Kind) -> bool {
         Threshold::ErrorRate { .. }
         | Threshold::Throughput { .. }
         | Threshold::Rss { .. }
-        | Threshold::Cpu { .. } => kind == Kind::Load,
+        | Threshold::Cpu { .. }
+        | Threshold::Recovery { .. } => kind == Kind::Load,
     }
 }
 

@@ -3,6 +3,7 @@
 //! so a user's test binary compiles none of them. Import the traits to call them as methods.
 
 use crate::judge::budgets::{Active, Effective};
+use crate::judge::recovery;
 use perf_schema::comparison::Change;
 use perf_schema::record::load::{Latency, LoadReport, NameReport};
 use perf_schema::record::{QueryStats, Record, Stats, Status};
@@ -35,6 +36,14 @@ impl Verdicts for Record {
 
     fn verdicts_by(&self, limits: Vec<Effective>, env: Option<&str>) -> Vec<Verdict> {
         let env = env.map(str::to_string);
+        // The `p95` limit in force: `recovery` is judged against it.
+        let p95_limit_ns = limits.iter().find_map(|l| match l.threshold {
+            Threshold::Percentile {
+                percentile: 95.0,
+                limit_ns,
+            } => Some(limit_ns as f64),
+            _ => None,
+        });
         limits
             .into_iter()
             .map(|limit| {
@@ -49,6 +58,15 @@ impl Verdicts for Record {
                     (Threshold::Throughput { .. }, Some(l)) => Some(l.iterations_per_s),
                     (Threshold::Rss { .. }, Some(l)) => l.peak_rss_bytes.map(|b| b as f64),
                     (Threshold::Cpu { .. }, Some(l)) => l.cpu_percent,
+                    (Threshold::Recovery { .. }, Some(l)) => {
+                        let spikes = self.spec.stages.as_ref().map(|s| s.spikes());
+                        spikes
+                            .zip(p95_limit_ns)
+                            .and_then(|(spikes, limit)| {
+                                recovery::worst(&recovery::recoveries(&spikes, &l.timeline, limit))
+                            })
+                            .map(|ns| ns as f64)
+                    }
                     _ => self
                         .stats
                         .as_ref()
@@ -120,7 +138,9 @@ pub const GENERATOR_PRECISE_NS: f64 = 50e3;
 
 /// The generator's lag at p99 when it, not the service, made `v` fail: the same latency
 /// threshold holds on the service time (from the schedule = service time + lag, so the lag made
-/// the difference), or the generator fell more than [`GENERATOR_BEHIND_NS`] behind.
+/// the difference), or the generator fell more than [`GENERATOR_BEHIND_NS`] behind and its lag
+/// could explain the failure (a service time that fails by more than the whole lag is the
+/// service's, however late the generator was).
 fn generator_blame(load: &LoadReport, v: &Verdict) -> Option<f64> {
     let lag = load.schedule_lag.as_ref()?;
     let latency = matches!(
@@ -141,11 +161,11 @@ fn generator_blame(load: &LoadReport, v: &Verdict) -> Option<f64> {
             .filter(|n| n.corrected.is_some())
             .map(|n| &n.latency),
     };
-    let service_holds = latency
-        && service
-            .and_then(|s| latency_value(s, &v.threshold))
-            .is_some_and(|m| v.threshold.holds(m));
-    (service_holds || lag.p99_ns > GENERATOR_BEHIND_NS).then_some(lag.p99_ns)
+    let service_value = service.and_then(|s| latency_value(s, &v.threshold));
+    let service_holds = latency && service_value.is_some_and(|m| v.threshold.holds(m));
+    let lag_could_explain =
+        !latency || service_value.is_none_or(|m| v.threshold.holds(m - lag.p99_ns));
+    (service_holds || (lag.p99_ns > GENERATOR_BEHIND_NS && lag_could_explain)).then_some(lag.p99_ns)
 }
 
 /// The statistic of `l` a latency threshold is checked against.
@@ -345,6 +365,14 @@ mod tests {
         l.schedule_lag = Some(flat(4.5e6));
         assert_eq!(generator_blame(l, &failed(p95)), Some(4.5e6));
         // Behind by more than two timer ticks: a missed rate is the generator's too.
+        assert_eq!(generator_blame(l, &failed(rate)), Some(4.5e6));
+        // ... and so is a latency the lag could account for (1.5 ms - 4.5 ms holds)...
+        l.iteration_service = Some(flat(1.5e6));
+        assert_eq!(generator_blame(l, &failed(p95)), Some(4.5e6));
+        // ... but not a service time that fails by more than the whole lag (a queue of
+        // seconds behind a saturated service).
+        l.iteration_service = Some(flat(2.3e9));
+        assert_eq!(generator_blame(l, &failed(p95)), None);
         assert_eq!(generator_blame(l, &failed(rate)), Some(4.5e6));
         // A little late, but the service time fails on its own: the service's.
         l.schedule_lag = Some(flat(0.2e6));

@@ -61,6 +61,7 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         ("fixture-load", "load", "open_model_against_a_stall"),
         ("fixture-load", "load", "panics_in_perf_mode"),
         ("fixture-load", "load", "passes"),
+        ("fixture-load", "load", "recovers_slowly_after_a_spike"),
         ("fixture-load", "load", "runs_for_a_minute"),
         ("fixture-load", "load", "steady_work"),
         ("fixture-load", "load", "the_generator_falls_behind"),

@@ -300,3 +300,37 @@ fn a_generator_that_falls_behind_is_blamed_instead_of_the_service() {
     assert!(report.contains("generator lag (slot to start)"), "{report}");
     assert!(report.contains("generator behind its schedule"), "{report}");
 }
+
+/// A spike beyond a real service's capacity (4 workers × 10 ms, at most 400/s; 800/s for 2 s)
+/// leaves a queue that drains after it: the recovery verdict reads the time from the spike's end
+/// until the per-second p95 stays under `p95` off the timeline (3 to 4 s, to the second), and a
+/// `recovery` of 1 s fails.
+#[test]
+fn recovery_after_a_spike_is_timed_from_the_timeline() {
+    let report = tempfile::tempdir().expect("tempdir");
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-load",
+        "recovers_slowly_after_a_spike",
+        "--report-dir",
+        report.path().to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.contains("FAIL recovery <= 1s (measured "), "{table}");
+    let summary = crate::support::read_json(&report.path().join("summary.json"));
+    let r = result(&summary, "recovers_slowly_after_a_spike");
+    let recovery = r["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .find(|v| v["threshold"]["metric"] == "recovery")
+        .unwrap_or_else(|| panic!("a recovery verdict in {r:#}"));
+    assert_eq!(recovery["passed"], false, "{recovery:#}");
+    assert_eq!(recovery["unit"], "ns");
+    let measured_s = recovery["measured"].as_f64().expect("measured") / 1e9;
+    assert!(
+        (2.0..=6.0).contains(&measured_s),
+        "recovery {measured_s} s; the queue drains in 3 to 4 s: {r:#}"
+    );
+}

@@ -35,6 +35,7 @@ pub fn model(args: &Args) -> Option<Model> {
 pub fn check(model: Model, args: Args, sig: &Signature, mut errors: Errors) -> syn::Result<Load> {
     one_model(&args, &mut errors);
     model_keys(&args, &mut errors);
+    recovery(&args, &mut errors);
     latency_keys(&args, &mut errors);
     let state = body(&args, sig, &mut errors);
     errors.finish()?;
@@ -78,6 +79,37 @@ fn one_model(args: &Args, errors: &mut Errors) {
                 );
             }
         }
+    }
+}
+
+/// Reports `recovery` without a spike to recover from (stages rising to at least twice the
+/// stage before, then falling back) or without the `p95` it is judged against.
+fn recovery(args: &Args, errors: &mut Errors) {
+    let Some((_, span)) = args.recovery_ns else {
+        return;
+    };
+    let steps: Vec<(u64, f64)> = args
+        .stages
+        .iter()
+        .flat_map(|(steps, _, _)| steps.iter().map(|&(d, _, to)| (d, to)))
+        .collect();
+    let recovers = perf_schema::grammar::profile::spikes(&steps)
+        .iter()
+        .any(|s| s.end_ns.is_some());
+    if !recovers {
+        errors.push(
+            span,
+            "`recovery` times the return after a spike: give `stages` with a stage at least twice \
+             the one before it, followed by a lower one, e.g. \
+             \"10s:100/s, 5s:1000/s, 30s:100/s\"",
+        );
+    }
+    if !args.thresholds.iter().any(|t| t.key == "p95") {
+        errors.push(
+            span,
+            "`recovery` is the time until the per-second p95 is back under its threshold: add \
+             `p95 = \"...\"`",
+        );
     }
 }
 

@@ -2,7 +2,7 @@
 //! percentiles (`p95` ↔ 95.0), shared by the macro and the records' threshold keys.
 
 /// Keys that make a test a load test, or belong only to one.
-pub const LOAD_KEYS: [&str; 12] = [
+pub const LOAD_KEYS: [&str; 13] = [
     "users",
     "rate",
     "stages",
@@ -14,11 +14,12 @@ pub const LOAD_KEYS: [&str; 12] = [
     "min_throughput",
     "max_rss",
     "max_cpu",
+    "recovery",
     "thresholds",
 ];
 
 /// Every key of the attribute contract, supported or not.
-pub const ALL_KEYS: [&str; 29] = [
+pub const ALL_KEYS: [&str; 30] = [
     "mean",
     "median",
     "p50",
@@ -45,6 +46,7 @@ pub const ALL_KEYS: [&str; 29] = [
     "max_users",
     "max_rss",
     "max_cpu",
+    "recovery",
     "thresholds",
     "max_queries",
     "n_plus_one",

@@ -5,4 +5,5 @@
 pub mod duration;
 pub mod k6;
 pub mod keys;
+pub mod profile;
 pub mod quantity;
