@@ -46,6 +46,9 @@ fn failed_with(summary: &Value, test: &str, kind: &str) {
     assert!(ok > 0, "{test}: the successes around the faults are kept");
     assert!(count(&load["statuses"]["200"]) >= ok, "{test}: {load:#}");
     assert_eq!(count(&load["failed_iterations"]), faults, "{test}");
+    // A one-second test whose faults are all immediate: the graceful stop has nothing to wait
+    // for.
+    ended_within(summary, test, 1.0 + 0.1 + 0.9);
 }
 
 /// Asserts `test`'s load phase ended within `seconds` (its duration plus its timeout and the
@@ -108,6 +111,8 @@ fn every_fault_of_a_running_service_is_counted_judged_and_bounded() {
     let p95_ns = trickle["verdicts"][0]["measured"].as_f64().expect("p95");
     assert!(p95_ns >= 1.0e9, "p95 {p95_ns} ns is the whole body's time");
     assert_eq!(count(&trickle["record"]["load"]["failed_requests"]), 0);
+    // The graceful stop waits for the body under way (a second at most), not its 10 s grace.
+    ended_within(&summary, "a_body_that_trickles", 1.0 + 1.0 + 0.5);
 
     // 64 MiB bodies are read whole and timed, but only their first MiB is kept: the process
     // stays under twice the memory of the same test on small bodies.
@@ -118,6 +123,7 @@ fn every_fault_of_a_running_service_is_counted_judged_and_bounded() {
         assert_eq!(check["fails"], 0, "{check:#}");
     }
     assert!(count(&huge["bytes_received"]) >= count(&huge["iterations"]) * (64 << 20));
+    ended_within(&summary, "a_64_mib_body", 2.0 + 1.0);
     let rss = |l: &Value| count(&l["peak_rss_bytes"]);
     let healthy = load(&summary, "a_healthy_small_body");
     assert!(
