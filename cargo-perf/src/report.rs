@@ -468,6 +468,15 @@ pub fn load_lines(l: &LoadReport) -> Vec<String> {
     if let Some(rss) = l.peak_rss_bytes {
         let _ = write!(resources, " · peak rss {}", format_bytes(rss as f64));
     }
+    let peak = |f: fn(&perf_schema::record::load::Tick) -> Option<u64>| {
+        l.timeline.iter().filter_map(f).max()
+    };
+    if let Some(fds) = peak(|t| t.open_fds) {
+        let _ = write!(resources, " · peak open fds {fds}");
+    }
+    if let Some(threads) = peak(|t| t.threads) {
+        let _ = write!(resources, " · peak threads {threads}");
+    }
     out.push(resources);
     if let Some(lag) = l
         .schedule_lag

@@ -85,6 +85,8 @@ mod tests {
                 dropped: 0,
                 cpu_percent: None,
                 rss_bytes: None,
+                open_fds: None,
+                threads: None,
                 p50_ns: None,
                 p95_ns: p.map(|v| v * MS),
             })

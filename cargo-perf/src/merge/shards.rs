@@ -180,6 +180,8 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
                 dropped: total(|t| t.dropped),
                 cpu_percent: opt_sum(|t| t.cpu_percent),
                 rss_bytes: opt_sum(|t| t.rss_bytes.map(|b| b as f64)).map(|b| b as u64),
+                open_fds: opt_sum(|t| t.open_fds.map(|n| n as f64)).map(|n| n as u64),
+                threads: opt_sum(|t| t.threads.map(|n| n as f64)).map(|n| n as u64),
                 // A second's percentiles do not add up across shards, and the shards keep no
                 // per-second histograms: the merged timeline has counts only.
                 p50_ns: None,

@@ -186,6 +186,8 @@ pub(crate) mod tests {
                     dropped: 0,
                     cpu_percent: Some(40.0),
                     rss_bytes: Some(30 << 20),
+                    open_fds: Some(12),
+                    threads: Some(4),
                     p50_ns: Some(18e6 + s as f64 * 1e6),
                     p95_ns: Some(30e6 + s as f64 * 2e6),
                 })

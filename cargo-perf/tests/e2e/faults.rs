@@ -144,6 +144,20 @@ fn every_fault_of_a_running_service_is_counted_judged_and_bounded() {
     assert_eq!(failed, count(&dies["failed_iterations"]), "{dies:#}");
     ended_within(&summary, "the_server_dies", 2.0 + 0.5 + 0.1 + 0.5);
 
+    // A thousand users hold a thousand connections, the in-process server as many more: the
+    // per-second samples count the descriptors and threads of the test process.
+    let thousand = load(&summary, "a_thousand_users");
+    let peak = |key: &str| {
+        thousand["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .filter_map(|t| t[key].as_u64())
+            .max()
+    };
+    assert!(peak("open_fds").is_some_and(|n| n >= 1000), "{thousand:#}");
+    assert!(peak("threads").is_some_and(|n| n >= 2), "{thousand:#}");
+
     // A record's size is bounded: statistics of every sample, at most 10 000 raw ones.
     let samples = &result(&summary, "twenty_thousand_samples")["record"];
     assert_eq!(samples["stats"]["samples"], 20_000);

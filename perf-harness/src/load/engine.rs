@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use super::alarm::Alarm;
 use super::report::{Latency, LoadReport, Model, Tick};
-use super::resources::Resources;
+use super::resources::{Resources, Sample};
 use super::statements::{Iteration, StatementsPerIteration};
 use super::{LoadBody, Plan, Scenario, Service, ENV_BASE_URL};
 use crate::db::capture::Capture;
@@ -846,7 +846,7 @@ async fn tick<S>(
         let sampling = resources.clone();
         let sample = tokio::task::spawn_blocking(move || lock(&sampling).sample())
             .await
-            .unwrap_or((None, None));
+            .unwrap_or_default();
         record_tick(&ctx, model, t0, &timeline, sample);
         if to_file.is_none() && !to_terminal {
             continue;
@@ -905,7 +905,7 @@ fn record_tick<S>(
     model: Model,
     t0: Instant,
     timeline: &RefCell<Vec<Tick>>,
-    (cpu, rss): (Option<f64>, Option<u64>),
+    sample: Sample,
 ) {
     let mut m = ctx.metrics.borrow_mut();
     // The iterations completed since the previous point, recorded apart as they finished:
@@ -927,8 +927,10 @@ fn record_tick<S>(
         requests: m.requests,
         failed_iterations: m.failed_iterations,
         dropped: ctx.dropped.get(),
-        cpu_percent: cpu,
-        rss_bytes: rss,
+        cpu_percent: sample.cpu_percent,
+        rss_bytes: sample.rss_bytes,
+        open_fds: sample.open_fds,
+        threads: sample.threads,
         p50_ns,
         p95_ns,
     });
@@ -1017,6 +1019,8 @@ mod tests {
             dropped: 0,
             cpu_percent: None,
             rss_bytes: None,
+            open_fds: None,
+            threads: None,
             p50_ns: None,
             p95_ns: None,
         };
