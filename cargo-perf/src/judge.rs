@@ -4,6 +4,7 @@
 //! exit code.
 
 pub mod budgets;
+pub mod leak;
 pub mod recovery;
 pub mod verdict;
 

@@ -384,6 +384,9 @@ pub fn verdict_text(v: &Verdict) -> String {
             Threshold::Recovery { .. } => {
                 "p95 not back under its threshold before the next spike or the end".into()
             }
+            Threshold::RssGrowth { .. } => {
+                "too short to fit a memory trend: a soak needs at least 11 s of RSS samples".into()
+            }
             _ => "not measured".into(),
         },
         |m| format!("measured {}", v.threshold.format_value(m)),

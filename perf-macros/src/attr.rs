@@ -8,7 +8,7 @@ use syn::{Expr, ExprLit, Lit, Meta, Token};
 
 use crate::duration::parse_ns;
 use crate::keys::{self, ALL_KEYS, LOAD_KEYS};
-use crate::load::{parse_bytes, parse_rate, parse_stages, StageValue};
+use crate::load::{parse_bytes, parse_growth, parse_rate, parse_stages, StageValue};
 
 /// A threshold as written: metric key, limit, and the token to blame.
 pub struct ThresholdArg {
@@ -58,6 +58,7 @@ pub enum Threshold {
     Rss(u64),
     Cpu(f64),
     Recovery(u64),
+    RssGrowth(f64),
 }
 
 /// Collects errors so one compile shows every mistake in the attribute.
@@ -180,6 +181,14 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
                     .and_then(|(s, span)| report(parse_bytes(&s), &key, span, &mut errors))
                 {
                     args.load_thresholds.push((Threshold::Rss(b), key_span));
+                }
+            }
+            "max_rss_growth" => {
+                if let Some(g) = string(value, &key, "\"5MiB/h\"", &mut errors)
+                    .and_then(|(s, span)| report(parse_growth(&s), &key, span, &mut errors))
+                {
+                    args.load_thresholds
+                        .push((Threshold::RssGrowth(g), key_span));
                 }
             }
             "stages" => {

@@ -3,7 +3,7 @@
 
 use crate::duration::parse_ns;
 
-pub use perf_schema::grammar::quantity::{parse_bytes, parse_rate};
+pub use perf_schema::grammar::quantity::{parse_bytes, parse_growth, parse_rate};
 
 /// One parsed stage: (duration ns, from, to).
 pub type StageValue = (u64, f64, f64);

@@ -86,6 +86,13 @@ pub enum Threshold {
         /// Upper bound in percent of one core.
         max_percent: f64,
     },
+    /// Load tests: the trend of the test process's RSS after warm-up, fitted through the
+    /// minima of successive windows (so a sawtooth of allocations and frees is no trend), at
+    /// most `max_bytes_per_h`.
+    RssGrowth {
+        /// Upper bound in bytes per hour.
+        max_bytes_per_h: f64,
+    },
     /// Load tests with a spike stage: from the end of the spike, the time until the per-second
     /// p95 is back under the `p95` threshold (and stays there) at most `limit_ns`.
     Recovery {
@@ -109,6 +116,7 @@ impl Threshold {
             Threshold::Rss { .. } => "rss".into(),
             Threshold::Cpu { .. } => "cpu".into(),
             Threshold::Recovery { .. } => "recovery".into(),
+            Threshold::RssGrowth { .. } => "rss_growth".into(),
         }
     }
 
@@ -127,6 +135,7 @@ impl Threshold {
             Threshold::Throughput { min_per_s } => min_per_s,
             Threshold::Rss { max_bytes } => max_bytes as f64,
             Threshold::Cpu { max_percent } => max_percent,
+            Threshold::RssGrowth { max_bytes_per_h } => max_bytes_per_h,
         }
     }
 
@@ -143,6 +152,7 @@ impl Threshold {
             Threshold::Throughput { .. } => Unit::PerSecond,
             Threshold::Rss { .. } => Unit::Bytes,
             Threshold::Cpu { .. } => Unit::Percent,
+            Threshold::RssGrowth { .. } => Unit::BytesPerHour,
         }
     }
 
@@ -181,6 +191,7 @@ impl Threshold {
             Threshold::Throughput { .. } => format!("{value:.1}/s"),
             Threshold::Rss { .. } => format_bytes(value),
             Threshold::Cpu { .. } => format!("{value:.0}%"),
+            Threshold::RssGrowth { .. } => format!("{}/h", format_signed_bytes(value)),
             _ => format_ns(value),
         }
     }
@@ -212,6 +223,9 @@ impl fmt::Display for Threshold {
                 write!(f, "rss <= {}", format_bytes(max_bytes as f64))
             }
             Threshold::Cpu { max_percent } => write!(f, "cpu <= {}%", trim_float(max_percent)),
+            Threshold::RssGrowth { max_bytes_per_h } => {
+                write!(f, "rss_growth <= {}/h", format_bytes(max_bytes_per_h))
+            }
             _ => write!(f, "{} <= {}", self.key(), self.limit_text()),
         }
     }
@@ -220,6 +234,15 @@ impl fmt::Display for Threshold {
 /// `0.01` → `0.01`, `200.0` → `200`: the number as a user would type it.
 fn trim_float(v: f64) -> String {
     format!("{v}")
+}
+
+/// Bytes with a binary unit and a sign when negative: `-1.5MiB`, `230.4MiB`.
+fn format_signed_bytes(bytes: f64) -> String {
+    if bytes < 0.0 {
+        format!("-{}", format_bytes(-bytes))
+    } else {
+        format_bytes(bytes)
+    }
 }
 
 /// Bytes with a binary unit: `812B`, `1.5KiB`, `230.4MiB`.

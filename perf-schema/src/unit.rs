@@ -24,11 +24,14 @@ pub enum Unit {
     /// Percent of one core (CPU use; 200 = two cores).
     #[serde(rename = "percent")]
     Percent,
+    /// Bytes per hour (the trend of resident memory).
+    #[serde(rename = "bytes_per_h")]
+    BytesPerHour,
 }
 
 impl Unit {
     /// The spelling used in JSON and tables: `ns`, `count`, `fraction`, `per_s`, `bytes`,
-    /// `percent`.
+    /// `percent`, `bytes_per_h`.
     pub fn as_str(self) -> &'static str {
         match self {
             Unit::Nanoseconds => "ns",
@@ -37,6 +40,7 @@ impl Unit {
             Unit::PerSecond => "per_s",
             Unit::Bytes => "bytes",
             Unit::Percent => "percent",
+            Unit::BytesPerHour => "bytes_per_h",
         }
     }
 }
@@ -54,6 +58,7 @@ mod tests {
             Unit::PerSecond,
             Unit::Bytes,
             Unit::Percent,
+            Unit::BytesPerHour,
         ] {
             let json = serde_json::to_string(&u).expect("serializes");
             assert_eq!(json, format!("\"{}\"", u.as_str()));

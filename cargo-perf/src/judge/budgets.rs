@@ -477,7 +477,8 @@ fn measurable(t: &Threshold, kind: Kind) -> bool {
         | Threshold::Throughput { .. }
         | Threshold::Rss { .. }
         | Threshold::Cpu { .. }
-        | Threshold::Recovery { .. } => kind == Kind::Load,
+        | Threshold::Recovery { .. }
+        | Threshold::RssGrowth { .. } => kind == Kind::Load,
     }
 }
 

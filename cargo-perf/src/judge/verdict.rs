@@ -3,7 +3,7 @@
 //! so a user's test binary compiles none of them. Import the traits to call them as methods.
 
 use crate::judge::budgets::{Active, Effective};
-use crate::judge::recovery;
+use crate::judge::{leak, recovery};
 use perf_schema::comparison::Change;
 use perf_schema::record::load::{Latency, LoadReport, NameReport};
 use perf_schema::record::{QueryStats, Record, Stats, Status};
@@ -58,6 +58,9 @@ impl Verdicts for Record {
                     (Threshold::Throughput { .. }, Some(l)) => Some(l.iterations_per_s),
                     (Threshold::Rss { .. }, Some(l)) => l.peak_rss_bytes.map(|b| b as f64),
                     (Threshold::Cpu { .. }, Some(l)) => l.cpu_percent,
+                    (Threshold::RssGrowth { .. }, Some(l)) => {
+                        leak::rss_trend(&l.timeline).map(|t| t.bytes_per_h)
+                    }
                     (Threshold::Recovery { .. }, Some(l)) => {
                         let spikes = self.spec.stages.as_ref().map(|s| s.spikes());
                         spikes

@@ -334,3 +334,50 @@ fn recovery_after_a_spike_is_timed_from_the_timeline() {
         "recovery {measured_s} s; the queue drains in 3 to 4 s: {r:#}"
     );
 }
+
+/// Two real services under the same light load for 15 s: one leaks 128 KiB a request, the other
+/// takes 4 MiB and gives it back every 3 s. The memory trend (window minima after warm-up)
+/// finds the leak at its true rate and no trend in the sawtooth.
+#[test]
+fn a_leak_is_caught_and_a_sawtooth_passes() {
+    let report = tempfile::tempdir().expect("tempdir");
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-load",
+        "a_leaking_service",
+        "a_sawtooth_service",
+        "--no-compare",
+        "--format",
+        "json",
+        "--report-dir",
+        report.path().to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary = json(&out);
+    let growth = |test: &str| {
+        let r = result(&summary, test);
+        let v = &r["verdicts"][0];
+        assert_eq!(v["threshold"]["metric"], "rss_growth", "{r:#}");
+        assert_eq!(v["unit"], "bytes_per_h");
+        (
+            v["passed"].as_bool().expect("passed"),
+            v["measured"].as_f64().expect("measured"),
+            r["record"]["load"]["iterations_per_s"]
+                .as_f64()
+                .expect("rate"),
+        )
+    };
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    let (passed, measured, per_s) = growth("a_leaking_service");
+    let truth = per_s * 128.0 * 1024.0 * 3600.0;
+    assert!(!passed);
+    assert!(
+        (measured - truth).abs() < 0.25 * truth,
+        "leak measured {:.2} GiB/h, the service leaks {:.2} GiB/h",
+        measured / GIB,
+        truth / GIB
+    );
+    let (passed, measured, _) = growth("a_sawtooth_service");
+    assert!(passed, "sawtooth measured {:.2} GiB/h", measured / GIB);
+    assert!(measured.abs() < 1.0 * GIB, "{measured}");
+}

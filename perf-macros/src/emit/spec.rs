@@ -178,6 +178,7 @@ fn load_threshold(p: &Tokens, t: &Threshold) -> Tokens {
         Threshold::Rss(b) => quote!(#p::Threshold::Rss { max_bytes: #b }),
         Threshold::Cpu(c) => quote!(#p::Threshold::Cpu { max_percent: #c }),
         Threshold::Recovery(ns) => quote!(#p::Threshold::Recovery { limit_ns: #ns }),
+        Threshold::RssGrowth(g) => quote!(#p::Threshold::RssGrowth { max_bytes_per_h: #g }),
     }
 }
 

@@ -2,7 +2,7 @@
 //! percentiles (`p95` ↔ 95.0), shared by the macro and the records' threshold keys.
 
 /// Keys that make a test a load test, or belong only to one.
-pub const LOAD_KEYS: [&str; 13] = [
+pub const LOAD_KEYS: [&str; 14] = [
     "users",
     "rate",
     "stages",
@@ -13,13 +13,14 @@ pub const LOAD_KEYS: [&str; 13] = [
     "max_error_rate",
     "min_throughput",
     "max_rss",
+    "max_rss_growth",
     "max_cpu",
     "recovery",
     "thresholds",
 ];
 
 /// Every key of the attribute contract, supported or not.
-pub const ALL_KEYS: [&str; 30] = [
+pub const ALL_KEYS: [&str; 31] = [
     "mean",
     "median",
     "p50",
@@ -45,6 +46,7 @@ pub const ALL_KEYS: [&str; 30] = [
     "teardown",
     "max_users",
     "max_rss",
+    "max_rss_growth",
     "max_cpu",
     "recovery",
     "thresholds",

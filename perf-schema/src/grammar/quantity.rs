@@ -24,6 +24,24 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(count / per)
 }
 
+/// Bytes per hour in a growth such as `"5MiB/h"`, `"100KiB/m"` or `"1KB/s"`: a size as
+/// [`parse_bytes`] reads it, per second, minute or hour.
+pub fn parse_growth(text: &str) -> Result<f64, String> {
+    let hint = "expected a size per unit time, e.g. \"5MiB/h\" or \"100KiB/m\"";
+    let (size, unit) = text
+        .trim()
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}`: {hint}"))?;
+    let bytes = parse_bytes(size).map_err(|e| format!("{e}; {hint}"))?;
+    let per_hour = match unit.trim() {
+        "s" => 3600.0,
+        "m" => 60.0,
+        "h" => 1.0,
+        _ => return Err(format!("`{text}`: the unit is s, m or h; {hint}")),
+    };
+    Ok(bytes as f64 * per_hour)
+}
+
 /// Bytes in `"512MiB"`, `"1.5GB"`, `"800KB"` (KB/MB/GB are decimal, KiB/MiB/GiB binary).
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -60,6 +78,17 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn growth_is_bytes_per_hour() {
+        assert_eq!(parse_growth("5MiB/h"), Ok(5.0 * 1024.0 * 1024.0));
+        assert_eq!(parse_growth("1KB/s"), Ok(3_600_000.0));
+        assert_eq!(parse_growth(" 2KiB / m "), Ok(2048.0 * 60.0));
+        assert!(parse_growth("5MiB").is_err_and(|e| e.contains("5MiB/h")));
+        assert!(parse_growth("5MiB/d").is_err_and(|e| e.contains("the unit is s, m or h")));
+        assert!(parse_growth("lots/h").is_err_and(|e| e.contains("512MiB")));
+    }
+
     use super::*;
 
     #[test]
