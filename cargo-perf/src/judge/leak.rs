@@ -84,17 +84,8 @@ mod tests {
         rss.enumerate()
             .map(|(i, bytes)| Tick {
                 t_s: (i + 1) as f64,
-                users: 1,
-                iterations: 0,
-                requests: 0,
-                failed_iterations: 0,
-                dropped: 0,
-                cpu_percent: None,
                 rss_bytes: Some(bytes as u64),
-                open_fds: None,
-                threads: None,
-                p50_ns: None,
-                p95_ns: None,
+                ..Tick::default()
             })
             .collect()
     }

@@ -78,17 +78,8 @@ mod tests {
             .enumerate()
             .map(|(i, p)| Tick {
                 t_s: (i + 1) as f64,
-                users: 0,
-                iterations: 0,
-                requests: 0,
-                failed_iterations: 0,
-                dropped: 0,
-                cpu_percent: None,
-                rss_bytes: None,
-                open_fds: None,
-                threads: None,
-                p50_ns: None,
                 p95_ns: p.map(|v| v * MS),
+                ..Tick::default()
             })
             .collect()
     }

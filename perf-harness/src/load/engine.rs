@@ -1016,13 +1016,7 @@ mod tests {
             iterations: 100,
             requests: 300,
             failed_iterations: 1,
-            dropped: 0,
-            cpu_percent: None,
-            rss_bytes: None,
-            open_fds: None,
-            threads: None,
-            p50_ns: None,
-            p95_ns: None,
+            ..Tick::default()
         };
         assert_eq!(
             progress_line(&t, Duration::from_secs(30), &m),

@@ -70,7 +70,7 @@ pub struct CheckReport {
 }
 
 /// One point of the per-second time series (cumulative counts since the start).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tick {
     /// Seconds since the load started.
     pub t_s: f64,
