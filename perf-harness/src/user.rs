@@ -277,7 +277,7 @@ impl<S> Request<'_, S> {
     }
 
     /// Keeps up to `bytes` of the response body in the `Reply` (default [`KEEP_BODY_BYTES`],
-    /// 4 MiB): the whole body is always read and timed, the rest is dropped as it arrives, so a
+    /// 1 MiB): the whole body is always read and timed, the rest is dropped as it arrives, so a
     /// huge response cannot exhaust the generator's memory ([`Reply::body_truncated`]).
     pub fn keep_body_bytes(mut self, bytes: usize) -> Self {
         self.keep_body_bytes = bytes;
@@ -505,8 +505,10 @@ impl KeptBody {
             return;
         }
         let keep_bytes = self.keep_bytes;
+        // Sized once from the announced length; a chunked body (no length) grows as it comes,
+        // so a small one never reserves the whole `keep_bytes`.
         let buffer = self.rest.get_or_insert_with(|| {
-            let wanted = expected.map_or(keep_bytes, |n| n.min(keep_bytes as u64) as usize);
+            let wanted = expected.map_or(0, |n| n.min(keep_bytes as u64) as usize);
             bytes::BytesMut::with_capacity(wanted)
         });
         if let Some(first) = self.first.take() {
