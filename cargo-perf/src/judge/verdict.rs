@@ -539,4 +539,31 @@ mod tests {
             }
         );
     }
+
+    #[test]
+    fn the_headline_counts_regressions_so_it_agrees_with_the_exit_code() {
+        let mut s = Summary::new(
+            0,
+            1.0,
+            "bench".into(),
+            vec![
+                TestResult::judge(record(Some(stats(1.0)), P95_20)),
+                TestResult::judge(record(Some(stats(2.0)), P95_20)),
+            ],
+        );
+        assert_eq!(s.headline(), "2 passed, 0 failed, 0 errors");
+        s.compared_with = Some(perf_schema::summary::ComparedWith {
+            mode: perf_schema::summary::CompareMode::Baseline,
+            against: "base".into(),
+            commit: None,
+            notes: Vec::new(),
+            regressions: 2,
+            improvements: 0,
+            unchanged: 0,
+            inconclusive: 0,
+            not_compared: 0,
+            builds: Vec::new(),
+        });
+        assert_eq!(s.headline(), "2 passed (2 regressed), 0 failed, 0 errors");
+    }
 }
