@@ -12,28 +12,12 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'kill ${servers:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 
-echo "== building cargo-perf and the bench server (release)"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml" -p cargo-perf
-bin="$(cargo bench --manifest-path "$repo/Cargo.toml" -p perf-harness --bench load --no-run \
-  --message-format=json 2>/dev/null | grep -o '"executable":"[^"]*load-[^"]*"' | tail -1 \
-  | cut -d'"' -f4)"
-cargo_perf="$repo/target/release/cargo-perf"
+# shellcheck source=scripts/outside-crate.sh
+source "$repo/scripts/outside-crate.sh"
+build_tools
 
 crate="$work/bounded-check"
-echo "== a crate outside the repository: $crate"
-mkdir -p "$crate/tests"
-cat > "$crate/Cargo.toml" <<EOF
-[package]
-name = "bounded-check"
-version = "0.1.0"
-edition = "2021"
-publish = false
-
-[dev-dependencies]
-perf-harness = { path = "$repo/perf-harness" }
-
-[workspace]
-EOF
+new_crate "$crate"
 cat > "$crate/tests/users.rs" <<'EOF'
 //! Ten thousand users against the service given by --base-url.
 use perf_harness::{perf_test, User};

@@ -10,27 +10,11 @@ secs="${1:-10}"
 work="$(mktemp -d)"
 trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-echo "== building cargo-perf and the bench server (release)"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml" -p cargo-perf
-bin="$(cargo bench --manifest-path "$repo/Cargo.toml" -p perf-harness --bench load --no-run \
-  --message-format=json 2>/dev/null | grep -o '"executable":"[^"]*load-[^"]*"' | tail -1 \
-  | cut -d'"' -f4)"
-cargo_perf="$repo/target/release/cargo-perf"
+# shellcheck source=scripts/outside-crate.sh
+source "$repo/scripts/outside-crate.sh"
+build_tools
 
-echo "== a crate outside the repository: $work/lag-check"
-mkdir -p "$work/lag-check/tests"
-cat > "$work/lag-check/Cargo.toml" <<EOF
-[package]
-name = "lag-check"
-version = "0.1.0"
-edition = "2021"
-publish = false
-
-[dev-dependencies]
-perf-harness = { path = "$repo/perf-harness" }
-
-[workspace]
-EOF
+new_crate "$work/lag-check"
 cat > "$work/lag-check/tests/lag.rs" <<EOF
 //! Open-model tests at three rates against the service given by --base-url.
 use perf_harness::{perf_test, User};
