@@ -26,6 +26,7 @@ pub use perf_schema::comparison::{Change, Comparison, Method, Severity};
 pub mod histogram;
 pub mod load;
 pub mod pooled;
+pub mod proportion;
 
 /// How sure and how large a change must be before it counts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -61,7 +61,8 @@ pub fn incomparable(base: &Record, new: &Record) -> Option<String> {
 
 /// The statistic a baseline-mode comparison of `record` judges and its value in nanoseconds,
 /// as [`against_baseline`] computes it: the headline metric, or the median for a tail
-/// percentile resting on fewer than 10 samples; load tests on their iteration histogram.
+/// percentile resting on fewer than 10 samples; load tests on the histogram of their successful
+/// iterations.
 /// `None` when the record has nothing to judge.
 pub fn judged_value(record: &Record) -> Option<(Metric, f64)> {
     if record.status != Status::Measured {
@@ -69,7 +70,8 @@ pub fn judged_value(record: &Record) -> Option<(Metric, f64)> {
     }
     let headline = headline_metric(&record.spec);
     if let Some(load) = &record.load {
-        let h = perf_schema::histogram::decode_histogram(&load.iteration.histogram).ok()?;
+        let latency = compare::load::compared_latency(load);
+        let h = perf_schema::histogram::decode_histogram(&latency.histogram).ok()?;
         if h.is_empty() {
             return None;
         }
@@ -116,10 +118,16 @@ pub fn against_baseline(
             history,
         ));
         // Counts do not depend on the machine: compared even across machines.
-        r.counts = baseline
-            .find(&r.record.test)
+        let base = baseline.find(&r.record.test);
+        r.counts = base
             .map(|base| count_changes(base, &r.record))
             .unwrap_or_default();
+        // The error rate does (timeouts, connection limits): only where the timing is compared.
+        if let Some(base) = base.filter(|b| !other_machine && incomparable(b, &r.record).is_none())
+        {
+            r.counts
+                .extend(compare::load::error_rate(&[base], &[&r.record], policy));
+        }
     }
     notes
 }
@@ -421,6 +429,77 @@ mod tests {
         };
         assert_eq!(judged_value(&failed), None);
         assert_eq!(judged_value(&record(vec![], false)), None);
+    }
+
+    /// A load record: `failed` of 2000 iterations failed at 50 µs each, the rest succeeded at
+    /// 1 ms each.
+    fn failing(failed: u64) -> Record {
+        let mut r = crate::report::load_md::tests::load_record();
+        let ok: Vec<u64> = vec![1_000_000; (2000 - failed) as usize];
+        let fast: Vec<u64> = vec![50_000; failed as usize];
+        let all: Vec<u64> = ok.iter().chain(&fast).copied().collect();
+        let latency = |v: &[u64]| {
+            let h = perf_schema::histogram::histogram_of(v);
+            perf_schema::record::load::Latency::of(&h)
+        };
+        if let Some(l) = r.load.as_mut() {
+            (l.iterations, l.failed_iterations) = (2000, failed);
+            l.error_rate = failed as f64 / 2000.0;
+            l.iteration = latency(&all);
+            l.iteration_ok = Some(latency(&ok));
+        }
+        r
+    }
+
+    #[test]
+    fn a_load_test_failing_fast_is_an_error_rate_regression_not_a_faster_service() {
+        let gate = Gate {
+            thresholds: true,
+            regressions: Some(Severity::Major),
+        };
+        let compare = |base: Record, new: Record| {
+            let b = baseline(vec![base], "cpu");
+            let mut results = vec![TestResult::judge(new)];
+            against_baseline(&mut results, &b, &machine("cpu"), &Policy::default(), None);
+            results.remove(0)
+        };
+        // 94 % of iterations now fail at once: the median of all iterations fell 20-fold, but
+        // the successful ones are as fast as before and the error rate is a critical regression.
+        let broken = compare(failing(0), failing(1880));
+        let latency = broken.comparison.as_ref().expect("compared");
+        assert_eq!((latency.base, latency.new), (1_000_447.0, 1_000_447.0));
+        assert_eq!(latency.change_verdict, Change::Unchanged);
+        let rate = &broken.counts[0];
+        assert_eq!(rate.metric, "error rate");
+        assert_eq!(
+            (rate.change_verdict, rate.severity),
+            (Change::Regression, Some(Severity::Critical))
+        );
+        assert!(gate.fails_on_change(&broken));
+        // A broken baseline, then a healthy run: an improvement, not a 20-fold slowdown.
+        let fixed = compare(failing(1880), failing(0));
+        assert_eq!(
+            fixed.comparison.as_ref().expect("c").change_verdict,
+            Change::Unchanged
+        );
+        assert_eq!(fixed.counts[0].change_verdict, Change::Improvement);
+        assert!(!gate.fails_on_change(&fixed));
+        // Every iteration of the baseline failed: no latency to compare, and the note says why.
+        let c = compare(failing(2000), failing(0));
+        let latency = c.comparison.as_ref().expect("c");
+        assert_eq!(latency.change_verdict, Change::NotCompared);
+        assert!(
+            latency.note.as_deref().is_some_and(
+                |n| n.contains("no iteration of the baseline succeeded (2000 of 2000 failed)")
+            ),
+            "{latency:?}"
+        );
+        assert_eq!(c.counts[0].change_verdict, Change::Improvement);
+        // The judged value is the successful iterations' median too.
+        assert_eq!(
+            judged_value(&failing(1880)).map(|(_, v)| v),
+            Some(1_000_447.0)
+        );
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub fn change_cell(c: Option<&Comparison>) -> String {
 
 /// `p95 of browse_media went from 212.0ms to 289.0ms (+36.3 %, major regression, p < 0.001)`.
 pub fn change_sentence(name: &str, c: &Comparison) -> String {
+    if c.method == Method::FisherExact {
+        return error_rate_sentence(name, c);
+    }
     if c.method == Method::Exact {
         // `queries/iteration of list went from 2 to 41 (+1950.0 %, critical regression, exact)`.
         let what = match (c.change_verdict, c.severity) {
@@ -121,6 +124,30 @@ pub fn change_sentence(name: &str, c: &Comparison) -> String {
         format_ns(c.base),
         format_ns(c.new),
         format_change(c.change)
+    )
+}
+
+/// `error rate of checkout went from 0.00 % to 94.00 % (+94.0 points, critical regression,
+/// p < 0.001, 2000 → 2000 iterations)`.
+fn error_rate_sentence(name: &str, c: &Comparison) -> String {
+    let what = match (c.change_verdict, c.severity) {
+        (Change::Regression | Change::Improvement, Some(s)) => {
+            format!("{} {}", s.as_str(), c.change_verdict.as_str())
+        }
+        (v, _) => v.as_str().to_string(),
+    };
+    let p = c
+        .p_value
+        .map(|p| format!(", {}", format_p(p)))
+        .unwrap_or_default();
+    format!(
+        "{} of {name} went from {:.2} % to {:.2} % ({:+.1} points, {what}{p}, {} → {} iterations)",
+        c.metric,
+        c.base * 100.0,
+        c.new * 100.0,
+        c.change * 100.0,
+        c.base_n,
+        c.new_n
     )
 }
 

@@ -331,6 +331,86 @@ fn a_commit_that_changes_no_code_is_quiet() {
     assert_eq!(inputs(&builds[0]), inputs(&builds[1]));
 }
 
+/// The comparison of `name`'s error rate in a summary.
+fn error_rate<'a>(summary: &'a Value, name: &str) -> &'a Value {
+    let r = result(summary, name);
+    r["counts"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["metric"] == "error rate"))
+        .unwrap_or_else(|| panic!("no error-rate comparison for {name}: {r:#}"))
+}
+
+/// A commit that makes the service turn away 96 % of requests with an instant 503: the load
+/// test's iterations get much faster (p95 now falls among the refusals) and its thresholds
+/// still pass, which the gate once took for a critical improvement; the commit that fixes it
+/// was then a critical regression against the broken one. Latency is now compared on the
+/// successful iterations and the error rate on its own. One user, so that the successes of
+/// either commit do not wait behind each other's work.
+#[test]
+fn a_commit_whose_requests_fail_fast_is_a_regression_and_its_fix_an_improvement() {
+    let _turn = one_at_a_time();
+    let repo = Repo::new("gate-refusals");
+    repo.edit(
+        "tests/gate.rs",
+        "users = 2, duration",
+        "users = 1, duration",
+    );
+    repo.commit("A': one user");
+    repo.edit(
+        "src/lib.rs",
+        "REFUSED_PER_100: u64 = 0",
+        "REFUSED_PER_100: u64 = 96",
+    );
+    repo.commit("B: turns away 96 % of requests");
+    let reports = tempfile::tempdir().expect("tempdir");
+    let report_dir = reports.path().to_str().expect("utf-8");
+    let args = [
+        "browse",
+        "--against",
+        "HEAD~1",
+        "--confirm",
+        "0",
+        "--format",
+        "json",
+        "--report-dir",
+        report_dir,
+    ];
+
+    let broken = repo.perf(&args, &[]);
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
+    let summary = json(&broken);
+    let rate = error_rate(&summary, "browse");
+    assert_eq!(rate["method"], "fisher-exact", "{rate:#}");
+    assert_eq!(rate["change_verdict"], "regression", "{rate:#}");
+    assert_eq!(rate["severity"], "critical", "{rate:#}");
+    assert_eq!(rate["base"], 0.0, "{rate:#}");
+    let new = rate["new"].as_f64().expect("new");
+    assert!((0.95..0.97).contains(&new), "{rate:#}");
+    let latency = &result(&summary, "browse")["comparison"];
+    assert_ne!(latency["change_verdict"], "improvement", "{latency:#}");
+    assert_eq!(summary["compared_with"]["regressions"], 1, "{summary:#}");
+    let md = std::fs::read_to_string(reports.path().join("summary.md")).expect("summary.md");
+    assert!(
+        md.contains(":red_circle: error rate of `browse` went from 0.00 % to 9"),
+        "{md}"
+    );
+
+    repo.edit(
+        "src/lib.rs",
+        "REFUSED_PER_100: u64 = 96",
+        "REFUSED_PER_100: u64 = 0",
+    );
+    repo.commit("C: serves every request again");
+    let fixed = repo.perf(&args, &[]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", text(&fixed));
+    let summary = json(&fixed);
+    let rate = error_rate(&summary, "browse");
+    assert_eq!(rate["change_verdict"], "improvement", "{rate:#}");
+    let latency = &result(&summary, "browse")["comparison"];
+    assert_ne!(latency["change_verdict"], "regression", "{latency:#}");
+    assert_eq!(summary["compared_with"]["regressions"], 0, "{summary:#}");
+}
+
 /// The developer loop: a baseline saved on one commit, a slower commit compared with it, and
 /// every report a CI job reads.
 #[test]

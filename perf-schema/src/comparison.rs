@@ -15,6 +15,8 @@ pub enum Method {
     WilcoxonSignedRank,
     /// Counts (queries, allocations): compared exactly, no statistics.
     Exact,
+    /// A load test's error rate: Fisher's exact test on failed and successful iterations.
+    FisherExact,
 }
 
 /// What the comparison concluded.
@@ -97,11 +99,13 @@ pub struct Comparison {
     pub base: f64,
     /// Its value now, in `unit`.
     pub new: f64,
-    /// Nanoseconds for timing statistics, a count for exact comparisons of counts.
+    /// Nanoseconds for timing statistics, a count for exact comparisons of counts, a fraction
+    /// for an error rate.
     pub unit: Unit,
-    /// Relative change `new / base − 1` (+0.36 = 36 % slower).
+    /// Relative change `new / base − 1` (+0.36 = 36 % slower); for a fraction (an error rate)
+    /// the difference `new − base` (+0.02 = two percentage points more failures).
     pub change: f64,
-    /// 95 % interval of the relative change.
+    /// 95 % interval of `change`.
     pub interval: [f64; 2],
     /// Two-sided p-value of the test (none when not compared or exact).
     #[serde(default, skip_serializing_if = "Option::is_none")]

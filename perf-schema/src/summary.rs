@@ -67,8 +67,9 @@ pub struct TestResult {
     /// The change against the baseline or the reference build, when the run compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
-    /// Exact comparisons of counts without noise (`queries/iteration`), apart from the timing
-    /// verdict: any increase is a regression, its severity from the ratio.
+    /// Comparisons beside the timing verdict: counts without noise (`queries/iteration`: any
+    /// increase is a regression, its severity from the ratio) and a load test's error rate
+    /// (Fisher's exact test; its severity from the rise in percentage points).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub counts: Vec<Comparison>,
 }

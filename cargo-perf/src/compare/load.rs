@@ -1,11 +1,14 @@
 //! Load tests in both comparison modes. Their records keep HDR histograms of the iterations
 //! (not every sample), so the headline statistic (the first threshold's, e.g. p95 of iterations)
-//! is compared on those histograms; throughput and error rate before and after go in the note.
+//! is compared on the histograms of the successful iterations; the error rate is a comparison
+//! of its own (`compare::proportion`); throughput and error rate before and after go in the
+//! note.
 
+use crate::compare::proportion::{self, Failures};
 use crate::compare::ComparisonExt;
 use crate::compare::{self, histogram, Comparison, Metric, Policy};
 use perf_schema::histogram::decode_histogram;
-use perf_schema::record::load::LoadReport;
+use perf_schema::record::load::{Latency, LoadReport};
 use perf_schema::record::{Record, Status};
 
 /// Whether a record is a load test's.
@@ -13,7 +16,50 @@ pub fn is_load(r: &Record) -> bool {
     r.load.is_some()
 }
 
-/// Baseline mode: Mann-Whitney U on the iteration histograms (see `compare::histogram`).
+/// The iterations a change of speed is judged on: the successful ones, or all of them in a
+/// record written before successes were kept apart. A failure that ends fast (a refused
+/// connection) or slow (a timeout) says nothing about the service's speed.
+pub fn compared_latency(l: &LoadReport) -> &Latency {
+    l.iteration_ok.as_ref().unwrap_or(&l.iteration)
+}
+
+/// The failed and all iterations of a load record (zero for other records and failed runs).
+pub fn failures(r: &Record) -> Failures {
+    match r.load.as_ref().filter(|_| r.status == Status::Measured) {
+        Some(l) => Failures {
+            failed: l.failed_iterations,
+            iterations: l.iterations,
+        },
+        None => Failures::default(),
+    }
+}
+
+/// Both modes: the error rates of the baseline's (or REF's rounds') iterations against this
+/// run's. `None` unless both sides are load tests that ran iterations.
+pub fn error_rate(base: &[&Record], new: &[&Record], policy: &Policy) -> Option<Comparison> {
+    if !base.iter().chain(new).all(|r| is_load(r)) {
+        return None;
+    }
+    let sum = |rs: &[&Record]| {
+        rs.iter()
+            .fold(Failures::default(), |a, r| a.plus(failures(r)))
+    };
+    proportion::compare_error_rates(sum(base), sum(new), policy)
+}
+
+/// `the baseline's` iterations all failed: why the latency cannot be compared.
+fn no_success(l: &LoadReport, which: &str) -> Option<String> {
+    (compared_latency(l).count == 0).then(|| {
+        format!(
+            "no iteration of {which} succeeded ({} of {} failed): latency is compared on \
+             successful iterations; the error rate is judged on its own",
+            l.failed_iterations, l.iterations
+        )
+    })
+}
+
+/// Baseline mode: Mann-Whitney U on the histograms of successful iterations (see
+/// `compare::histogram`).
 pub fn against_baseline(
     base: &Record,
     new: &Record,
@@ -26,8 +72,11 @@ pub fn against_baseline(
             "one side is a load test and the other not: re-save the baseline",
         );
     };
+    if let Some(why) = no_success(bl, "the baseline").or_else(|| no_success(nl, "this run")) {
+        return Comparison::not_compared(metric, why);
+    }
     let read = |l: &LoadReport, which: &str| {
-        decode_histogram(&l.iteration.histogram)
+        decode_histogram(&compared_latency(l).histogram)
             .map_err(|e| format!("the {which} iteration histogram is unreadable ({e})"))
     };
     let (b, n) = match (read(bl, "baseline's"), read(nl, "new")) {
@@ -45,15 +94,17 @@ pub fn against_baseline(
     c
 }
 
-/// The headline statistic of one round of a load test, nanoseconds.
+/// The headline statistic of one round of a load test (its successful iterations),
+/// nanoseconds.
 pub fn round_value(r: &Record, metric: Metric) -> Option<f64> {
     let load = r.load.as_ref().filter(|_| r.status == Status::Measured)?;
-    if load.iteration.count == 0 {
+    let latency = compared_latency(load);
+    if latency.count == 0 {
         return None;
     }
     let v = match metric {
-        Metric::Mean => Some(load.iteration.mean_ns),
-        Metric::Percentile { percentile } => load.iteration.percentile(percentile),
+        Metric::Mean => Some(latency.mean_ns),
+        Metric::Percentile { percentile } => latency.percentile(percentile),
     }?;
     (v > 0.0).then_some(v)
 }
@@ -77,7 +128,11 @@ pub fn paired(base: &[&Record], new: &[&Record], metric: Metric, policy: &Policy
         }
     }
     if a.is_empty() {
-        return Comparison::not_compared(metric, "no round measured both builds");
+        return Comparison::not_compared(
+            metric,
+            "no round had successful iterations of both builds (the error rate is judged on its \
+             own)",
+        );
     }
     let mut c = compare::compare_rounds(&a, &b, metric, policy);
     let m = compare::median;

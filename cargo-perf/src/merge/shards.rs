@@ -138,7 +138,12 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
         true => None,
         false => Some(sum_latency(&services)?),
     };
-    // Every shard must have measured its lag for the merged figure to be the whole run's.
+    // Every shard must have measured these for the merged figure to be the whole run's.
+    let oks: Option<Vec<&Latency>> = parts.iter().map(|p| p.iteration_ok.as_ref()).collect();
+    let iteration_ok = match oks {
+        Some(oks) => Some(sum_latency(&oks)?),
+        None => None,
+    };
     let lags: Option<Vec<&Latency>> = parts.iter().map(|p| p.schedule_lag.as_ref()).collect();
     let schedule_lag = match lags {
         Some(lags) => Some(sum_latency(&lags)?),
@@ -230,6 +235,7 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
             })
             .collect(),
         iteration,
+        iteration_ok,
         iteration_service,
         schedule_lag,
         requests_by_name,
@@ -349,6 +355,7 @@ mod tests {
                 .collect(),
             checks: vec![],
             iteration: Latency::of(&m.iteration),
+            iteration_ok: Some(Latency::of(&m.iteration_ok)),
             iteration_service: None,
             schedule_lag: Some(Latency::of(&m.schedule_lag)),
             requests_by_name: m.name_reports(false),
@@ -410,6 +417,9 @@ mod tests {
         assert_eq!(l.shard, None);
         assert_eq!(l.iteration, Latency::of(&whole.iteration));
         assert_eq!(l.schedule_lag, Some(Latency::of(&whole.schedule_lag)));
+        let ok = l.iteration_ok.as_ref().expect("successes");
+        assert_eq!(ok, &Latency::of(&whole.iteration_ok));
+        assert_eq!(ok.count, 496);
         assert_eq!(
             l.by_name("login").expect("login").latency,
             Latency::of(&whole.names["login"].service)

@@ -45,6 +45,8 @@ const INTERIM_ALPHA: f64 = 0.001;
 pub struct Paired {
     /// One comparison per selected test, in order.
     pub comparisons: Vec<Comparison>,
+    /// Per selected test, load tests' error rates over all rounds of both builds.
+    pub error_rates: Vec<Option<Comparison>>,
     /// The revision and the counts.
     pub with: ComparedWith,
     /// The reference build's records (all rounds' samples), for overlays.
@@ -94,12 +96,14 @@ pub fn run(
         &reference.kept.fingerprint,
     );
 
+    let error_rates = rounds_of.iter().map(|r| r.error_rate(ctx)).collect();
     let (ran, reference_records) = records(&pairs, rounds_of, config);
     let with = compared_with(rev, &comparisons, args.rounds, reference, new_build);
     Ok((
         ran,
         Some(Paired {
             comparisons,
+            error_rates,
             with,
             reference: reference_records,
             build_s,
@@ -698,6 +702,21 @@ struct Rounds {
 }
 
 impl Rounds {
+    /// The error rates of both builds over the rounds that measured both.
+    fn error_rate(&self, ctx: &Context) -> Option<Comparison> {
+        let (base, new): (Vec<&Record>, Vec<&Record>) = self
+            .base
+            .iter()
+            .zip(&self.new)
+            .map(|(b, (n, _))| (b, n))
+            .filter(|(b, n)| b.status == Status::Measured && n.status == Status::Measured)
+            .unzip();
+        if base.is_empty() || judge::incomparable(base[0], new[0]).is_some() {
+            return None;
+        }
+        load::error_rate(&base, &new, &ctx.policy)
+    }
+
     fn push(&mut self, base: Record, new: Ran) {
         self.base.push(base);
         self.new.push((new.record, new.infrastructure_error));
@@ -782,10 +801,16 @@ fn judge_rounds(new: &Found, in_ref: bool, r: &Rounds, rev: &str, ctx: &Context)
 /// reference build's records.
 pub fn attach(summary: &mut Summary, paired: Paired, ctx: &Context) -> Vec<Record> {
     stamp(summary, ctx);
-    for (r, c) in summary.results.iter_mut().zip(paired.comparisons) {
+    for ((r, c), e) in summary
+        .results
+        .iter_mut()
+        .zip(paired.comparisons)
+        .zip(paired.error_rates)
+    {
         r.comparison = Some(c);
         // Counts have no noise: the reference build's last round against this build's.
         r.counts = judge::counts_against(&paired.reference, &r.record);
+        r.counts.extend(e);
     }
     let mut with = paired.with;
     with.count(&summary.results);

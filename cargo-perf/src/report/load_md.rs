@@ -155,6 +155,7 @@ pub(crate) mod tests {
             statuses: BTreeMap::new(),
             checks: Vec::new(),
             iteration: latency(20.0),
+            iteration_ok: None,
             iteration_service: None,
             schedule_lag: None,
             requests_by_name: vec![

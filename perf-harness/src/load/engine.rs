@@ -974,6 +974,7 @@ fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> 
             .collect(),
         checks: m.check_reports(),
         iteration: Latency::of(&m.iteration),
+        iteration_ok: Some(Latency::of(&m.iteration_ok)),
         iteration_service: open.then(|| Latency::of(&m.iteration_service)),
         schedule_lag: Some(Latency::of(&m.schedule_lag)),
         requests_by_name: m.name_reports(open),

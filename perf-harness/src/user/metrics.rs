@@ -98,6 +98,8 @@ pub struct Metrics {
     pub names: HashMap<Cow<'static, str>, NameMetrics>,
     /// Iteration time from the scheduled start.
     pub iteration: Histogram<u64>,
+    /// Iteration time from the scheduled start, of the iterations that succeeded.
+    pub iteration_ok: Histogram<u64>,
     /// Iteration time from the actual start.
     pub iteration_service: Histogram<u64>,
     /// How late each iteration started behind its schedule (the generator's lag).
@@ -143,6 +145,7 @@ impl Default for Metrics {
         Metrics {
             names: HashMap::new(),
             iteration: new_histogram(),
+            iteration_ok: new_histogram(),
             iteration_service: new_histogram(),
             schedule_lag: new_histogram(),
             since_tick: new_histogram(),
@@ -198,6 +201,10 @@ impl Metrics {
         self.failed_iterations += u64::from(failed);
         self.iteration.saturating_record(times.corrected_ns.max(1));
         self.since_tick.saturating_record(times.corrected_ns.max(1));
+        if !failed {
+            self.iteration_ok
+                .saturating_record(times.corrected_ns.max(1));
+        }
         self.iteration_service
             .saturating_record(times.service_ns.max(1));
         self.schedule_lag.saturating_record(times.lag_ns);
@@ -280,6 +287,7 @@ impl Metrics {
             }
         }
         add(&mut self.iteration, &other.iteration);
+        add(&mut self.iteration_ok, &other.iteration_ok);
         add(&mut self.iteration_service, &other.iteration_service);
         add(&mut self.schedule_lag, &other.schedule_lag);
         self.iterations += other.iterations;

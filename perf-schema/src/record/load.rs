@@ -144,6 +144,12 @@ pub struct LoadReport {
     /// Iteration latency: from the scheduled start (open model: corrected for coordinated
     /// omission) to the end of the iteration.
     pub iteration: Latency,
+    /// Iteration latency (from the scheduled start, as `iteration`) of the iterations that
+    /// succeeded: what change verdicts compare, so iterations that fail fast (a refused
+    /// connection) or slow (a timeout) never pass for a change of speed. Absent in records
+    /// written before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration_ok: Option<Latency>,
     /// Open model: iteration latency from its actual start (service time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iteration_service: Option<Latency>,
