@@ -171,6 +171,14 @@ pub struct Args {
     #[arg(skip)]
     pub shard: Option<Shard>,
 
+    /// Search each selected open-model test's capacity: the highest arrival rate between LOW
+    /// and HIGH (`50/s..2000/s`) at which every threshold holds. Steps of the test's
+    /// `duration`: doubling from LOW until one fails, then bisecting to 2 %. Neither compares
+    /// nor saves baselines.
+    #[arg(long, value_name = "LOW..HIGH", value_parser = parse_rate_range,
+          conflicts_with_all = ["against", "baseline", "save_baseline", "shard"])]
+    pub capacity: Option<RateRange>,
+
     /// Show the test binaries' own output (criterion's report, prints) as they run.
     #[arg(short, long)]
     pub verbose: bool,
@@ -178,6 +186,34 @@ pub struct Args {
     /// Arguments after `--` are passed to the test binaries.
     #[arg(last = true, value_name = "ARGS")]
     pub binary_args: Vec<String>,
+}
+
+/// Arrival rates per second from `LOW` to `HIGH` (`--capacity 50/s..2000/s`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateRange {
+    /// The lowest rate, per second.
+    pub low_per_s: f64,
+    /// The highest rate, per second.
+    pub high_per_s: f64,
+}
+
+/// Parses `LOW..HIGH`, each a rate such as `50/s` or `600/m`.
+pub fn parse_rate_range(text: &str) -> Result<RateRange, String> {
+    let (low, high) = text
+        .split_once("..")
+        .ok_or_else(|| format!("`{text}`: expected LOW..HIGH, two rates such as `50/s..2000/s`"))?;
+    let low_per_s = perf_schema::grammar::quantity::parse_rate(low)?;
+    let high_per_s = perf_schema::grammar::quantity::parse_rate(high)?;
+    if high_per_s <= low_per_s {
+        return Err(format!(
+            "`{text}`: the highest rate must be above the lowest (e.g. `{low}..{}/s`)",
+            (low_per_s * 10.0).ceil()
+        ));
+    }
+    Ok(RateRange {
+        low_per_s,
+        high_per_s,
+    })
 }
 
 /// `cargo perf merge`: combines the summaries of `--shard` runs into the result of the whole

@@ -16,7 +16,7 @@ mod report;
 mod store;
 
 use exec::{progress, runner};
-use modes::{builds, context, paired, regress};
+use modes::{builds, capacity, context, paired, regress};
 use project::{compile, discover, select, workspace};
 
 use crate::judge::budgets;
@@ -163,6 +163,10 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         });
     }
 
+    if args.capacity.is_some() {
+        capacity::check(&selected)?;
+    }
+
     if args.list {
         match args.format {
             Format::Human => print!("{}", report::list(&selected)),
@@ -195,8 +199,9 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         base_url: args.base_url.clone(),
     };
     let mut context = context::Context::new(args, &criterion_home, started_at)?;
-    // A shard measured part of the load: comparing it with a whole run would mislead.
-    context.no_compare |= args.shard.is_some();
+    // A shard measured part of the load, a capacity search other rates than the test's:
+    // comparing either with a whole run would mislead.
+    context.no_compare |= args.shard.is_some() || args.capacity.is_some();
     let running = Instant::now();
     // Ctrl-C, SIGTERM or SIGHUP: the running test gets SIGINT (also when the signal was sent to
     // cargo perf alone, as a CI runner's cancel does) and ends its test, keeping what it
@@ -206,9 +211,26 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         runner::interrupt_running();
     });
     // Paired mode measures both builds in rounds; otherwise one run, compared with a baseline.
-    let (ran, compared) = match (&args.against, &kept) {
-        (Some(rev), Some(kept)) => {
+    let mut capacities = Vec::new();
+    let (ran, compared) = match (&args.against, &kept, args.capacity) {
+        (Some(rev), Some(kept), _) => {
             paired::run(args, &project, &selected, &config, rev, &context, kept)?
+        }
+        (_, _, Some(range)) => {
+            let mut ran = Vec::new();
+            for (i, found) in selected.iter().enumerate() {
+                if interrupted() {
+                    break;
+                }
+                let (result, infrastructure_error) =
+                    capacity::run(i, found, &config, range, &budgets);
+                capacities.push(result.capacity.clone());
+                ran.push(runner::Ran {
+                    record: result.record,
+                    infrastructure_error,
+                });
+            }
+            (ran, None)
         }
         _ => {
             let progress = progress::Progress::new(selected.len(), args.verbose);
@@ -223,10 +245,13 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     let measuring_s = || (running.elapsed().as_secs_f64() - building_s).max(0.0);
 
     let infrastructure_error = ran.iter().any(|r| r.infrastructure_error);
-    let results: Vec<TestResult> = ran
+    let mut results: Vec<TestResult> = ran
         .into_iter()
         .map(|r| TestResult::judge_under(r.record, &budgets))
         .collect();
+    for (r, c) in results.iter_mut().zip(capacities) {
+        r.capacity = c;
+    }
     let mut summary = Summary::new(started_at, measuring_s(), args.profile.clone(), results);
     let base_records = match compared {
         Some(paired) => paired::attach(&mut summary, paired, &context),

@@ -1,6 +1,7 @@
 //! Turning results into text: the terminal table, the Markdown summary and the `--list` table;
 //! the CI formats live in the submodules.
 
+pub mod capacity;
 pub mod criterion;
 pub mod export;
 pub mod github;
@@ -228,6 +229,11 @@ pub fn table_with(summary: &Summary, colour: bool) -> String {
         }
         if let Some(load) = &r.record.load {
             for l in load_lines(load) {
+                let _ = writeln!(out, "      {l}");
+            }
+        }
+        if let Some(c) = &r.capacity {
+            for l in capacity::lines(c) {
                 let _ = writeln!(out, "      {l}");
             }
         }
@@ -747,6 +753,7 @@ pub fn markdown(summary: &Summary) -> String {
             }
         }
     }
+    out.push_str(&capacity::section(summary));
     out.push_str(&load_md::section(summary));
     let _ = writeln!(
         out,

@@ -19,6 +19,9 @@ pub const ENV_ROUND: &str = "CARGO_PERF_ROUND";
 pub const ENV_PROGRESS: &str = "CARGO_PERF_PROGRESS";
 /// This machine's share of each load test, `I/N` (`cargo perf --shard I/N`).
 pub const ENV_SHARD: &str = "CARGO_PERF_SHARD";
+/// `cargo perf --capacity`: the arrival rate per second an open-model test runs at instead of
+/// its `rate` (one step of the search).
+pub const ENV_RATE: &str = "CARGO_PERF_RATE";
 /// The service under test a load test targets (`cargo perf --base-url` sets it).
 pub const ENV_BASE_URL: &str = "PERF_BASE_URL";
 /// Criterion's output directory (criterion's own variable).

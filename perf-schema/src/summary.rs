@@ -72,6 +72,68 @@ pub struct TestResult {
     /// (Fisher's exact test; its severity from the rise in percentage points).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub counts: Vec<Comparison>,
+    /// `cargo perf --capacity`: the search for the highest arrival rate at which every
+    /// threshold held; `record` is then the highest step that held (or the lowest, failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Capacity>,
+}
+
+/// What ended a capacity search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacityEnd {
+    /// Bisected down to the resolution between a rate that held and one that failed.
+    Found,
+    /// The highest rate of the range held: the capacity is at least that.
+    RangeHeld,
+    /// The lowest rate of the range already failed.
+    LowestFailed,
+    /// A step failed because the load generator, not the service, fell behind: no service
+    /// capacity is claimed above the last rate that held.
+    GeneratorLimit,
+    /// A step could not be measured (the test errored) or the run was interrupted.
+    Stopped,
+}
+
+/// One step of a capacity search: the test run at one arrival rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityStep {
+    /// The arrival rate asked for, per second.
+    pub rate_per_s: f64,
+    /// Whether every threshold held (and no iteration was dropped).
+    pub passed: bool,
+    /// Completed iterations per second.
+    pub iterations_per_s: f64,
+    /// Iteration latency from the schedule, p95, nanoseconds.
+    pub p95_ns: f64,
+    /// Iteration latency from the schedule, p99, nanoseconds.
+    pub p99_ns: f64,
+    /// Failed iterations / iterations.
+    pub error_rate: f64,
+    /// Scheduled iterations that found no free user (`max_users`).
+    pub dropped_iterations: u64,
+    /// The generator's lag (slot to start) at p99, nanoseconds.
+    pub generator_lag_p99_ns: Option<f64>,
+    /// Why the step failed: each failed verdict, as the report words it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
+}
+
+/// The result of `cargo perf --capacity LOW..HIGH` for one open-model test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    /// The range searched, per second.
+    pub range_per_s: [f64; 2],
+    /// How long each step ran, seconds.
+    pub step_s: f64,
+    /// The highest rate that held, per second; none when the lowest failed.
+    pub held_per_s: Option<f64>,
+    /// The lowest rate above it that failed, per second; none when nothing above it failed.
+    pub failed_per_s: Option<f64>,
+    /// What ended the search.
+    pub ended: CapacityEnd,
+    /// Every step, in the order run.
+    pub steps: Vec<CapacityStep>,
 }
 
 impl TestResult {

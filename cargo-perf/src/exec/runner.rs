@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use perf_schema::document::parse_versioned;
 use perf_schema::protocol::{
-    ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_PROGRESS, ENV_QUICK, ENV_ROUND,
-    ENV_SHARD, ENV_TARGET, ENV_TEST, EXIT_PROTOCOL_ERROR,
+    ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_PROGRESS, ENV_QUICK, ENV_RATE,
+    ENV_ROUND, ENV_SHARD, ENV_TARGET, ENV_TEST, EXIT_PROTOCOL_ERROR,
 };
 use perf_schema::record::{Record, Status, RECORD_SCHEMA};
 use perf_schema::spec::Kind;
@@ -41,6 +41,7 @@ pub fn interrupt_running() {
 }
 
 /// Settings shared by every test of a run.
+#[derive(Debug, Clone)]
 pub struct RunConfig {
     /// `--quick`.
     pub quick: bool,
@@ -144,7 +145,7 @@ pub fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
         .stdin(Stdio::null());
     // Only this run decides a test's share, speed and round: variables inherited from the
     // environment (an outer `cargo perf`, a Job that sets CARGO_PERF_SHARD) must not.
-    for inherited in [ENV_SHARD, ENV_QUICK, ENV_ROUND, ENV_PROGRESS] {
+    for inherited in [ENV_SHARD, ENV_QUICK, ENV_ROUND, ENV_PROGRESS, ENV_RATE] {
         cmd.env_remove(inherited);
     }
     cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
@@ -213,7 +214,8 @@ fn read_record(path: &Path) -> Option<Result<Record, String>> {
     )
 }
 
-fn failed_record(found: &Found, message: String) -> Record {
+/// The record of a test that could not be measured, with the reason.
+pub fn failed_record(found: &Found, message: String) -> Record {
     Record::new(
         found.test.id.clone(),
         found.test.spec.clone(),

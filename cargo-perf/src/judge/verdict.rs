@@ -212,6 +212,7 @@ impl Judge for TestResult {
             record,
             comparison: None,
             counts: Vec::new(),
+            capacity: None,
         }
     }
 }

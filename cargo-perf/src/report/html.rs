@@ -12,11 +12,13 @@ use perf_schema::summary::{Summary, TestResult};
 
 use super::junit::escape;
 
+mod axes;
+mod capacity;
 mod load;
 
 const W: f64 = 420.0;
 const H: f64 = 180.0;
-const PAD: f64 = 36.0;
+const PAD: f64 = 44.0;
 const NEW: &str = "#2563eb";
 const BASE: &str = "#f97316";
 
@@ -52,6 +54,7 @@ pub fn render(summary: &Summary, base: &[Record]) -> String {
             escape(&m.to_string())
         );
     }
+    overview(&mut out, summary);
     for r in &summary.results {
         let baseline = base
             .iter()
@@ -66,27 +69,64 @@ const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#111}\
 section{border-top:1px solid #ddd;padding:1em 0}h2{font-size:1.1em;margin:.2em 0}\
 .meta{color:#555}.note{color:#b45309}.fail{color:#b91c1c}.pass{color:#15803d}\
 svg{background:#fafafa;border:1px solid #eee;margin:.3em .6em .3em 0}\
-.charts{display:flex;flex-wrap:wrap}text{font-size:10px;fill:#555}\
+.charts{display:flex;flex-wrap:wrap}text{font-size:10px;fill:#555}text.tick{font-size:9px}\
+text.axis{font-style:italic}.overview{margin:1em 0}.overview td{text-align:left}\
 table{border-collapse:collapse;font-size:.9em}td,th{padding:.15em .6em;text-align:right}\
 td:first-child,th:first-child{text-align:left}tr:nth-child(even){background:#f5f5f5}";
 
-fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
-    let t = &r.record.test;
-    let regressed = r
-        .comparison
-        .as_ref()
-        .is_some_and(|c| c.change_verdict == crate::compare::Change::Regression);
-    let (class, label) = match r.outcome {
-        perf_schema::summary::TestOutcome::Pass if regressed => ("fail", "regressed"),
+/// The CSS class and the word for a result: a regression (of the timing, a count or the error
+/// rate) shows even when the thresholds held.
+fn outcome(r: &TestResult) -> (&'static str, &'static str) {
+    match r.outcome {
+        perf_schema::summary::TestOutcome::Pass if r.regressed() => ("fail", "regressed"),
         perf_schema::summary::TestOutcome::Pass => ("pass", "pass"),
         perf_schema::summary::TestOutcome::Fail => ("fail", "fail"),
         perf_schema::summary::TestOutcome::Error => ("fail", "error"),
-    };
+    }
+}
+
+/// The anchor of a test's section: package, target and name, unique in a run.
+fn anchor(r: &TestResult) -> String {
+    let t = &r.record.test;
+    format!("{}-{}-{}", t.package, t.target, t.name)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+/// Every test in one table at the top: kind, result, change and thresholds, each linking to
+/// its section.
+fn overview(out: &mut String, summary: &Summary) {
+    out.push_str(
+        "<table class=\"overview\"><thead><tr><th>test</th><th>kind</th><th>result</th>\
+         <th>change</th><th>thresholds</th></tr></thead><tbody>",
+    );
+    for r in &summary.results {
+        let (class, label) = outcome(r);
+        let held = r.verdicts.iter().filter(|v| v.passed).count();
+        let _ = write!(
+            out,
+            "<tr><td><a href=\"#{}\">{}</a> <span class=\"meta\">{}</span></td><td>{}</td>\
+             <td class=\"{class}\">{label}</td><td>{}</td><td>{held} of {} held</td></tr>",
+            anchor(r),
+            escape(&r.record.test.name),
+            escape(&r.record.test.target),
+            r.record.spec.kind.as_str(),
+            escape(&crate::report::change_cell(r.comparison.as_ref())),
+            r.verdicts.len()
+        );
+    }
+    out.push_str("</tbody></table>");
+}
+
+fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
+    let t = &r.record.test;
+    let (class, label) = outcome(r);
     let _ = write!(
         out,
         "<section id=\"{}\"><h2>{} <span class=\"{class}\">{label}</span></h2>\
          <p class=\"meta\">{} · {} · {}:{} · {} · <code>{}</code></p>",
-        escape(&t.name),
+        anchor(r),
         escape(&t.name),
         escape(&t.package),
         escape(&t.target),
@@ -156,6 +196,9 @@ fn section(out: &mut String, r: &TestResult, base: Option<&Record>) {
         );
         out.push_str("</div>");
     }
+    if let Some(c) = &r.capacity {
+        capacity::charts(out, c, &r.record.spec.thresholds);
+    }
     if let Some(l) = &r.record.load {
         load::charts(out, l, base.and_then(|b| b.load.as_ref()));
     }
@@ -168,25 +211,56 @@ fn sorted(v: &[u64]) -> Vec<f64> {
     s
 }
 
+/// A chart's frame: its title, both axes and their names (the x axis's under its tick labels,
+/// the y axis's at its top).
 fn svg_open(out: &mut String, title: &str, x_label: &str, y_label: &str) {
     let _ = write!(
         out,
         "<svg role=\"img\" aria-label=\"{title}\" width=\"{W}\" height=\"{H}\" \
          viewBox=\"0 0 {W} {H}\" xmlns=\"http://www.w3.org/2000/svg\">\
          <title>{title}</title>\
-         <text x=\"{PAD}\" y=\"12\">{title}</text>\
-         <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{x_label}</text>\
-         <text x=\"4\" y=\"{}\">{y_label}</text>\
+         <text x=\"4\" y=\"11\">{title}</text>\
+         <text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{x_label}</text>\
+         <text class=\"axis\" x=\"{}\" y=\"24\">{y_label}</text>\
          <line x1=\"{PAD}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>\
          <line x1=\"{PAD}\" y1=\"18\" x2=\"{PAD}\" y2=\"{}\" stroke=\"#999\"/>",
-        W - 4.0,
-        H - 4.0,
-        H / 2.0,
+        W - 8.0,
+        H - 6.0,
+        PAD + 4.0,
         H - PAD,
         W - 8.0,
         H - PAD,
         H - PAD
     );
+}
+
+/// The pixel x of `v` on a linear axis from `lo` to `hi`.
+fn x_of(v: f64, lo: f64, hi: f64) -> f64 {
+    PAD + (v - lo) / (hi - lo) * (W - PAD - 8.0)
+}
+
+/// The pixel y of `v` on a linear axis from `lo` to `hi`.
+fn y_of(v: f64, lo: f64, hi: f64) -> f64 {
+    (H - PAD) - (v - lo) / (hi - lo) * (H - PAD - 20.0)
+}
+
+/// Linear ticks on both axes, labelled by `fx` and `fy`.
+fn linear_ticks(
+    out: &mut String,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+    fx: impl Fn(f64) -> String,
+    fy: impl Fn(f64) -> String,
+) {
+    let x: Vec<(f64, String)> = axes::linear(x_lo, x_hi, 5)
+        .into_iter()
+        .map(|v| (x_of(v, x_lo, x_hi), fx(v)))
+        .collect();
+    let y: Vec<(f64, String)> = axes::linear(y_lo, y_hi, 4)
+        .into_iter()
+        .map(|v| (y_of(v, y_lo, y_hi), fy(v)))
+        .collect();
+    axes::draw(out, &x, &y);
 }
 
 fn polyline(out: &mut String, points: &[(f64, f64)], colour: &str, dashed: bool) {
@@ -234,12 +308,10 @@ fn histogram(out: &mut String, new: &[f64], old: &[f64]) {
     };
     let (cn, co) = (counts(new), counts(old));
     let top = cn.iter().chain(co.iter()).copied().fold(1e-9, f64::max);
-    svg_open(
-        out,
-        &format!("histogram {} – {}", format_ns(lo), format_ns(hi)),
-        "latency",
-        "share",
-    );
+    svg_open(out, "histogram", "latency", "share of samples");
+    linear_ticks(out, (lo, hi), (0.0, top), format_ns, |f| {
+        format!("{:.0} %", f * 100.0)
+    });
     let bw = (W - PAD - 8.0) / BINS as f64;
     let y = |f: f64| (H - PAD) - f / top * (H - PAD - 20.0);
     for (i, f) in cn.iter().enumerate() {
@@ -274,17 +346,23 @@ fn percentiles(out: &mut String, new: &[f64], old: &[f64]) {
     );
     let lo = lo.max(1.0);
     let hi = if hi > lo { hi } else { lo + 1.0 };
-    svg_open(
-        out,
-        &format!(
-            "percentiles, log scale ({} – {})",
-            format_ns(lo),
-            format_ns(hi)
-        ),
-        "p0 · p90 · p99 · p99.9",
-        "latency",
-    );
+    svg_open(out, "percentiles (log scale)", "percentile", "latency");
     let span = (hi / lo).ln();
+    let x: Vec<(f64, String)> = ["p0", "p90", "p99", "p99.9"]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (PAD + i as f64 / 3.0 * (W - PAD - 8.0), (*l).to_string()))
+        .collect();
+    let y: Vec<(f64, String)> = axes::logarithmic(lo, hi)
+        .into_iter()
+        .map(|v| {
+            (
+                (H - PAD) - (v / lo).ln() / span * (H - PAD - 20.0),
+                format_ns(v),
+            )
+        })
+        .collect();
+    axes::draw(out, &x, &y);
     let curve = |v: &[f64]| -> Vec<(f64, f64)> {
         (0..=120)
             .map(|i| {
@@ -314,6 +392,14 @@ fn sequence(out: &mut String, new: &[u64], old: Option<&[u64]>) {
     s.sort_by(f64::total_cmp);
     let (lo, hi) = (s[0], nearest_rank(&s, 0.999).max(s[0] + 1.0));
     svg_open(out, "samples in run order", "sample", "latency");
+    let n = new.len().max(2) - 1;
+    linear_ticks(
+        out,
+        (0.0, n as f64),
+        (lo, hi),
+        |v| format!("{v:.0}"),
+        format_ns,
+    );
     let line = |v: &[u64]| -> Vec<(f64, f64)> {
         let n = v.len().max(2) - 1;
         v.iter()
@@ -363,7 +449,7 @@ mod tests {
         }
     }
 
-    /// A latency test and a load test, each with its baseline.
+    /// A latency test and a load test, each with its baseline, and a capacity search.
     fn page() -> String {
         let new = record((0..50).map(|i| 1_000 + i * 10).collect());
         let old = record((0..50).map(|i| 900 + i * 10).collect());
@@ -372,9 +458,70 @@ mod tests {
             0,
             1.0,
             "bench".into(),
-            vec![TestResult::judge(new), TestResult::judge(load)],
+            vec![TestResult::judge(new), TestResult::judge(load), searched()],
         );
         render(&summary, &[old, load_base])
+    }
+
+    /// A capacity search of a 400/s service: doubling from 50/s, then bisecting.
+    fn searched() -> TestResult {
+        let mut record = crate::report::load_md::tests::load_record();
+        record.test.name = "checkout".into();
+        record.spec.thresholds = vec![perf_schema::spec::Threshold::Percentile {
+            percentile: 99.0,
+            limit_ns: 50_000_000,
+        }]
+        .into();
+        let step = |rate: f64| {
+            let over = (rate - 404.0).max(0.0);
+            perf_schema::summary::CapacityStep {
+                rate_per_s: rate,
+                passed: over == 0.0,
+                iterations_per_s: rate.min(400.0),
+                p95_ns: 11e6 + over * 2e6,
+                p99_ns: 11.5e6 + over * 2.4e6,
+                error_rate: 0.0,
+                dropped_iterations: 0,
+                generator_lag_p99_ns: Some(30e3),
+                failures: Vec::new(),
+            }
+        };
+        let rates = [
+            50.0, 100.0, 200.0, 400.0, 800.0, 565.7, 475.7, 436.2, 417.7, 408.8, 404.3,
+        ];
+        let mut r = TestResult::judge(record);
+        r.capacity = Some(perf_schema::summary::Capacity {
+            range_per_s: [50.0, 1600.0],
+            step_s: 2.0,
+            held_per_s: Some(404.3),
+            failed_per_s: Some(408.8),
+            ended: perf_schema::summary::CapacityEnd::Found,
+            steps: rates.into_iter().map(step).collect(),
+        });
+        r
+    }
+
+    #[test]
+    fn the_page_opens_with_an_overview_and_draws_the_capacity_curve_with_ticks() {
+        let html = page();
+        let overview = html.find("class=\"overview\"").expect("overview table");
+        assert!(overview < html.find("<section").expect("a section"));
+        // Three rows, each linking to its section.
+        assert_eq!(html.matches("<a href=\"#p-t-a-b-\">").count(), 1, "{html}");
+        assert!(html.contains("id=\"p-t-a-b-\""));
+        assert_eq!(html.matches("<tr><td><a href=").count(), 3, "{html}");
+        assert!(html.contains("capacity 404.3/s: held there, failed at 408.8/s"));
+        assert!(html.contains("throughput against offered rate"));
+        assert!(html.contains("p99 limit 50.00ms"), "{html}");
+        assert!(html.contains(">capacity 404/s</text>"));
+        // Ticks with labels on every chart: 3 of the latency test, 3 time series of each load
+        // test, 2 of the capacity search.
+        let charts = html.matches("<svg").count();
+        assert_eq!(charts, 11);
+        assert!(
+            html.matches("class=\"tick\"").count() >= 4 * charts,
+            "{html}"
+        );
     }
 
     /// A load test and its baseline: 20 % faster p95 over time, `login` p95 8 ms instead of 10.
@@ -476,8 +623,11 @@ mod tests {
         };
         let dom = run(&["--dump-dom".to_string()]);
         let text = String::from_utf8_lossy(&dom.stdout);
-        // Three charts of the latency test, three time series of the load test, its table.
-        assert_eq!(text.matches("<svg").count(), 6, "{text}");
+        // Three charts of the latency test, three time series of each load test, their tables,
+        // the capacity curve and the overview.
+        assert_eq!(text.matches("<svg").count(), 11, "{text}");
+        assert!(text.contains("class=\"overview\""), "{text}");
+        assert!(text.contains("throughput against offered rate"), "{text}");
         assert!(text.contains("<polyline"), "{text}");
         assert!(text.contains("throughput over time"), "{text}");
         assert!(text.contains("<td>login</td>"), "{text}");

@@ -58,6 +58,7 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         ("fixture-load", "load", "aborts_in_perf_mode"),
         ("fixture-load", "load", "every_request_is_a_404"),
         ("fixture-load", "load", "fails_on_5xx"),
+        ("fixture-load", "load", "four_exact_workers_of_10ms"),
         ("fixture-load", "load", "four_iterations_each"),
         ("fixture-load", "load", "needs_a_base_url"),
         ("fixture-load", "load", "open_model_against_a_stall"),

@@ -335,6 +335,109 @@ fn recovery_after_a_spike_is_timed_from_the_timeline() {
     );
 }
 
+/// `--capacity` on a real service of known capacity (4 workers of exactly 10 ms: 400/s): the
+/// rate doubles from 50/s until a step fails p99 < 50ms, then is bisected to 2 %; the rate
+/// found is within 5 % of 400/s, every step is in the summary, and the table says it.
+#[test]
+fn capacity_is_found_within_five_percent_of_a_known_service() {
+    let report = tempfile::tempdir().expect("tempdir");
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-load",
+        "four_exact_workers_of_10ms",
+        "--capacity",
+        "50/s..1600/s",
+        "--report-dir",
+        report.path().to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary = crate::support::read_json(&report.path().join("summary.json"));
+    let r = result(&summary, "four_exact_workers_of_10ms");
+    let c = &r["capacity"];
+    assert_eq!(c["ended"], "found", "{c:#}");
+    let held = c["held_per_s"].as_f64().expect("held");
+    let failed = c["failed_per_s"].as_f64().expect("failed");
+    assert!(
+        (380.0..=420.0).contains(&held),
+        "capacity {held}/s, truth 400/s: {c:#}"
+    );
+    assert!(failed > held && failed / held <= 1.0201, "{c:#}");
+    let steps = c["steps"].as_array().expect("steps");
+    let rates: Vec<f64> = steps
+        .iter()
+        .filter_map(|s| s["rate_per_s"].as_f64())
+        .collect();
+    assert_eq!(&rates[..4], &[50.0, 100.0, 200.0, 400.0], "{c:#}");
+    // 800/s is twice the capacity: its queue grows 400 a second, so p99 fails by far.
+    let at_800 = steps
+        .iter()
+        .find(|s| s["rate_per_s"] == 800.0)
+        .expect("800/s");
+    assert_eq!(at_800["passed"], false, "{at_800:#}");
+    assert!(
+        at_800["p99_ns"].as_f64().expect("p99") > 500e6,
+        "{at_800:#}"
+    );
+    // The result is the highest step that held, and it passes its thresholds.
+    assert_eq!(r["outcome"], "pass", "{r:#}");
+    let done = r["record"]["load"]["iterations_per_s"]
+        .as_f64()
+        .expect("rate");
+    assert!((done / held - 1.0).abs() < 0.05, "{done} done at {held}/s");
+    let table = stdout(&out);
+    assert!(
+        table.contains("capacity ") && table.contains(": held there, failed at "),
+        "{table}"
+    );
+    let md = std::fs::read_to_string(report.path().join("summary.md")).expect("summary.md");
+    assert!(md.contains("### Capacity"), "{md}");
+
+    // A range whose lowest rate is already beyond the capacity: one step, reported, exit 1.
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-load",
+        "four_exact_workers_of_10ms",
+        "--capacity",
+        "600/s..1600/s",
+        "--report-dir",
+        report.path().to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(
+        table.contains("capacity below 600.0/s: the lowest rate of the range already failed"),
+        "{table}"
+    );
+    let summary = crate::support::read_json(&report.path().join("summary.json"));
+    let c = &result(&summary, "four_exact_workers_of_10ms")["capacity"];
+    assert_eq!(
+        (c["ended"].as_str(), c["steps"].as_array().map(Vec::len)),
+        (Some("lowest_failed"), Some(1))
+    );
+}
+
+/// `--capacity` on a closed-model test, or a range the wrong way round: usage errors (exit 2)
+/// naming the fix, before anything runs.
+#[test]
+fn capacity_on_the_wrong_test_or_range_is_a_usage_error() {
+    let out = cargo_perf(&["-p", "fixture-load", "passes", "--capacity", "50/s..1600/s"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--capacity searches the arrival rate of open-model load tests")
+            && err.contains("not `passes` (")
+            && err.contains("users = 2"),
+        "{err}"
+    );
+    let out = cargo_perf(&["-p", "fixture-load", "--capacity", "500/s..50/s"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the highest rate must be above the lowest"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// Two real services under the same light load for 15 s: one leaks 128 KiB a request, the other
 /// takes 4 MiB and gives it back every 3 s. The memory trend (window minima after warm-up)
 /// finds the leak at its true rate and no trend in the sawtooth.

@@ -8,7 +8,7 @@ use crate::compare::format_change;
 use perf_schema::record::load::{LoadReport, Tick};
 use perf_schema::spec::format_ns;
 
-use super::{escape, polyline, svg_open, BASE, H, NEW, PAD, W};
+use super::{escape, linear_ticks, polyline, svg_open, BASE, H, NEW, PAD, W};
 
 /// Charts and table of one load test.
 pub fn charts(out: &mut String, new: &LoadReport, base: Option<&LoadReport>) {
@@ -94,12 +94,8 @@ fn series(
     let all = lines.iter().flat_map(|l| l.0.iter());
     let (t_max, y_max) = all.fold((0f64, 0f64), |(t, y), p| (t.max(p.0), y.max(p.1)));
     let (t_max, y_max) = (t_max.max(1.0), if y_max > 0.0 { y_max } else { 1.0 });
-    svg_open(
-        out,
-        &format!("{title}, 0 – {}, {t_max:.0} s", fmt(y_max)),
-        "seconds",
-        y_label,
-    );
+    svg_open(out, title, "seconds", y_label);
+    linear_ticks(out, (0.0, t_max), (0.0, y_max), |t| format!("{t}s"), fmt);
     for (pts, colour, dashed) in lines.iter().filter(|l| !l.0.is_empty()) {
         let scaled: Vec<(f64, f64)> = pts
             .iter()
