@@ -171,6 +171,13 @@ pub struct Args {
     #[arg(skip)]
     pub shard: Option<Shard>,
 
+    /// The process id of the service under test (with `--base-url`): each load test samples
+    /// its CPU, memory, descriptors and threads every second beside its own, and judges
+    /// `max_rss_growth` on it. It must run when the run starts (exit 2 otherwise); one that
+    /// exits during a load test ends the run with exit 2, its results kept.
+    #[arg(long, value_name = "PID")]
+    pub service_pid: Option<u32>,
+
     /// Search each selected open-model test's capacity: the highest arrival rate between LOW
     /// and HIGH (`50/s..2000/s`) at which every threshold holds. Steps of the test's
     /// `duration`: doubling from LOW until one fails, then bisecting to 2 %. Neither compares

@@ -29,7 +29,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::Parser;
-use perf_schema::protocol::ENV_SHARD;
+use perf_schema::protocol::{ENV_SERVICE_PID, ENV_SHARD};
 use perf_schema::record::{self, LIST_SCHEMA};
 use perf_schema::spec::Kind;
 use perf_schema::summary::{Summary, TestOutcome, TestResult};
@@ -166,6 +166,9 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     if args.capacity.is_some() {
         capacity::check(&selected)?;
     }
+    if let Some(pid) = args.service_pid {
+        check_service_pid(pid)?;
+    }
 
     if args.list {
         match args.format {
@@ -195,6 +198,10 @@ fn run(args: &Args) -> anyhow::Result<u8> {
             .shard
             .map(|s| (ENV_SHARD.to_string(), s.to_string()))
             .into_iter()
+            .chain(
+                args.service_pid
+                    .map(|p| (ENV_SERVICE_PID.to_string(), p.to_string())),
+            )
             .collect(),
         base_url: args.base_url.clone(),
     };
@@ -244,7 +251,8 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     let building_s = compared.as_ref().map_or(0.0, |p| p.build_s);
     let measuring_s = || (running.elapsed().as_secs_f64() - building_s).max(0.0);
 
-    let infrastructure_error = ran.iter().any(|r| r.infrastructure_error);
+    let service_gone = service_gone(&ran);
+    let infrastructure_error = ran.iter().any(|r| r.infrastructure_error) || service_gone.is_some();
     let mut results: Vec<TestResult> = ran
         .into_iter()
         .map(|r| TestResult::judge_under(r.record, &budgets))
@@ -288,6 +296,9 @@ fn run(args: &Args) -> anyhow::Result<u8> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
     }
     let code = exit_code(&summary, args.fail_on, infrastructure_error);
+    if let Some(gone) = service_gone {
+        eprintln!("error: {gone}; the summary holds what was measured");
+    }
     if let Some((ran, of)) = stopped {
         eprintln!(
             "cargo perf: interrupted (Ctrl-C, SIGTERM or SIGHUP) after {ran} of {of} perf tests; the \
@@ -333,6 +344,45 @@ pub(crate) fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<P
         source,
     })?;
     Ok(path)
+}
+
+/// `--service-pid`: the process must be there when the run starts.
+fn check_service_pid(pid: u32) -> Result<(), PerfError> {
+    let running = if cfg!(target_os = "linux") {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    } else {
+        let mut system = sysinfo::System::new();
+        let p = sysinfo::Pid::from_u32(pid);
+        system.refresh_processes(sysinfo::ProcessesToUpdate::Some(&[p]), true);
+        system.process(p).is_some()
+    };
+    if running {
+        return Ok(());
+    }
+    Err(PerfError::Usage(format!(
+        "--service-pid {pid}: no such process is running; give the process id of the running \
+         service (e.g. `pgrep -f my-service`), or leave the flag out"
+    )))
+}
+
+/// When a watched service process (`--service-pid`) went away during a load test: which test
+/// and when.
+fn service_gone(ran: &[runner::Ran]) -> Option<String> {
+    ran.iter().find_map(|r| {
+        let s = r.record.load.as_ref()?.service_process.as_ref()?;
+        let t = s.exited_after_s?;
+        Some(format!(
+            "the service process {} (--service-pid) was gone {t:.1}s into the load of `{}`: \
+             its crash or exit, not the load, ended what the test could measure",
+            s.pid, r.record.test.name
+        ))
+    })
 }
 
 pub(crate) fn exit_code(summary: &Summary, fail_on: FailOn, infrastructure_error: bool) -> u8 {

@@ -488,6 +488,35 @@ pub(crate) fn load_overview(l: &LoadReport) -> String {
     )
 }
 
+/// `service process 4242: cpu 35% · peak rss 48.0MiB · peak open fds 40 · peak threads 9`, and
+/// when it ended during the load, when.
+fn service_line(l: &LoadReport, s: &perf_schema::record::load::ServiceProcess) -> String {
+    let mut line = format!("service process {}:", s.pid);
+    if let Some(cpu) = s.cpu_percent {
+        let _ = write!(line, " cpu {cpu:.0}% ·");
+    }
+    if let Some(rss) = s.peak_rss_bytes {
+        let _ = write!(line, " peak rss {} ·", format_bytes(rss as f64));
+    }
+    let peak = |f: fn(perf_schema::record::load::ProcessTick) -> Option<u64>| {
+        l.timeline
+            .iter()
+            .filter_map(|t| t.service.and_then(f))
+            .max()
+    };
+    if let Some(fds) = peak(|p| p.open_fds) {
+        let _ = write!(line, " peak open fds {fds} ·");
+    }
+    if let Some(threads) = peak(|p| p.threads) {
+        let _ = write!(line, " peak threads {threads} ·");
+    }
+    let mut line = line.trim_end_matches(" ·").to_string();
+    if let Some(t) = s.exited_after_s {
+        let _ = write!(line, "; gone {t:.1}s into the load");
+    }
+    line
+}
+
 /// A load test's breakdown under its row: counts and rates, latency per request name,
 /// errors by kind and status, checks, resources.
 pub fn load_lines(l: &LoadReport) -> Vec<String> {
@@ -514,6 +543,9 @@ pub fn load_lines(l: &LoadReport) -> Vec<String> {
         let _ = write!(resources, " · peak threads {threads}");
     }
     out.push(resources);
+    if let Some(s) = &l.service_process {
+        out.push(service_line(l, s));
+    }
     if let Some(lag) = l
         .schedule_lag
         .as_ref()

@@ -29,11 +29,18 @@ pub struct Trend {
 }
 
 /// The RSS trend of `timeline` after warm-up, or `None` when the run is too short to cut into
-/// [`MIN_WINDOWS`] windows of three samples (a soak needs at least 11 s).
+/// [`MIN_WINDOWS`] windows of three samples (a soak needs at least 11 s). The service's own
+/// process when it was watched (`--service-pid`), else the test process (the generator, and the
+/// service when `setup` started it in-process).
 pub fn rss_trend(timeline: &[Tick]) -> Option<Trend> {
+    let watched = timeline.iter().any(|t| t.service.is_some());
+    let rss = |t: &Tick| match watched {
+        true => t.service.and_then(|s| s.rss_bytes),
+        false => t.rss_bytes,
+    };
     let samples: Vec<(f64, f64)> = timeline
         .iter()
-        .filter_map(|t| Some((t.t_s, t.rss_bytes? as f64)))
+        .filter_map(|t| Some((t.t_s, rss(t)? as f64)))
         .collect();
     let end_s = samples.last()?.0;
     let kept: Vec<(f64, f64)> = samples
@@ -118,6 +125,27 @@ mod tests {
         let leaking = rss_trend(&timeline((0..60).map(|s| saw(s) + s as f64 * 0.1 * MIB)));
         let per_h = leaking.expect("trend").bytes_per_h;
         assert!((per_h - 360.0 * MIB).abs() < 0.01 * 360.0 * MIB, "{per_h}");
+    }
+
+    #[test]
+    fn a_watched_service_process_is_judged_not_the_test_process() {
+        // The test process flat at 10 MiB, the service's own process leaking 1 MiB a second.
+        let mut t = timeline((0..60).map(|_| 10.0 * MIB));
+        for (s, tick) in t.iter_mut().enumerate() {
+            tick.service = Some(perf_schema::record::load::ProcessTick {
+                rss_bytes: Some((50.0 * MIB + s as f64 * MIB) as u64),
+                ..Default::default()
+            });
+        }
+        let trend = rss_trend(&t).expect("trend");
+        assert!((trend.bytes_per_h - 3600.0 * MIB).abs() < 1.0, "{trend:?}");
+        // Gone for the last 20 s: the trend is fitted on what was read of it, not on the
+        // test process's figures in between.
+        for tick in &mut t[40..] {
+            tick.service = None;
+        }
+        let trend = rss_trend(&t).expect("trend");
+        assert!((trend.bytes_per_h - 3600.0 * MIB).abs() < 1.0, "{trend:?}");
     }
 
     #[test]

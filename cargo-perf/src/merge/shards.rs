@@ -191,6 +191,8 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
                 // per-second histograms: the merged timeline has counts only.
                 p50_ns: None,
                 p95_ns: None,
+                // One process, watched by the shard on its machine.
+                service: ticks.iter().find_map(|t| t.service),
             }
         })
         .collect();
@@ -249,6 +251,8 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
         interrupted: parts.iter().any(|p| p.interrupted),
         shard: None,
         request_thresholds,
+        // Only the shard on the service's machine can watch its process.
+        service_process: parts.iter().find_map(|p| p.service_process.clone()),
     })
 }
 
@@ -375,6 +379,7 @@ mod tests {
                 share: 0.5,
             }),
             request_thresholds: vec![],
+            service_process: None,
         };
         let test = TestId {
             package: "p".into(),

@@ -191,6 +191,7 @@ pub(crate) mod tests {
                     threads: Some(4),
                     p50_ns: Some(18e6 + s as f64 * 1e6),
                     p95_ns: Some(30e6 + s as f64 * 2e6),
+                    service: None,
                 })
                 .collect(),
             cpu_percent: Some(41.0),
@@ -199,6 +200,7 @@ pub(crate) mod tests {
             interrupted: false,
             shard: None,
             request_thresholds: Vec::new(),
+            service_process: None,
         };
         Record {
             load: Some(load),

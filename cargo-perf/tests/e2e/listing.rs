@@ -53,6 +53,7 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
             "tests::reverse_in_lib_test_module",
         ),
         ("fixture-load", "load", "a_leaking_service"),
+        ("fixture-load", "load", "an_external_service_under_soak"),
         ("fixture-load", "load", "a_sawtooth_service"),
         ("fixture-load", "load", "a_threshold_that_does_not_parse"),
         ("fixture-load", "load", "aborts_in_perf_mode"),

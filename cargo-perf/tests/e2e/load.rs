@@ -438,6 +438,122 @@ fn capacity_on_the_wrong_test_or_range_is_a_usage_error() {
     );
 }
 
+/// A service in a process of its own (Python's http.server, keeping 256 KiB of every request),
+/// started with its address on stdout; with `exit_after`, it exits after answering that many.
+fn leaky_python_service(exit_after: Option<u32>) -> (std::process::Child, String) {
+    const SERVER: &str = r#"
+import http.server, os, sys
+exit_after = int(sys.argv[1])
+kept = []
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        kept.append(bytearray(b"x" * 262144))
+        self.send_response(200)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+        self.wfile.flush()
+        if len(kept) == exit_after:
+            os._exit(0)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", SERVER, &exit_after.unwrap_or(0).to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs (.ci/run needs it too)");
+    let mut port = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut port).expect("port");
+    (child, format!("http://127.0.0.1:{}", port.trim()))
+}
+
+/// `--service-pid`: the service's own process is sampled every second beside the test's, and
+/// the leak verdict is judged on it (the test process does not leak: without the flag the test
+/// passes); a PID that does not run is exit 2 before anything runs; a service that exits during
+/// the load is exit 2 with what was measured kept.
+#[test]
+fn an_external_service_process_is_watched_and_its_leak_caught() {
+    let report = tempfile::tempdir().expect("tempdir");
+    let dir = report.path().to_str().expect("utf-8");
+    let run = |url: &str, pid: &str| {
+        cargo_perf(&[
+            "-p",
+            "fixture-load",
+            "an_external_service_under_soak",
+            "--base-url",
+            url,
+            "--service-pid",
+            pid,
+            "--report-dir",
+            dir,
+        ])
+    };
+    let (mut service, url) = leaky_python_service(None);
+    let pid = service.id().to_string();
+    let out = run(&url, &pid);
+    let _ = service.kill();
+    let _ = service.wait();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(
+        table.contains(&format!("service process {pid}: cpu ")),
+        "{table}"
+    );
+    assert!(
+        table.contains("FAIL rss_growth <= 1.0GiB/h (measured "),
+        "{table}"
+    );
+    let summary = crate::support::read_json(&report.path().join("summary.json"));
+    let load = &result(&summary, "an_external_service_under_soak")["record"]["load"];
+    let watched = &load["service_process"];
+    assert_eq!(watched["pid"].as_u64(), pid.parse().ok(), "{watched:#}");
+    assert!(watched["exited_after_s"].is_null(), "{watched:#}");
+    // Each second's reading of the service: its memory grows by 256 KiB a request.
+    let rss = |t: &Value| t["service"]["rss_bytes"].as_f64();
+    let ticks = load["timeline"].as_array().expect("timeline");
+    let first = rss(&ticks[0]).expect("rss");
+    let last = rss(&ticks[ticks.len() - 1]).expect("rss");
+    assert!(last > first + 20.0 * 1048576.0, "{first} → {last}");
+
+    // No such process: exit 2 before anything runs.
+    let out = run(&url, "999999999");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--service-pid 999999999: no such process is running"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A service that exits after 40 answers (about 2 s in): exit 2, those 40 kept.
+    let (mut dying, url) = leaky_python_service(Some(40));
+    let pid = dying.id().to_string();
+    let out = run(&url, &pid);
+    let _ = dying.wait();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "the service process {pid} (--service-pid) was gone "
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let summary = crate::support::read_json(&report.path().join("summary.json"));
+    let load = &result(&summary, "an_external_service_under_soak")["record"]["load"];
+    let ok =
+        load["iterations"].as_u64().expect("n") - load["failed_iterations"].as_u64().expect("f");
+    assert_eq!(ok, 40, "{load:#}");
+    let gone = load["service_process"]["exited_after_s"]
+        .as_f64()
+        .expect("gone");
+    assert!((1.0..12.5).contains(&gone), "{gone}");
+}
+
 /// Two real services under the same light load for 15 s: one leaks 128 KiB a request, the other
 /// takes 4 MiB and gives it back every 3 s. The memory trend (window minima after warm-up)
 /// finds the leak at its true rate and no trend in the sawtooth.

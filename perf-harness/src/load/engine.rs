@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::alarm::Alarm;
-use super::report::{Latency, LoadReport, Model, Tick};
+use super::report::{Latency, LoadReport, Model, ProcessTick, Tick};
 use super::resources::{Resources, Sample};
 use super::statements::{Iteration, StatementsPerIteration};
 use super::{LoadBody, Plan, Scenario, Service, ENV_BASE_URL};
@@ -717,7 +717,8 @@ impl Ticker {
         // The load is over: sampling on this thread delays nothing now.
         let mut resources = lock(&self.resources);
         let sample = resources.sample();
-        record_tick(ctx, model, t0, &self.timeline, sample);
+        let service = resources.sample_service();
+        record_tick(ctx, model, t0, &self.timeline, sample, service);
         if full && std::io::stderr().is_terminal() {
             eprint!("\r\x1b[2K");
         }
@@ -870,10 +871,13 @@ async fn tick<S>(
     loop {
         interval.tick().await;
         let sampling = resources.clone();
-        let sample = tokio::task::spawn_blocking(move || lock(&sampling).sample())
-            .await
-            .unwrap_or_default();
-        record_tick(&ctx, model, t0, &timeline, sample);
+        let (sample, service) = tokio::task::spawn_blocking(move || {
+            let mut resources = lock(&sampling);
+            (resources.sample(), resources.sample_service())
+        })
+        .await
+        .unwrap_or_default();
+        record_tick(&ctx, model, t0, &timeline, sample, service);
         if to_file.is_none() && !to_terminal {
             continue;
         }
@@ -932,6 +936,7 @@ fn record_tick<S>(
     t0: Instant,
     timeline: &RefCell<Vec<Tick>>,
     sample: Sample,
+    service: Option<Option<ProcessTick>>,
 ) {
     let mut m = ctx.metrics.borrow_mut();
     // The iterations completed since the previous point, recorded apart as they finished:
@@ -959,6 +964,7 @@ fn record_tick<S>(
         threads: sample.threads,
         p50_ns,
         p95_ns,
+        service: service.flatten(),
     });
 }
 
@@ -1018,6 +1024,14 @@ fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> 
         interrupted: d.interrupted,
         shard: plan.shard,
         request_thresholds: m.request_thresholds.clone(),
+        service_process: d.resources.service_summary().map(|mut s| {
+            s.exited_after_s = d
+                .timeline
+                .iter()
+                .find(|t| t.service.is_none())
+                .map(|t| t.t_s);
+            s
+        }),
     }
 }
 

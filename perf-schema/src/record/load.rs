@@ -102,6 +102,47 @@ pub struct Tick {
     /// 95th percentile of the iterations completed since the previous point, nanoseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p95_ns: Option<f64>,
+    /// The service's own process at that moment (`cargo perf --service-pid`); absent when it
+    /// is not watched, or no longer runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ProcessTick>,
+}
+
+/// One reading of a process other than the test's; each figure is absent where the platform
+/// does not give it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessTick {
+    /// CPU use over the last interval, percent of one core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+    /// Resident memory, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_bytes: Option<u64>,
+    /// Open file descriptors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_fds: Option<u64>,
+    /// Threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u64>,
+}
+
+/// The service under test as a process of its own, watched during the load (`cargo perf
+/// --service-pid PID`). Without it the service ran in the test process (its `setup`) or was not
+/// watched, and the test process's figures are the only ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceProcess {
+    /// Its process id.
+    pub pid: u32,
+    /// Mean CPU use during the load, percent of one core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+    /// Peak resident memory, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// Seconds into the load when it was found gone (exited, or a zombie); absent while it ran
+    /// to the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exited_after_s: Option<f64>,
 }
 
 /// Everything a load test measured besides the iteration statistics in `Record::stats`.
@@ -189,6 +230,9 @@ pub struct LoadReport {
     /// Per-name thresholds the body declared with `.threshold(..)` on a request.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub request_thresholds: Vec<crate::spec::NamedThreshold>,
+    /// The service's own process, when `cargo perf --service-pid` watched it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_process: Option<ServiceProcess>,
 }
 
 impl LoadReport {
