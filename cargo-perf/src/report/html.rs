@@ -252,15 +252,36 @@ fn linear_ticks(
     fx: impl Fn(f64) -> String,
     fy: impl Fn(f64) -> String,
 ) {
-    let x: Vec<(f64, String)> = axes::linear(x_lo, x_hi, 5)
+    let x: Vec<(f64, String)> = distinct_ticks(x_lo, x_hi, 5, &fx)
         .into_iter()
-        .map(|v| (x_of(v, x_lo, x_hi), fx(v)))
+        .map(|(v, l)| (x_of(v, x_lo, x_hi), l))
         .collect();
-    let y: Vec<(f64, String)> = axes::linear(y_lo, y_hi, 4)
+    let y: Vec<(f64, String)> = distinct_ticks(y_lo, y_hi, 4, &fy)
         .into_iter()
-        .map(|v| (y_of(v, y_lo, y_hi), fy(v)))
+        .map(|(v, l)| (y_of(v, y_lo, y_hi), l))
         .collect();
     axes::draw(out, &x, &y);
+}
+
+/// Round ticks whose labels all differ: fewer of them when `label` would print two alike (a
+/// count of users from 0 to 2 gets 0, 1, 2, not 0, 0, 1, 2, 2).
+fn distinct_ticks(
+    lo: f64,
+    hi: f64,
+    mut count: usize,
+    label: &impl Fn(f64) -> String,
+) -> Vec<(f64, String)> {
+    loop {
+        let ticks: Vec<(f64, String)> = axes::linear(lo, hi, count)
+            .into_iter()
+            .map(|v| (v, label(v)))
+            .collect();
+        let alike = ticks.windows(2).any(|w| w[0].1 == w[1].1);
+        if !alike || count <= 1 {
+            return ticks;
+        }
+        count /= 2;
+    }
 }
 
 fn polyline(out: &mut String, points: &[(f64, f64)], colour: &str, dashed: bool) {
@@ -514,10 +535,10 @@ mod tests {
         assert!(html.contains("throughput against offered rate"));
         assert!(html.contains("p99 limit 50.00ms"), "{html}");
         assert!(html.contains(">capacity 404/s</text>"));
-        // Ticks with labels on every chart: 3 of the latency test, 3 time series of each load
+        // Ticks with labels on every chart: 3 of the latency test, 4 time series of each load
         // test, 2 of the capacity search.
         let charts = html.matches("<svg").count();
-        assert_eq!(charts, 11);
+        assert_eq!(charts, 13);
         assert!(
             html.matches("class=\"tick\"").count() >= 4 * charts,
             "{html}"
@@ -542,8 +563,8 @@ mod tests {
         let (new, old) = load_pair();
         let summary = Summary::new(0, 1.0, "bench".into(), vec![TestResult::judge(new)]);
         let html = render(&summary, &[old]);
-        // No raw samples for a load test: its three time-series charts only.
-        assert_eq!(html.matches("<svg").count(), 3, "{html}");
+        // No raw samples for a load test: its four time-series charts only.
+        assert_eq!(html.matches("<svg").count(), 4, "{html}");
         for title in [
             "iteration latency over time",
             "throughput over time",
@@ -551,8 +572,12 @@ mod tests {
         ] {
             assert!(html.contains(title), "{title}");
         }
-        // p95 and p50, throughput, users: for this run and the baseline each.
-        assert_eq!(html.matches("<polyline").count(), 8, "{html}");
+        // p95 and p50, throughput, users: for this run and the baseline each; memory for this
+        // run (too short for a trend).
+        assert_eq!(html.matches("<polyline").count(), 9, "{html}");
+        assert!(html.contains("memory over time (test process)"));
+        // Users from 0 to 2: ticks 0, 1, 2, each once.
+        assert!(html.contains(">0</text>") && !html.contains(">0.5</text>"));
         assert_eq!(html.matches(&format!("stroke=\"{BASE}\"")).count(), 4);
         assert!(
             html.contains("<td>login</td><td>300</td><td>0</td>"),
@@ -560,9 +585,41 @@ mod tests {
         );
         assert!(html.contains("<td>browse|all</td><td>300</td><td>3</td>"));
         assert!(html.contains("<td>8.000ms</td><td>+25.0 %</td>"), "{html}");
-        // Dots on short series: 3 + 3 + 3 + 3 latency points, 3 + 3 rates, 4 + 4 user counts.
-        assert_eq!(html.matches("<circle").count(), 26, "{html}");
+        // Dots on short series: 3 + 3 + 3 + 3 latency points, 3 + 3 rates, 4 + 4 user counts,
+        // 3 memory readings.
+        assert_eq!(html.matches("<circle").count(), 29, "{html}");
         assert!(!html.contains("<script"));
+    }
+
+    #[test]
+    fn memory_over_time_draws_the_fitted_trend_and_the_watched_service() {
+        let mut r = crate::report::load_md::tests::load_record();
+        if let Some(l) = r.load.as_mut() {
+            // 20 s: the test process flat at 10 MiB, the service growing 1 MiB a second.
+            l.timeline = (1..=20u32)
+                .map(|s| perf_schema::record::load::Tick {
+                    t_s: f64::from(s),
+                    rss_bytes: Some(10 << 20),
+                    service: Some(perf_schema::record::load::ProcessTick {
+                        rss_bytes: Some((40 + u64::from(s)) << 20),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })
+                .collect();
+        }
+        let summary = Summary::new(0, 1.0, "bench".into(), vec![TestResult::judge(r)]);
+        let html = render(&summary, &[]);
+        assert!(
+            html.contains("memory over time (test process, service; service trend +3.5GiB/h)"),
+            "{html}"
+        );
+        // The test process, the service and the dashed trend line through the minima.
+        assert!(html.contains("stroke=\"#0f766e\""), "service line");
+        assert!(
+            html.contains("stroke=\"#15803d\" stroke-width=\"1.5\" stroke-dasharray"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -623,9 +680,9 @@ mod tests {
         };
         let dom = run(&["--dump-dom".to_string()]);
         let text = String::from_utf8_lossy(&dom.stdout);
-        // Three charts of the latency test, three time series of each load test, their tables,
+        // Three charts of the latency test, four time series of each load test, their tables,
         // the capacity curve and the overview.
-        assert_eq!(text.matches("<svg").count(), 11, "{text}");
+        assert_eq!(text.matches("<svg").count(), 13, "{text}");
         assert!(text.contains("class=\"overview\""), "{text}");
         assert!(text.contains("throughput against offered rate"), "{text}");
         assert!(text.contains("<polyline"), "{text}");

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::compare::format_change;
 use perf_schema::record::load::{LoadReport, Tick};
-use perf_schema::spec::format_ns;
+use perf_schema::spec::{format_bytes, format_ns};
 
 use super::{escape, linear_ticks, polyline, svg_open, BASE, H, NEW, PAD, W};
 
@@ -65,8 +65,56 @@ pub fn charts(out: &mut String, new: &LoadReport, base: Option<&LoadReport>) {
         ],
         |v| format!("{v:.0}"),
     );
+    memory(out, new);
     out.push_str("</div>");
     table(out, new, base);
+}
+
+const SERVICE: &str = "#0f766e";
+const TREND: &str = "#15803d";
+
+/// Resident memory over time: the test process's, the service's own when `--service-pid`
+/// watched it, and the trend the leak verdict fits (through the window minima after warm-up).
+fn memory(out: &mut String, l: &LoadReport) {
+    let own = points(&l.timeline, |_, x| x.rss_bytes.map(|b| b as f64));
+    let service = points(&l.timeline, |_, x| {
+        x.service.and_then(|s| s.rss_bytes).map(|b| b as f64)
+    });
+    if own.is_empty() && service.is_empty() {
+        return;
+    }
+    let trend = crate::judge::leak::rss_trend(&l.timeline);
+    let title = match (&trend, service.is_empty()) {
+        (Some(t), true) => format!(
+            "memory over time (test process; trend {}/h)",
+            signed_bytes(t.bytes_per_h)
+        ),
+        (Some(t), false) => format!(
+            "memory over time (test process, service; service trend {}/h)",
+            signed_bytes(t.bytes_per_h)
+        ),
+        (None, true) => "memory over time (test process)".to_string(),
+        (None, false) => "memory over time (test process, service)".to_string(),
+    };
+    let mut lines: Vec<Line<'_>> = vec![(own, NEW, false), (service, SERVICE, false)];
+    if let Some(t) = &trend {
+        // The fitted line over the minima's span: through their mean, at the fitted slope.
+        let n = t.minima.len() as f64;
+        let (mx, my) = t
+            .minima
+            .iter()
+            .fold((0.0, 0.0), |(x, y), p| (x + p.0 / n, y + p.1 / n));
+        let at = |s: f64| (s, my + (s - mx) * t.bytes_per_h / 3600.0);
+        let (first, last) = (t.minima[0].0, t.minima[t.minima.len() - 1].0);
+        lines.push((vec![at(first), at(last)], TREND, true));
+    }
+    series(out, &title, "resident memory", &lines, format_bytes);
+}
+
+/// `+8.8GiB`, `-120.0KiB`.
+fn signed_bytes(bytes: f64) -> String {
+    let sign = if bytes < 0.0 { "-" } else { "+" };
+    format!("{sign}{}", format_bytes(bytes.abs()))
 }
 
 /// (seconds, value) of every tick that has a value; `f` also sees the previous tick.
