@@ -178,6 +178,13 @@ pub struct Args {
     #[arg(long, value_name = "PID")]
     pub service_pid: Option<u32>,
 
+    /// Run each selected closed-model load test with N virtual users instead of its `users`:
+    /// one level of a concurrency sweep for `cargo perf model`. The summary records the users
+    /// it ran with (so it is compared only with runs at the same N).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
+          conflicts_with = "capacity")]
+    pub users: Option<u64>,
+
     /// Search each selected open-model test's capacity: the highest arrival rate between LOW
     /// and HIGH (`50/s..2000/s`) at which every threshold holds. Steps of the test's
     /// `duration`: doubling from LOW until one fails, then bisecting to 2 %. Neither compares
@@ -275,6 +282,10 @@ pub struct ModelArgs {
     /// Only the load test with this name (default: every load test found, one sweep each).
     #[arg(long, value_name = "NAME")]
     pub test: Option<String>,
+
+    /// Also write the page with each sweep's USL curve over its measured levels to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
 }
 
 impl Args {

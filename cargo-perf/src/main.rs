@@ -29,7 +29,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::Parser;
-use perf_schema::protocol::{ENV_SERVICE_PID, ENV_SHARD};
+use perf_schema::protocol::{ENV_SERVICE_PID, ENV_SHARD, ENV_USERS};
 use perf_schema::record::{self, LIST_SCHEMA};
 use perf_schema::spec::Kind;
 use perf_schema::summary::{Summary, TestOutcome, TestResult};
@@ -169,6 +169,9 @@ fn run(args: &Args) -> anyhow::Result<u8> {
     if let Some(pid) = args.service_pid {
         check_service_pid(pid)?;
     }
+    if args.users.is_some() {
+        check_closed(&selected)?;
+    }
 
     if args.list {
         match args.format {
@@ -202,6 +205,7 @@ fn run(args: &Args) -> anyhow::Result<u8> {
                 args.service_pid
                     .map(|p| (ENV_SERVICE_PID.to_string(), p.to_string())),
             )
+            .chain(args.users.map(|n| (ENV_USERS.to_string(), n.to_string())))
             .collect(),
         base_url: args.base_url.clone(),
     };
@@ -344,6 +348,26 @@ pub(crate) fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<P
         source,
     })?;
     Ok(path)
+}
+
+/// `--users`: every selected test must be a closed-model load test with a constant `users`.
+fn check_closed(selected: &[discover::Found]) -> Result<(), PerfError> {
+    let others: Vec<String> = selected
+        .iter()
+        .filter(|f| {
+            let s = &f.test.spec;
+            !(s.kind == Kind::Load && s.users.is_some() && s.stages.is_none())
+        })
+        .map(|f| format!("`{}` ({})", f.test.id.name, f.test.spec))
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    Err(PerfError::Usage(format!(
+        "--users sets the virtual users of closed-model load tests with a constant `users`; not \
+         {}: select the test of the sweep with a filter (`cargo perf --users 8 NAME`)",
+        others.join(", ")
+    )))
 }
 
 /// `--service-pid`: the process must be there when the run starts.

@@ -3,6 +3,7 @@
 //! `cargo perf model` reads the runs' summaries and prints both.
 
 pub mod little;
+pub mod page;
 pub mod table;
 pub mod usl;
 
@@ -40,13 +41,20 @@ pub fn run(args: &ModelArgs) -> anyhow::Result<u8> {
         .into());
     }
     let mut fitted = true;
-    for (name, levels) in &sweeps {
-        let sweep = analyse(levels);
+    let mut analysed = Vec::new();
+    for (name, levels) in sweeps {
+        let sweep = analyse(&levels);
         fitted &= sweep.fit.is_ok();
         println!("{name}: {} runs", levels.len());
         for line in table::render(&sweep) {
             println!("  {line}");
         }
+        analysed.push((name, levels, sweep));
+    }
+    if let Some(path) = &args.html {
+        perf_schema::document::replace(path, page::render(&analysed).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("model.html: {}", path.display());
     }
     Ok(if fitted { EXIT_PASS } else { EXIT_ERROR })
 }

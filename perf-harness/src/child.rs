@@ -14,7 +14,9 @@ use crate::engine::{self, Mode};
 use crate::outcome::panic_message;
 use crate::record::{self, ListedTest, Record, Status, TestId, TestList};
 use crate::registry::{self, PerfTest};
+use crate::spec::Spec;
 use crate::stats;
+use perf_schema::protocol;
 
 use perf_schema::protocol::{
     ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_QUICK, ENV_ROUND, ENV_TARGET, ENV_TEST,
@@ -86,6 +88,38 @@ fn write_json<T: serde::Serialize>(out: &std::path::Path, value: &T) -> Result<(
         .map_err(|e| format!("cannot write {}: {e}", out.display()))
 }
 
+/// The test's spec as this run measures it, and as its record says: `cargo perf --capacity`
+/// sets an open-model test's `rate` (`CARGO_PERF_RATE`, per second), `cargo perf --users` a
+/// closed-model test's `users` (`CARGO_PERF_USERS`).
+fn as_run(spec: &Spec) -> Result<Spec, String> {
+    let mut run = spec.clone();
+    if let Ok(text) = std::env::var(protocol::ENV_RATE) {
+        let rate: f64 = text.trim().parse().unwrap_or(f64::NAN);
+        if spec.rate.is_none() || spec.stages.is_some() || !(rate.is_finite() && rate > 0.0) {
+            return Err(format!(
+                "{} = `{text}` sets the positive rate of an open-model test with a constant \
+                 `rate`: this one is `{spec}`",
+                protocol::ENV_RATE
+            ));
+        }
+        run.rate = Some(rate);
+    }
+    if let Ok(text) = std::env::var(protocol::ENV_USERS) {
+        let users = text.trim().parse::<u64>().ok().filter(|n| *n > 0);
+        match users {
+            Some(n) if spec.users.is_some() && spec.stages.is_none() => run.users = Some(n),
+            _ => {
+                return Err(format!(
+                    "{} = `{text}` sets the users (at least 1) of a closed-model test with a \
+                     constant `users`: this one is `{spec}`",
+                    protocol::ENV_USERS
+                ))
+            }
+        }
+    }
+    Ok(run)
+}
+
 fn test_id(test: &PerfTest, request: &Request) -> TestId {
     TestId {
         package: request.package.clone(),
@@ -124,17 +158,30 @@ fn run_isolated(
         package: request.package.clone(),
         target: request.target.clone(),
     };
-    install_panic_capture();
-    let joined = std::thread::Builder::new()
-        .name(test.full_name())
-        .spawn(move || engine::run_keeping_partial(&test.subject(), &mode))
-        .map_err(|e| format!("cannot start the test thread: {e}"))
-        .and_then(|h| h.join().map_err(|payload| panic_report(payload.as_ref())));
     let mut record = Record {
         optimized: !cfg!(debug_assertions),
         quick,
         ..Record::new(test_id(test, request), test.spec.clone(), Status::Measured)
     };
+    let spec = match as_run(&test.spec) {
+        Ok(spec) => spec,
+        Err(message) => {
+            record.infrastructure = true;
+            record.status = Status::Failed { message };
+            return record;
+        }
+    };
+    record.spec = spec.clone();
+    install_panic_capture();
+    let joined = std::thread::Builder::new()
+        .name(test.full_name())
+        .spawn(move || {
+            let mut subject = test.subject();
+            subject.spec = &spec;
+            engine::run_keeping_partial(&subject, &mode)
+        })
+        .map_err(|e| format!("cannot start the test thread: {e}"))
+        .and_then(|h| h.join().map_err(|payload| panic_report(payload.as_ref())));
     match joined {
         Ok((measurement, failure)) => {
             let kept = measurement.as_ref().map(|m| m.samples_ns.len());

@@ -22,6 +22,9 @@ pub const ENV_SHARD: &str = "CARGO_PERF_SHARD";
 /// `cargo perf --capacity`: the arrival rate per second an open-model test runs at instead of
 /// its `rate` (one step of the search).
 pub const ENV_RATE: &str = "CARGO_PERF_RATE";
+/// `cargo perf --users`: the virtual users a closed-model test runs with instead of its
+/// `users` (one level of a concurrency sweep).
+pub const ENV_USERS: &str = "CARGO_PERF_USERS";
 /// `cargo perf --service-pid`: the process id of the service under test, whose CPU, memory,
 /// descriptors and threads a load test samples each second beside its own.
 pub const ENV_SERVICE_PID: &str = "CARGO_PERF_SERVICE_PID";

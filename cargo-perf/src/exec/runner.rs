@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use perf_schema::document::parse_versioned;
 use perf_schema::protocol::{
     ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_PROGRESS, ENV_QUICK, ENV_RATE,
-    ENV_ROUND, ENV_SHARD, ENV_TARGET, ENV_TEST, EXIT_PROTOCOL_ERROR,
+    ENV_ROUND, ENV_SERVICE_PID, ENV_SHARD, ENV_TARGET, ENV_TEST, ENV_USERS, EXIT_PROTOCOL_ERROR,
 };
 use perf_schema::record::{Record, Status, RECORD_SCHEMA};
 use perf_schema::spec::Kind;
@@ -145,7 +145,15 @@ pub fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
         .stdin(Stdio::null());
     // Only this run decides a test's share, speed and round: variables inherited from the
     // environment (an outer `cargo perf`, a Job that sets CARGO_PERF_SHARD) must not.
-    for inherited in [ENV_SHARD, ENV_QUICK, ENV_ROUND, ENV_PROGRESS, ENV_RATE] {
+    for inherited in [
+        ENV_SHARD,
+        ENV_QUICK,
+        ENV_ROUND,
+        ENV_PROGRESS,
+        ENV_RATE,
+        ENV_USERS,
+        ENV_SERVICE_PID,
+    ] {
         cmd.env_remove(inherited);
     }
     cmd.envs(config.env.iter().map(|(k, v)| (k, v)));

@@ -10,16 +10,16 @@ use perf_schema::record::{Record, Status};
 use perf_schema::spec::format_ns;
 use perf_schema::summary::{Summary, TestResult};
 
-use super::junit::escape;
+pub(crate) use super::junit::escape;
 
 mod axes;
 mod capacity;
 mod load;
 
-const W: f64 = 420.0;
-const H: f64 = 180.0;
-const PAD: f64 = 44.0;
-const NEW: &str = "#2563eb";
+pub(crate) const W: f64 = 420.0;
+pub(crate) const H: f64 = 180.0;
+pub(crate) const PAD: f64 = 44.0;
+pub(crate) const NEW: &str = "#2563eb";
 const BASE: &str = "#f97316";
 
 /// The page; `base` holds the baseline's records (or the reference build's) for the overlay.
@@ -65,7 +65,7 @@ pub fn render(summary: &Summary, base: &[Record]) -> String {
     out
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#111}\
+pub(crate) const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#111}\
 section{border-top:1px solid #ddd;padding:1em 0}h2{font-size:1.1em;margin:.2em 0}\
 .meta{color:#555}.note{color:#b45309}.fail{color:#b91c1c}.pass{color:#15803d}\
 svg{background:#fafafa;border:1px solid #eee;margin:.3em .6em .3em 0}\
@@ -213,7 +213,7 @@ fn sorted(v: &[u64]) -> Vec<f64> {
 
 /// A chart's frame: its title, both axes and their names (the x axis's under its tick labels,
 /// the y axis's at its top).
-fn svg_open(out: &mut String, title: &str, x_label: &str, y_label: &str) {
+pub(crate) fn svg_open(out: &mut String, title: &str, x_label: &str, y_label: &str) {
     let _ = write!(
         out,
         "<svg role=\"img\" aria-label=\"{title}\" width=\"{W}\" height=\"{H}\" \
@@ -235,17 +235,17 @@ fn svg_open(out: &mut String, title: &str, x_label: &str, y_label: &str) {
 }
 
 /// The pixel x of `v` on a linear axis from `lo` to `hi`.
-fn x_of(v: f64, lo: f64, hi: f64) -> f64 {
+pub(crate) fn x_of(v: f64, lo: f64, hi: f64) -> f64 {
     PAD + (v - lo) / (hi - lo) * (W - PAD - 8.0)
 }
 
 /// The pixel y of `v` on a linear axis from `lo` to `hi`.
-fn y_of(v: f64, lo: f64, hi: f64) -> f64 {
+pub(crate) fn y_of(v: f64, lo: f64, hi: f64) -> f64 {
     (H - PAD) - (v - lo) / (hi - lo) * (H - PAD - 20.0)
 }
 
 /// Linear ticks on both axes, labelled by `fx` and `fy`.
-fn linear_ticks(
+pub(crate) fn linear_ticks(
     out: &mut String,
     (x_lo, x_hi): (f64, f64),
     (y_lo, y_hi): (f64, f64),
@@ -284,7 +284,7 @@ fn distinct_ticks(
     }
 }
 
-fn polyline(out: &mut String, points: &[(f64, f64)], colour: &str, dashed: bool) {
+pub(crate) fn polyline(out: &mut String, points: &[(f64, f64)], colour: &str, dashed: bool) {
     let pts: Vec<String> = points
         .iter()
         .map(|(x, y)| format!("{x:.1},{y:.1}"))

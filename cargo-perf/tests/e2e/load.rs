@@ -416,6 +416,65 @@ fn capacity_is_found_within_five_percent_of_a_known_service() {
     );
 }
 
+/// A concurrency sweep as a user runs one: the same closed-model test at 1 to 32 users
+/// (`--users N`, each run its own --report-dir), then `cargo perf model` over the six summaries:
+/// every level's users recorded, Little's Law holding (each iteration sleeps 20 ms on the
+/// server, so X = N / 20 ms), the USL fitted, and model.html drawing the six levels and the curve.
+#[test]
+fn a_users_sweep_is_fitted_by_cargo_perf_model_and_drawn() {
+    let sweep = tempfile::tempdir().expect("tempdir");
+    let mut dirs = Vec::new();
+    for n in ["1", "2", "4", "8", "16", "32"] {
+        let dir = sweep.path().join(format!("u{n}"));
+        let dir = dir.to_str().expect("utf-8").to_string();
+        let out = cargo_perf(&[
+            "-p",
+            "fixture-load",
+            "--exact",
+            "steady_work",
+            "--users",
+            n,
+            "--no-compare",
+            "--report-dir",
+            &dir,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let summary = crate::support::read_json(&std::path::Path::new(&dir).join("summary.json"));
+        let r = result(&summary, "steady_work");
+        assert_eq!(
+            r["record"]["spec"]["users"].as_u64(),
+            n.parse().ok(),
+            "{r:#}"
+        );
+        assert_eq!(r["record"]["load"]["peak_users"].as_u64(), n.parse().ok());
+        dirs.push(dir);
+    }
+    let html = sweep.path().join("model.html");
+    let mut args = vec!["model"];
+    args.extend(dirs.iter().map(String::as_str));
+    args.extend(["--html", html.to_str().expect("utf-8")]);
+    let out = crate::support::cargo_perf_in(&crate::support::fixtures(), &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("steady_work: 6 runs"), "{text}");
+    assert!(text.contains("Little's Law holds at every level"), "{text}");
+    assert!(text.contains("USL fit X(N)"), "{text}");
+    let page = std::fs::read_to_string(&html).expect("model.html");
+    assert_eq!(page.matches("<circle").count(), 6, "{page}");
+    assert!(page.contains("throughput against users"), "{page}");
+
+    // --users on an open-model test: a usage error naming it.
+    let out = cargo_perf(&[
+        "-p",
+        "fixture-load",
+        "four_exact_workers_of_10ms",
+        "--users",
+        "4",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--users sets the virtual users of closed-model load tests"));
+}
+
 /// `--capacity` on a closed-model test, or a range the wrong way round: usage errors (exit 2)
 /// naming the fix, before anything runs.
 #[test]

@@ -25,7 +25,6 @@ use crate::engine::latency::BodyFuture;
 use crate::engine::{Measurement, Mode, Subject};
 use crate::outcome::Failure;
 use crate::spec::format_ns;
-use crate::spec::Spec;
 use crate::user::metrics::{ErrorKind, IterationTimes, Metrics};
 use crate::user::User;
 
@@ -49,16 +48,12 @@ pub fn run<S: 'static>(
     Ok(Some(measurement(&plan, load, started)))
 }
 
-/// The test's shape in `mode`; under `--shard I/N` (full runs only), this shard's part of it;
-/// one step of `--capacity` runs at that step's rate.
+/// The test's shape in `mode`; under `--shard I/N` (full runs only), this shard's part of it.
 fn plan(test: &Subject<'_>, mode: &Mode) -> Result<Plan, Failure> {
+    let plan = Plan::new(test.spec, mode);
     if matches!(mode, Mode::Smoke) {
-        return Ok(Plan::new(test.spec, mode));
+        return Ok(plan);
     }
-    let plan = match std::env::var(perf_schema::protocol::ENV_RATE) {
-        Ok(text) => Plan::new(&at_rate(test.spec, &text)?, mode),
-        Err(_) => Plan::new(test.spec, mode),
-    };
     match std::env::var(perf_schema::protocol::ENV_SHARD) {
         Ok(text) => text
             .parse::<crate::record::shard::Shard>()
@@ -66,27 +61,6 @@ fn plan(test: &Subject<'_>, mode: &Mode) -> Result<Plan, Failure> {
             .map_err(Failure::Infrastructure),
         Err(_) => Ok(plan),
     }
-}
-
-/// `spec` with its constant `rate` replaced by `text` (a number per second).
-fn at_rate(spec: &Spec, text: &str) -> Result<Spec, Failure> {
-    let rate: f64 = text.parse().map_err(|_| {
-        Failure::Infrastructure(format!(
-            "{} = `{text}` is not a number of iterations per second",
-            perf_schema::protocol::ENV_RATE
-        ))
-    })?;
-    if spec.rate.is_none() || spec.stages.is_some() || !(rate.is_finite() && rate > 0.0) {
-        return Err(Failure::Infrastructure(format!(
-            "{} = {text} applies to an open-model test with a constant `rate` and a positive \
-             rate: this one is `{spec}`",
-            perf_schema::protocol::ENV_RATE
-        )));
-    }
-    Ok(Spec {
-        rate: Some(rate),
-        ..spec.clone()
-    })
 }
 
 /// What the load runs against, made before it starts; fields drop in this order.
