@@ -228,7 +228,7 @@ pub fn table_with(summary: &Summary, colour: bool) -> String {
             out.push_str(&statements_text(q, call_word(&r.record)));
         }
         if let Some(load) = &r.record.load {
-            for l in load_lines(load) {
+            for l in load_lines(load, r.record.setup_ns.is_some()) {
                 let _ = writeln!(out, "      {l}");
             }
         }
@@ -519,7 +519,8 @@ fn service_line(l: &LoadReport, s: &perf_schema::record::load::ServiceProcess) -
 
 /// A load test's breakdown under its row: counts and rates, latency per request name,
 /// errors by kind and status, checks, resources.
-pub fn load_lines(l: &LoadReport) -> Vec<String> {
+/// `in_process`: the test's `setup` started the service in the test process.
+pub fn load_lines(l: &LoadReport, in_process: bool) -> Vec<String> {
     let mut out = Vec::new();
     out.push(format!("load: {}", load_overview(l)));
     let mut resources = format!(
@@ -543,8 +544,16 @@ pub fn load_lines(l: &LoadReport) -> Vec<String> {
         let _ = write!(resources, " · peak threads {threads}");
     }
     out.push(resources);
-    if let Some(s) = &l.service_process {
-        out.push(service_line(l, s));
+    match &l.service_process {
+        Some(s) => out.push(service_line(l, s)),
+        None if in_process => out.push(
+            "one process: the generator and the service its setup started; the figures above are \
+             theirs together"
+                .into(),
+        ),
+        None => out.push(
+            "the service's own process was not watched (--service-pid PID samples it)".into(),
+        ),
     }
     if let Some(lag) = l
         .schedule_lag

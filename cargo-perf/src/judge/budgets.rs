@@ -24,7 +24,7 @@ pub const FILE: &str = "perf.toml";
 pub const ENV_VAR: &str = "CARGO_PERF_ENV";
 
 /// The keys a budget may set: the attribute's thresholds, with the attribute's values.
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 16] = [
     "mean",
     "median",
     "p50",
@@ -39,6 +39,8 @@ pub const KEYS: [&str; 14] = [
     "min_throughput",
     "max_rss",
     "max_cpu",
+    "recovery",
+    "max_rss_growth",
 ];
 
 /// A mistake in `perf.toml` or in the environment asked for; the message names the file, the
@@ -140,6 +142,8 @@ struct BudgetText {
     min_throughput: Option<Spanned<String>>,
     max_rss: Option<Spanned<String>>,
     max_cpu: Option<Spanned<f64>>,
+    recovery: Option<Spanned<String>>,
+    max_rss_growth: Option<Spanned<String>>,
 }
 
 /// One limit a budget sets, and the line of its key.
@@ -463,6 +467,10 @@ fn scaled(t: Threshold, scale: f64) -> Option<Threshold> {
             percentile,
             limit_ns: by(limit_ns),
         },
+        // A slower machine also drains a spike's queue more slowly.
+        Threshold::Recovery { limit_ns } => Threshold::Recovery {
+            limit_ns: by(limit_ns),
+        },
         _ => return None,
     })
 }
@@ -660,6 +668,24 @@ fn other_limits(
             line,
         });
     }
+    if let Some(v) = &b.recovery {
+        let line = at(v.span());
+        let limit_ns = parse_ns(v.get_ref())
+            .map_err(|e| invalid(line, format!("`recovery`: {e}"), "e.g. \"30s\""))?;
+        limits.push(Limit {
+            threshold: Threshold::Recovery { limit_ns },
+            line,
+        });
+    }
+    if let Some(v) = &b.max_rss_growth {
+        let line = at(v.span());
+        let max_bytes_per_h = perf_schema::grammar::quantity::parse_growth(v.get_ref())
+            .map_err(|e| invalid(line, format!("`max_rss_growth`: {e}"), "e.g. \"5MiB/h\""))?;
+        limits.push(Limit {
+            threshold: Threshold::RssGrowth { max_bytes_per_h },
+            line,
+        });
+    }
     Ok(limits)
 }
 
@@ -758,6 +784,53 @@ p95 = "400ms"
             budget: Some("perf.toml:5".into()),
             scale: None
         }));
+    }
+
+    #[test]
+    fn soak_limits_replace_the_attributes_and_recovery_scales() {
+        let b = parse(
+            "[[budget]]\ntests = \"svc::*\"\nrecovery = \"20s\"\nmax_rss_growth = \"5MiB/h\"\n\n\
+             [env.ci]\nscale = 2\n",
+        )
+        .expect("valid");
+        let attr = [
+            Threshold::Recovery {
+                limit_ns: 30_000_000_000,
+            },
+            Threshold::RssGrowth {
+                max_bytes_per_h: 1e9,
+            },
+        ];
+        let plain = b.clone().activate(None).expect("no env");
+        let t = plain.thresholds("svc", "soak", Kind::Load, &attr);
+        assert_eq!(
+            (t[0].threshold, t[0].budget.as_deref()),
+            (
+                Threshold::Recovery {
+                    limit_ns: 20_000_000_000
+                },
+                Some("perf.toml:3")
+            )
+        );
+        assert_eq!(
+            t[1].threshold,
+            Threshold::RssGrowth {
+                max_bytes_per_h: 5.0 * 1024.0 * 1024.0
+            }
+        );
+        // A slower environment recovers more slowly; a leak is a leak anywhere.
+        let ci = b.activate(Some(("ci", "--env"))).expect("ci");
+        let t = ci.thresholds("svc", "soak", Kind::Load, &attr);
+        assert_eq!(
+            t[0].threshold,
+            Threshold::Recovery {
+                limit_ns: 40_000_000_000
+            }
+        );
+        assert_eq!((t[1].scale, t[0].scale), (None, Some(2.0)));
+        let bad = parse("[[budget]]\ntests = \"svc::*\"\nmax_rss_growth = \"5MiB\"\n");
+        let e = bad.expect_err("no rate").to_string();
+        assert!(e.starts_with("perf.toml:3: `max_rss_growth`: "), "{e}");
     }
 
     #[test]
