@@ -21,6 +21,7 @@ pub mod media;
 pub mod query;
 pub mod render;
 pub mod requests;
+pub mod store;
 pub mod text;
 
 pub use catalogue::{Catalogue, CatalogueError, Hit, Page};

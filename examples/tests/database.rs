@@ -273,6 +273,28 @@ async fn concurrent_search_and_submit(user: &mut User<SharedShelf>) -> Result<()
         .await
 }
 
+/// The service's own store on its own rusqlite connection: `capture` counts its statements
+/// while the store keeps the connection.
+fn app_store() -> mediashelf::store::Store {
+    let conn = perf_harness::db::sqlite::rusqlite::Connection::open_in_memory()
+        .unwrap_or_else(|e| panic!("cannot open SQLite in memory: {e}"));
+    perf_harness::db::sqlite::capture(&conn);
+    let mut store = mediashelf::store::Store::new(conn)
+        .unwrap_or_else(|e| panic!("cannot create the store's tables: {e}"));
+    let n = |n: usize| rows(n, Scale::FULL) as i64;
+    store
+        .seed(n(USERS), n(MEDIA), n(REQUESTS))
+        .unwrap_or_else(|e| panic!("cannot seed the store: {e}"));
+    store
+}
+
+/// The recent-requests page through the service's own repository: one statement.
+#[perf_test(p95 = "50ms", samples = 50, setup = app_store, max_queries = 1)]
+fn app_store_recent_page(store: &mut mediashelf::store::Store) -> rusqlite::Result<()> {
+    assert_eq!(store.recent(20)?.len(), 20);
+    Ok(())
+}
+
 /// The deliberate mistakes: built only with `--features n-plus-one-demo`.
 #[cfg(feature = "n-plus-one-demo")]
 mod n_plus_one_demo {
@@ -290,6 +312,14 @@ mod n_plus_one_demo {
             s.db.query("SELECT name FROM users WHERE id = ?1", [&row[1]])?;
             s.db.query("SELECT title FROM media WHERE id = ?1", [&row[2]])?;
         }
+        Ok(())
+    }
+
+    /// The service's own repository, the page written one lookup at a time: `max_queries = 3`
+    /// catches its 41 statements on the application's own connection.
+    #[perf_test(samples = 50, setup = app_store, max_queries = 3)]
+    fn app_store_recent_one_by_one(store: &mut mediashelf::store::Store) -> rusqlite::Result<()> {
+        assert_eq!(store.recent_one_by_one(20)?.len(), 20);
         Ok(())
     }
 

@@ -26,6 +26,7 @@ fn database_tests_count_statements_and_catch_n_plus_one() {
             "n_plus_one",
             "recent_requests_page",
             "pg_",
+            "app_store",
         ])
         .current_dir(&examples)
         .env("CARGO_TERM_COLOR", "never")
@@ -99,6 +100,15 @@ fn database_tests_count_statements_and_catch_n_plus_one() {
         full > half,
         "statements grow with the data: {half} -> {full}"
     );
+
+    // The service's own repository on its own rusqlite connection (`capture(&conn)`): the
+    // page's one statement, and the naive page's 41, counted without handing it over.
+    let app = result(&summary, "app_store_recent_page");
+    assert_eq!(app["outcome"], "pass", "{app:#}");
+    assert_eq!(app["record"]["queries"]["max_per_call"], 1, "{app:#}");
+    let naive_app = result(&summary, "n_plus_one_demo::app_store_recent_one_by_one");
+    assert_eq!(naive_app["outcome"], "fail", "{naive_app:#}");
+    assert_eq!(naive_app["record"]["queries"]["max_per_call"], 41);
 
     let page = result(&summary, "recent_requests_page");
     assert_eq!(page["outcome"], "pass", "{page:#}");

@@ -122,10 +122,7 @@ impl Sqlite {
     }
 
     fn traced(conn: Connection, path: PathBuf, dir: Option<tempfile::TempDir>) -> Sqlite {
-        conn.trace_v2(
-            TraceEventCodes::SQLITE_TRACE_STMT | TraceEventCodes::SQLITE_TRACE_PROFILE,
-            Some(trace),
-        );
+        capture(&conn);
         Sqlite {
             conn,
             path,
@@ -193,6 +190,35 @@ impl Sqlite {
     pub fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
+}
+
+/// Counts the statements of a connection your application opened and keeps: installs SQLite's
+/// trace hook on it (replacing any trace hook it had), so every statement it runs, through any
+/// code, counts toward the running perf test (`max_queries`, `n_plus_one`, the statement
+/// breakdown). Installing it again is harmless.
+///
+/// Your rusqlite must be the one perf-harness uses (this version, re-exported as
+/// [`rusqlite`](self::rusqlite)): cargo then builds one rusqlite for both. With another
+/// version, cargo builds two and `capture(&conn)` does not compile (``expected
+/// `rusqlite::Connection`, found `rusqlite::Connection` ``, two crates of one name): align
+/// the versions.
+///
+/// ```no_run
+/// use perf_harness::db::sqlite::{capture, rusqlite::Connection};
+///
+/// struct Store { conn: Connection }            // the application's own repository
+///
+/// fn store() -> Store {
+///     let conn = Connection::open("shop.db").expect("opens");
+///     capture(&conn);                          // the application keeps its connection
+///     Store { conn }
+/// }
+/// ```
+pub fn capture(conn: &Connection) {
+    conn.trace_v2(
+        TraceEventCodes::SQLITE_TRACE_STMT | TraceEventCodes::SQLITE_TRACE_PROFILE,
+        Some(trace),
+    );
 }
 
 /// A statement error naming the statement, shortened to one readable line.
