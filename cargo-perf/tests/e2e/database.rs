@@ -153,3 +153,49 @@ fn an_unreachable_database_in_setup_exits_2_and_the_other_tests_still_run() {
     assert!(message.contains("set DATABASE_URL"), "{message}");
     assert_eq!(result(&summary, "counted_queries")["outcome"], "pass");
 }
+
+/// The application's own sqlx pools, PostgreSQL and MariaDB, measured unchanged: the harness
+/// hears sqlx's statement events (`perf_harness::db::sqlx::capture()` in setup), so the
+/// one-statement page counts 1 and the page written one lookup at a time counts 20, which
+/// `max_queries = 3` fails.
+#[test]
+fn the_statements_of_an_applications_sqlx_pools_are_counted() {
+    let out = cargo_perf_env(
+        &["-p", "fixture-sqlx", "--no-compare", "--format", "json"],
+        &[],
+    );
+    let summary = json(&out);
+    let mut reached = true;
+    for (name, statements, outcome) in [
+        ("sqlx_titles_in_one_statement", 1, "pass"),
+        ("sqlx_titles_one_by_one", 20, "fail"),
+        ("sqlx_mariadb_titles_in_one_statement", 1, "pass"),
+        ("sqlx_mariadb_titles_one_by_one", 20, "fail"),
+    ] {
+        let r = result(&summary, name);
+        if r["outcome"] == "error" {
+            let message = r["record"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("cannot seed"), "{name}: {message}");
+            prerequisite::missing(
+                &format!("{name} found no database ({message})"),
+                ".ci/run starts PostgreSQL and MariaDB with .ci/services.sh",
+                "start them or set DATABASE_URL / MARIADB_URL",
+            );
+            reached = false;
+            continue;
+        }
+        assert_eq!(r["outcome"], outcome, "{name}: {r:#}");
+        assert_eq!(
+            r["record"]["queries"]["max_per_call"], statements,
+            "{name}: {r:#}"
+        );
+        let top = &r["record"]["queries"]["top"][0]["sql"];
+        assert!(
+            top.as_str()
+                .is_some_and(|s| s.starts_with("SELECT title FROM fixture_sqlx_media WHERE id")),
+            "{name}: {top}"
+        );
+    }
+    let expected = if reached { 1 } else { 2 };
+    assert_eq!(out.status.code(), Some(expected), "{}", stderr(&out));
+}

@@ -81,6 +81,14 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         ("fixture-pass", "suite", "sum_latency"),
         ("fixture-pass", "suite", "sum_micro"),
         ("fixture-plain", "modules", "outer::inner::deep_in_a_module"),
+        (
+            "fixture-sqlx",
+            "sqlx",
+            "sqlx_mariadb_titles_in_one_statement",
+        ),
+        ("fixture-sqlx", "sqlx", "sqlx_mariadb_titles_one_by_one"),
+        ("fixture-sqlx", "sqlx", "sqlx_titles_in_one_statement"),
+        ("fixture-sqlx", "sqlx", "sqlx_titles_one_by_one"),
     ]
     .iter()
     .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))

@@ -17,6 +17,8 @@ pub mod observer;
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
 
 pub use capture::record_statement;
 #[doc(hidden)]

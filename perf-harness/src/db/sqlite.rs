@@ -198,7 +198,7 @@ impl Sqlite {
 /// breakdown). Installing it again is harmless.
 ///
 /// Your rusqlite must be the one perf-harness uses (this version, re-exported as
-/// [`rusqlite`](self::rusqlite)): cargo then builds one rusqlite for both. With another
+/// [`rusqlite`]): cargo then builds one rusqlite for both. With another
 /// version, cargo builds two and `capture(&conn)` does not compile (``expected
 /// `rusqlite::Connection`, found `rusqlite::Connection` ``, two crates of one name): align
 /// the versions.

@@ -1,0 +1,182 @@
+//! Statements of the application's own sqlx pools and connections (PostgreSQL, MySQL/MariaDB,
+//! SQLite; sea-orm runs on sqlx), counted from the events sqlx already emits for each statement
+//! it finishes: target `sqlx::query`, with the statement (`db.statement`, or `summary` when it
+//! is short) and its time (`elapsed_secs`). Nothing in the application changes: the harness
+//! listens to tracing.
+
+use std::time::Duration;
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+
+/// The tracing target of sqlx's statement events.
+pub const TARGET: &str = "sqlx::query";
+
+/// Counts every statement sqlx runs in this process from now on: installs a global tracing
+/// subscriber that hears sqlx's statement events. Call it in the test's `setup`, before the
+/// application's pool runs its first statement.
+///
+/// A process has one global subscriber. If the application already set one (a
+/// `tracing_subscriber::fmt().init()` in its startup), this returns an error: add [`layer`]
+/// to that subscriber instead. If the application sets one after this, its `init()` panics
+/// (`try_init()` returns an error): install the application's subscriber first, with the layer.
+pub fn capture() -> Result<(), String> {
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer())).map_err(
+        |_| {
+            "a global tracing subscriber is already set in this process, so \
+             perf_harness::db::sqlx::capture() cannot install its own: add \
+             `perf_harness::db::sqlx::layer()` to the application's subscriber \
+             (`tracing_subscriber::registry().with(layer()).with(fmt_layer).init()`)"
+                .to_string()
+        },
+    )
+}
+
+/// The layer that counts sqlx's statements, to add to a subscriber of your own.
+pub fn layer() -> Statements {
+    Statements
+}
+
+/// A tracing layer that hands each statement sqlx finishes to the capture.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Statements;
+
+impl<S: Subscriber> Layer<S> for Statements {
+    fn register_callsite(
+        &self,
+        metadata: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if metadata.target() == TARGET {
+            tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+
+    fn enabled(&self, metadata: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
+        metadata.target() == TARGET
+    }
+
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        if let Some((sql, took)) = statement(event) {
+            super::capture::record_statement(&sql, took);
+        }
+    }
+}
+
+/// The statement and its time, when `event` is one of sqlx's statement events.
+fn statement(event: &Event<'_>) -> Option<(String, Duration)> {
+    if event.metadata().target() != TARGET {
+        return None;
+    }
+    let mut fields = Fields::default();
+    event.record(&mut fields);
+    fields.sql().map(|sql| (sql.to_string(), fields.elapsed))
+}
+
+/// What one statement event carries.
+#[derive(Debug, Default)]
+struct Fields {
+    statement: String,
+    summary: String,
+    elapsed: Duration,
+}
+
+impl Fields {
+    /// The statement: `db.statement` (the whole text, when `summary` shortened it), else
+    /// `summary` (the whole text when it is short).
+    fn sql(&self) -> Option<&str> {
+        let whole = self.statement.trim();
+        let sql = if whole.is_empty() {
+            self.summary.trim()
+        } else {
+            whole
+        };
+        (!sql.is_empty()).then_some(sql)
+    }
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "db.statement" => self.statement = value.to_string(),
+            "summary" => self.summary = value.to_string(),
+            _ => {}
+        }
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if field.name() == "elapsed_secs" && value.is_finite() && value >= 0.0 {
+            self.elapsed = Duration::from_secs_f64(value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        // Strings recorded through `?` or `%` arrive here.
+        match field.name() {
+            "db.statement" if self.statement.is_empty() => {
+                self.statement = format!("{value:?}").trim_matches('"').to_string();
+            }
+            "summary" if self.summary.is_empty() => {
+                self.summary = format!("{value:?}").trim_matches('"').to_string();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Collects what [`statement`] makes of each event.
+    struct Collect(Arc<Mutex<Vec<(String, Duration)>>>);
+
+    impl<S: Subscriber> Layer<S> for Collect {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            if let Some(s) = statement(event) {
+                self.0.lock().expect("lock").push(s);
+            }
+        }
+    }
+
+    #[test]
+    fn an_event_shaped_like_sqlx_s_is_one_statement_with_its_time() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::registry().with(Collect(seen.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            // The shape of sqlx-core's `QueryLogger::finish`: a short statement in `summary`
+            // only, a long one in `db.statement` after its summary.
+            tracing::debug!(
+                target: "sqlx::query",
+                summary = "SELECT 1",
+                db.statement = "",
+                rows_affected = 0u64,
+                rows_returned = 1u64,
+                elapsed_secs = 0.002f64
+            );
+            tracing::debug!(
+                target: "sqlx::query",
+                summary = "SELECT title FROM media …",
+                db.statement = "\n\nSELECT title FROM media WHERE id = $1\n",
+                elapsed_secs = 0.001f64
+            );
+            // Other targets are not statements.
+            tracing::debug!(target: "sqlx::postgres::notice", summary = "SELECT 2");
+        });
+        let seen = seen.lock().expect("lock");
+        assert_eq!(
+            *seen,
+            vec![
+                ("SELECT 1".to_string(), Duration::from_millis(2)),
+                (
+                    "SELECT title FROM media WHERE id = $1".to_string(),
+                    Duration::from_millis(1)
+                ),
+            ]
+        );
+    }
+}
