@@ -154,14 +154,23 @@ fn an_unreachable_database_in_setup_exits_2_and_the_other_tests_still_run() {
     assert_eq!(result(&summary, "counted_queries")["outcome"], "pass");
 }
 
-/// The application's own sqlx pools, PostgreSQL and MariaDB, measured unchanged: the harness
-/// hears sqlx's statement events (`perf_harness::db::sqlx::capture()` in setup), so the
-/// one-statement page counts 1 and the page written one lookup at a time counts 20, which
-/// `max_queries = 3` fails.
+/// The application's own sqlx pools (PostgreSQL and MariaDB) and diesel connection
+/// (PostgreSQL), measured unchanged: the harness hears sqlx's statement events
+/// (`perf_harness::db::sqlx::capture()` in setup) and diesel's instrumentation
+/// (`perf_harness::db::diesel::capture()`), so the one-statement page counts 1 and the page
+/// written one lookup at a time counts 20, which `max_queries = 3` fails.
 #[test]
-fn the_statements_of_an_applications_sqlx_pools_are_counted() {
+fn the_statements_of_an_applications_sqlx_pools_and_diesel_connections_are_counted() {
     let out = cargo_perf_env(
-        &["-p", "fixture-sqlx", "--no-compare", "--format", "json"],
+        &[
+            "-p",
+            "fixture-sqlx",
+            "-p",
+            "fixture-diesel",
+            "--no-compare",
+            "--format",
+            "json",
+        ],
         &[],
     );
     let summary = json(&out);
@@ -171,6 +180,8 @@ fn the_statements_of_an_applications_sqlx_pools_are_counted() {
         ("sqlx_titles_one_by_one", 20, "fail"),
         ("sqlx_mariadb_titles_in_one_statement", 1, "pass"),
         ("sqlx_mariadb_titles_one_by_one", 20, "fail"),
+        ("diesel_titles_in_one_statement", 1, "pass"),
+        ("diesel_titles_one_by_one", 20, "fail"),
     ] {
         let r = result(&summary, name);
         if r["outcome"] == "error" {
@@ -190,9 +201,13 @@ fn the_statements_of_an_applications_sqlx_pools_are_counted() {
             "{name}: {r:#}"
         );
         let top = &r["record"]["queries"]["top"][0]["sql"];
+        let (sqlx, diesel) = (
+            "SELECT title FROM fixture_sqlx_media WHERE id",
+            "SELECT \"fixture_diesel_media\".\"title\" FROM \"fixture_diesel_media\" WHERE",
+        );
         assert!(
             top.as_str()
-                .is_some_and(|s| s.starts_with("SELECT title FROM fixture_sqlx_media WHERE id")),
+                .is_some_and(|s| s.starts_with(sqlx) || s.starts_with(diesel)),
             "{name}: {top}"
         );
     }

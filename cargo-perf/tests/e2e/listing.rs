@@ -24,6 +24,8 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
     let want: Vec<(String, String, String)> = [
         ("fixture-db", "db", "counted_queries"),
         ("fixture-db", "db", "reaches_the_database"),
+        ("fixture-diesel", "diesel", "diesel_titles_in_one_statement"),
+        ("fixture-diesel", "diesel", "diesel_titles_one_by_one"),
         ("fixture-fail", "suite", "panics_in_perf_mode"),
         ("fixture-fail", "suite", "panics_when_asked"),
         ("fixture-fail", "suite", "returns_an_error"),

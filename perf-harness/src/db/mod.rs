@@ -9,6 +9,8 @@
 
 #[doc(hidden)]
 pub mod capture;
+#[cfg(feature = "diesel")]
+pub mod diesel;
 #[doc(hidden)]
 pub mod normalize;
 #[doc(hidden)]
