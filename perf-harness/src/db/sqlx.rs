@@ -22,16 +22,25 @@ pub const TARGET: &str = "sqlx::query";
 /// `tracing_subscriber::fmt().init()` in its startup), this returns an error: add [`layer`]
 /// to that subscriber instead. If the application sets one after this, its `init()` panics
 /// (`try_init()` returns an error): install the application's subscriber first, with the layer.
+/// Calling it again once it installed is harmless (`cargo test` runs every setup in one
+/// process).
 pub fn capture() -> Result<(), String> {
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer())).map_err(
-        |_| {
+    static INSTALLED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut installed = INSTALLED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if *installed {
+        return Ok(());
+    }
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer()))
+        .map(|()| *installed = true)
+        .map_err(|_| {
             "a global tracing subscriber is already set in this process, so \
              perf_harness::db::sqlx::capture() cannot install its own: add \
              `perf_harness::db::sqlx::layer()` to the application's subscriber \
              (`tracing_subscriber::registry().with(layer()).with(fmt_layer).init()`)"
                 .to_string()
-        },
-    )
+        })
 }
 
 /// The layer that counts sqlx's statements, to add to a subscriber of your own.
@@ -141,6 +150,16 @@ mod tests {
                 self.0.lock().expect("lock").push(s);
             }
         }
+    }
+
+    #[test]
+    fn capturing_twice_is_harmless_and_another_subscriber_is_named() {
+        // The first installs the global subscriber, the second finds it installed.
+        assert_eq!(capture(), Ok(()));
+        assert_eq!(capture(), Ok(()));
+        // Someone else's global subscriber now cannot be set, and would have been refused
+        // the same way had it come first.
+        assert!(tracing::subscriber::set_global_default(tracing_subscriber::registry()).is_err());
     }
 
     #[test]
