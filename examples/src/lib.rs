@@ -18,6 +18,8 @@ pub mod catalogue;
 pub mod cursor;
 pub mod fixtures;
 pub mod media;
+#[cfg(feature = "postgres")]
+pub mod pg_api;
 pub mod query;
 pub mod render;
 pub mod requests;

@@ -22,7 +22,7 @@ pub struct Store {
 }
 
 /// One row of the recent-requests page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RecentRequest {
     /// The request.
     pub id: i64,

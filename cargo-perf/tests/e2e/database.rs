@@ -42,6 +42,8 @@ fn database_tests_count_statements_and_catch_n_plus_one() {
     for (name, statements) in [
         ("pg_recent_requests_page", 1),
         ("pg_submit_request_in_a_transaction", 4),
+        // The service's own sqlx pool (examples/src/pg_api.rs), counted from sqlx's events.
+        ("pg_sqlx_recent_requests", 1),
     ] {
         let pg = result(&summary, name);
         if pg["outcome"] == "error" {
@@ -69,6 +71,11 @@ fn database_tests_count_statements_and_catch_n_plus_one() {
             "{pg:#}"
         );
         assert_eq!(pg["record"]["queries"]["max_per_call"], statements);
+    }
+    if pg_answered {
+        let naive = result(&summary, "pg_sqlx_recent_requests_one_by_one");
+        assert_eq!(naive["outcome"], "fail", "{naive:#}");
+        assert_eq!(naive["record"]["queries"]["max_per_call"], 41, "{naive:#}");
     }
     let expected = if pg_answered { 1 } else { 2 };
     assert_eq!(out.status.code(), Some(expected), "{}", stderr(&out));
