@@ -77,6 +77,23 @@ pub fn change_cell(c: Option<&Comparison>) -> String {
     }
 }
 
+/// `major regression`, `improvement`, `inconclusive`: the verdict with its severity.
+fn verdict_words(c: &Comparison) -> String {
+    match (c.change_verdict, c.severity) {
+        (Change::Regression | Change::Improvement, Some(s)) => {
+            format!("{} {}", s.as_str(), c.change_verdict.as_str())
+        }
+        (v, _) => v.as_str().to_string(),
+    }
+}
+
+/// `, p < 0.001`, or nothing without a p-value.
+fn p_text(c: &Comparison) -> String {
+    c.p_value
+        .map(|p| format!(", {}", format_p(p)))
+        .unwrap_or_default()
+}
+
 /// `p95 of browse_media went from 212.0ms to 289.0ms (+36.3 %, major regression, p < 0.001)`.
 pub fn change_sentence(name: &str, c: &Comparison) -> String {
     if c.method == Method::FisherExact {
@@ -84,12 +101,7 @@ pub fn change_sentence(name: &str, c: &Comparison) -> String {
     }
     if c.method == Method::Exact {
         // `queries/iteration of list went from 2 to 41 (+1950.0 %, critical regression, exact)`.
-        let what = match (c.change_verdict, c.severity) {
-            (Change::Regression | Change::Improvement, Some(s)) => {
-                format!("{} {}", s.as_str(), c.change_verdict.as_str())
-            }
-            (v, _) => v.as_str().to_string(),
-        };
+        let what = verdict_words(c);
         return format!(
             "{} of {name} went from {} to {} ({}, {what}, exact count)",
             c.metric,
@@ -104,16 +116,7 @@ pub fn change_sentence(name: &str, c: &Comparison) -> String {
             c.note.as_deref().unwrap_or("no baseline")
         );
     }
-    let what = match (c.change_verdict, c.severity) {
-        (Change::Regression | Change::Improvement, Some(s)) => {
-            format!("{} {}", s.as_str(), c.change_verdict.as_str())
-        }
-        (v, _) => v.as_str().to_string(),
-    };
-    let p = c
-        .p_value
-        .map(|p| format!(", {}", format_p(p)))
-        .unwrap_or_default();
+    let (what, p) = (verdict_words(c), p_text(c));
     let note = c
         .note
         .as_deref()
@@ -131,16 +134,7 @@ pub fn change_sentence(name: &str, c: &Comparison) -> String {
 /// `error rate of checkout went from 0.00 % to 94.00 % (+94.0 points, critical regression,
 /// p < 0.001, 2000 → 2000 iterations)`.
 fn error_rate_sentence(name: &str, c: &Comparison) -> String {
-    let what = match (c.change_verdict, c.severity) {
-        (Change::Regression | Change::Improvement, Some(s)) => {
-            format!("{} {}", s.as_str(), c.change_verdict.as_str())
-        }
-        (v, _) => v.as_str().to_string(),
-    };
-    let p = c
-        .p_value
-        .map(|p| format!(", {}", format_p(p)))
-        .unwrap_or_default();
+    let (what, p) = (verdict_words(c), p_text(c));
     format!(
         "{} of {name} went from {:.2} % to {:.2} % ({:+.1} points, {what}{p}, {} → {} iterations)",
         c.metric,

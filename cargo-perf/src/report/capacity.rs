@@ -55,6 +55,19 @@ fn verdict(s: &CapacityStep) -> String {
     }
 }
 
+/// A step's rate, throughput, p95, p99, error rate, dropped iterations and verdict, as text.
+fn cells(s: &CapacityStep) -> [String; 7] {
+    [
+        per_s(s.rate_per_s),
+        per_s(s.iterations_per_s),
+        format_ns(s.p95_ns),
+        format_ns(s.p99_ns),
+        format!("{:.2}%", s.error_rate * 100.0),
+        s.dropped_iterations.to_string(),
+        verdict(s),
+    ]
+}
+
 /// The headline and one line per step, for the terminal table.
 pub fn lines(c: &Capacity) -> Vec<String> {
     let mut out = vec![
@@ -65,16 +78,11 @@ pub fn lines(c: &Capacity) -> Vec<String> {
         ),
     ];
     for (i, s) in c.steps.iter().enumerate() {
+        let [rate, done, p95, p99, errors, dropped, result] = cells(s);
         out.push(format!(
-            "  {:>5}  {:>10}  {:>10}  {:>9}  {:>9}  {:>6.2}%  {:>7}  {}",
-            i + 1,
-            per_s(s.rate_per_s),
-            per_s(s.iterations_per_s),
-            format_ns(s.p95_ns),
-            format_ns(s.p99_ns),
-            s.error_rate * 100.0,
-            s.dropped_iterations,
-            verdict(s)
+            "  {:>5}  {rate:>10}  {done:>10}  {p95:>9}  {p99:>9}  {errors:>7}  {dropped:>7}  \
+             {result}",
+            i + 1
         ));
     }
     out
@@ -97,17 +105,12 @@ pub fn section(summary: &Summary) -> String {
             headline(c)
         );
         for (i, s) in c.steps.iter().enumerate() {
+            let [rate, done, p95, p99, errors, dropped, result] = cells(s);
+            let result = result.replace('|', "\\|");
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {:.2} % | {} | {} |",
-                i + 1,
-                per_s(s.rate_per_s),
-                per_s(s.iterations_per_s),
-                format_ns(s.p95_ns),
-                format_ns(s.p99_ns),
-                s.error_rate * 100.0,
-                s.dropped_iterations,
-                verdict(s).replace('|', "\\|")
+                "| {} | {rate} | {done} | {p95} | {p99} | {errors} | {dropped} | {result} |",
+                i + 1
             );
         }
     }
