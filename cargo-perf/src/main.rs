@@ -352,14 +352,9 @@ pub(crate) fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<P
 
 /// `--users`: every selected test must be a closed-model load test with a constant `users`.
 fn check_closed(selected: &[discover::Found]) -> Result<(), PerfError> {
-    let others: Vec<String> = selected
-        .iter()
-        .filter(|f| {
-            let s = &f.test.spec;
-            !(s.kind == Kind::Load && s.users.is_some() && s.stages.is_none())
-        })
-        .map(|f| format!("`{}` ({})", f.test.id.name, f.test.spec))
-        .collect();
+    let others = select::misfits(selected, |s| {
+        s.kind == Kind::Load && s.users.is_some() && s.stages.is_none()
+    });
     if others.is_empty() {
         return Ok(());
     }

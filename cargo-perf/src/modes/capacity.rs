@@ -21,14 +21,9 @@ pub const RESOLUTION: f64 = 1.02;
 
 /// Every selected test must be an open-model load test with a constant `rate`.
 pub fn check(selected: &[Found]) -> Result<(), PerfError> {
-    let others: Vec<String> = selected
-        .iter()
-        .filter(|f| {
-            let s = &f.test.spec;
-            !(s.kind == Kind::Load && s.rate.is_some() && s.stages.is_none())
-        })
-        .map(|f| format!("`{}` ({})", f.test.id.name, f.test.spec))
-        .collect();
+    let others = crate::project::select::misfits(selected, |s| {
+        s.kind == Kind::Load && s.rate.is_some() && s.stages.is_none()
+    });
     if others.is_empty() {
         return Ok(());
     }

@@ -4,6 +4,16 @@ use crate::error::PerfError;
 use crate::project::discover::Found;
 use crate::project::suggest::did_you_mean;
 
+/// Selected tests whose spec `fits` does not accept, named with their spec (`` `checkout` (users
+/// = 8, ...)``), for a flag that applies to some kinds of test only; empty when all fit.
+pub fn misfits(selected: &[Found], fits: impl Fn(&perf_schema::spec::Spec) -> bool) -> Vec<String> {
+    selected
+        .iter()
+        .filter(|f| !fits(&f.test.spec))
+        .map(|f| format!("`{}` ({})", f.test.id.name, f.test.spec))
+        .collect()
+}
+
 /// Tests whose name contains a filter (or equals it, with `exact`); all tests without filters.
 pub fn filter(all: Vec<Found>, filters: &[String], exact: bool) -> Result<Vec<Found>, PerfError> {
     if filters.is_empty() {
