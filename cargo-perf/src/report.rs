@@ -538,6 +538,19 @@ pub fn load_lines(l: &LoadReport, in_process: bool) -> Vec<String> {
         let _ = write!(resources, " · peak threads {threads}");
     }
     out.push(resources);
+    if let Some(ws) = &l.websocket {
+        out.push(format!(
+            "websocket: ws_sessions {} of {} connects · ws_msgs_sent {} ({:.0}/s) · \
+             ws_msgs_received {} ({:.0}/s); times are the rows ws_connecting, \
+             ws_session_duration, ws_ping and each exchange's name",
+            ws.ws_sessions,
+            ws.ws_connects,
+            ws.ws_msgs_sent,
+            ws.ws_msgs_sent_per_s,
+            ws.ws_msgs_received,
+            ws.ws_msgs_received_per_s
+        ));
+    }
     match &l.service_process {
         Some(s) => out.push(service_line(l, s)),
         None if in_process => out.push(

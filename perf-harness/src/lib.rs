@@ -78,6 +78,8 @@ pub use load::Target;
 /// # fn main() {}
 /// ```
 pub use perf_macros::perf_test;
+#[cfg(feature = "ws")]
+pub use user::ws::{WebSocket, WsConnect, WsError, WsMessage};
 #[cfg(feature = "load")]
 pub use user::{Reply, Request, User, KEEP_BODY_BYTES};
 

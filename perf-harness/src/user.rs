@@ -4,9 +4,11 @@
 //! status and error kind.
 
 pub mod metrics;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -50,7 +52,9 @@ pub struct User<S = ()> {
     iteration: u64,
     metrics: Rc<RefCell<Metrics>>,
     lag_ns: u64,
-    failure: Option<ErrorKind>,
+    /// The iteration's first failure; shared with the user's open WebSockets, which outlive a
+    /// borrow of the user.
+    failure: Rc<Cell<Option<ErrorKind>>>,
     state: Rc<S>,
 }
 
@@ -78,7 +82,7 @@ impl<S> User<S> {
             iteration: 0,
             metrics,
             lag_ns: 0,
-            failure: None,
+            failure: Rc::default(),
             state,
         })
     }
@@ -183,7 +187,7 @@ impl<S> User<S> {
 
     pub(crate) fn begin_iteration(&mut self, lag_ns: u64) {
         self.lag_ns = lag_ns;
-        self.failure = None;
+        self.failure.set(None);
     }
 
     /// Ends an iteration: the first failure a request or check reported, if any.
@@ -193,7 +197,14 @@ impl<S> User<S> {
     }
 
     fn fail(&mut self, kind: ErrorKind) {
-        self.failure.get_or_insert(kind);
+        fail(&self.failure, kind);
+    }
+}
+
+/// Keeps `kind` as the iteration's failure unless an earlier one is kept.
+fn fail(failure: &Cell<Option<ErrorKind>>, kind: ErrorKind) {
+    if failure.get().is_none() {
+        failure.set(Some(kind));
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 use perf_schema::histogram::{self as stats, iteration_stats};
-use perf_schema::record::load::{CheckReport, Latency, LoadReport, NameReport, Tick};
+use perf_schema::record::load::{CheckReport, Latency, LoadReport, NameReport, Tick, WsReport};
 use perf_schema::record::queries::MAX_STATEMENTS_KEPT;
 use perf_schema::record::{QueryStats, Record, StatementStats, Status};
 
@@ -253,7 +253,24 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
         request_thresholds,
         // Only the shard on the service's machine can watch its process.
         service_process: parts.iter().find_map(|p| p.service_process.clone()),
+        websocket: merge_ws(parts),
     })
+}
+
+/// The shards' WebSocket counters summed (each shard's rate is over its own run, so the rates
+/// add up as the request rates do); `None` when no shard opened a socket.
+fn merge_ws(parts: &[&LoadReport]) -> Option<WsReport> {
+    let mut all: Option<WsReport> = None;
+    for ws in parts.iter().filter_map(|p| p.websocket) {
+        let sum = all.get_or_insert_with(WsReport::default);
+        sum.ws_connects += ws.ws_connects;
+        sum.ws_sessions += ws.ws_sessions;
+        sum.ws_msgs_sent += ws.ws_msgs_sent;
+        sum.ws_msgs_received += ws.ws_msgs_received;
+        sum.ws_msgs_sent_per_s += ws.ws_msgs_sent_per_s;
+        sum.ws_msgs_received_per_s += ws.ws_msgs_received_per_s;
+    }
+    all
 }
 
 /// The statements of one test measured in several processes (the shards of a load test):
@@ -380,6 +397,7 @@ mod tests {
             }),
             request_thresholds: vec![],
             service_process: None,
+            websocket: None,
         };
         let test = TestId {
             package: "p".into(),

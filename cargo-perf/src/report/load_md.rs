@@ -70,6 +70,19 @@ pub fn section(summary: &Summary) -> String {
                 );
             }
         }
+        if let Some(ws) = &l.websocket {
+            let _ = writeln!(
+                out,
+                "\nWebSocket: ws_sessions {} of {} connects, ws_msgs_sent {} ({:.0}/s), \
+                 ws_msgs_received {} ({:.0}/s).",
+                ws.ws_sessions,
+                ws.ws_connects,
+                ws.ws_msgs_sent,
+                ws.ws_msgs_sent_per_s,
+                ws.ws_msgs_received,
+                ws.ws_msgs_received_per_s
+            );
+        }
         if !l.errors.is_empty() {
             let kinds: Vec<String> = l.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
             let _ = writeln!(out, "\nErrors by kind: {}.", kinds.join(", "));
@@ -201,6 +214,7 @@ pub(crate) mod tests {
             shard: None,
             request_thresholds: Vec::new(),
             service_process: None,
+            websocket: None,
         };
         Record {
             load: Some(load),

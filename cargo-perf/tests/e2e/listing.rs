@@ -91,6 +91,13 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         ("fixture-sqlx", "sqlx", "sqlx_mariadb_titles_one_by_one"),
         ("fixture-sqlx", "sqlx", "sqlx_titles_in_one_statement"),
         ("fixture-sqlx", "sqlx", "sqlx_titles_one_by_one"),
+        ("fixture-ws", "ws", "closed_mid_message"),
+        ("fixture-ws", "ws", "echo_closed"),
+        ("fixture-ws", "ws", "echo_open"),
+        ("fixture-ws", "ws", "echo_stages"),
+        ("fixture-ws", "ws", "echo_too_slow_for_its_threshold"),
+        ("fixture-ws", "ws", "refused_upgrade"),
+        ("fixture-ws", "ws", "silent_server"),
     ]
     .iter()
     .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))

@@ -19,3 +19,4 @@ mod run;
 mod shards;
 #[cfg(unix)]
 mod signals;
+mod websocket;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::alarm::Alarm;
-use super::report::{Latency, LoadReport, Model, ProcessTick, Tick};
+use super::report::{Latency, LoadReport, Model, ProcessTick, Tick, WsReport};
 use super::resources::{Resources, Sample};
 use super::statements::{Iteration, StatementsPerIteration};
 use super::{LoadBody, Plan, Scenario, Service, ENV_BASE_URL};
@@ -790,6 +790,9 @@ async fn run_iteration<S>(
             m.record_failure(ErrorKind::Panic, || format!("the body panicked: {panic}"));
             true
         }
+        // An `Err` carrying a failure already counted (a request or socket error returned with
+        // `?`) is that failure, not a second one.
+        Some(Ok(Err(_))) if request_failure.is_some() => true,
         Some(Ok(Err(message))) => {
             m.record_failure(ErrorKind::Error, || {
                 format!("the body returned an error: {message}")
@@ -1005,6 +1008,14 @@ fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> 
                 .find(|t| t.service.is_none())
                 .map(|t| t.t_s);
             s
+        }),
+        websocket: m.ws.map(|ws| WsReport {
+            ws_connects: ws.connects,
+            ws_sessions: ws.sessions,
+            ws_msgs_sent: ws.msgs_sent,
+            ws_msgs_received: ws.msgs_received,
+            ws_msgs_sent_per_s: ws.msgs_sent as f64 / secs,
+            ws_msgs_received_per_s: ws.msgs_received as f64 / secs,
         }),
     }
 }

@@ -38,6 +38,12 @@ pub enum ErrorKind {
     IterationTimeout,
     /// A `user.check(..)` failed.
     Check,
+    /// A WebSocket server answered the upgrade request with something other than 101.
+    WsUpgrade,
+    /// A WebSocket closed (or was reset) while the test still sent or waited on it.
+    WsClosed,
+    /// A WebSocket message, pong or close the test waited for did not come in time.
+    WsTimeout,
 }
 
 impl ErrorKind {
@@ -56,6 +62,9 @@ impl ErrorKind {
             ErrorKind::Error => "error",
             ErrorKind::IterationTimeout => "iteration_timeout",
             ErrorKind::Check => "check",
+            ErrorKind::WsUpgrade => "ws_upgrade",
+            ErrorKind::WsClosed => "ws_closed",
+            ErrorKind::WsTimeout => "ws_timeout",
         }
     }
 
@@ -135,6 +144,31 @@ pub struct Metrics {
     seen_thresholds: Vec<(String, String)>,
     /// `.threshold(..)` texts that do not parse, with the reason: they fail the test.
     pub threshold_errors: Vec<String>,
+    /// WebSocket counters (k6's `ws_sessions`, `ws_msgs_sent`, `ws_msgs_received`); `None`
+    /// until a user opens a socket.
+    pub ws: Option<WsCounts>,
+}
+
+/// What one worker's WebSockets counted; their times are named rows in `names`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WsCounts {
+    /// Connections attempted (`ws.connect()` calls).
+    pub connects: u64,
+    /// Sessions opened (upgrades that succeeded).
+    pub sessions: u64,
+    /// Data messages sent.
+    pub msgs_sent: u64,
+    /// Data messages received.
+    pub msgs_received: u64,
+}
+
+impl WsCounts {
+    fn add(&mut self, other: WsCounts) {
+        self.connects += other.connects;
+        self.sessions += other.sessions;
+        self.msgs_sent += other.msgs_sent;
+        self.msgs_received += other.msgs_received;
+    }
 }
 
 /// Distinct error messages kept for the report.
@@ -163,6 +197,7 @@ impl Default for Metrics {
             request_thresholds: Vec::new(),
             seen_thresholds: Vec::new(),
             threshold_errors: Vec::new(),
+            ws: None,
         }
     }
 }
@@ -193,6 +228,35 @@ impl Metrics {
         entry
             .corrected
             .saturating_record((outcome.service_ns + outcome.lag_ns).max(1));
+    }
+
+    /// Records a timed operation under `name` that is not an HTTP request (a WebSocket message
+    /// exchange, ping, session or connect time): its row in `names`, not the request totals.
+    pub fn record_named(&mut self, name: &str, service_ns: u64, lag_ns: u64, failed: bool) {
+        let entry = match self.names.get_mut(name) {
+            Some(e) => e,
+            None => self
+                .names
+                .entry(Cow::Owned(name.to_string()))
+                .or_insert_with(NameMetrics::new),
+        };
+        entry.requests += 1;
+        entry.failed += u64::from(failed);
+        entry.service.saturating_record(service_ns.max(1));
+        entry
+            .corrected
+            .saturating_record((service_ns + lag_ns).max(1));
+    }
+
+    /// Counts a failure of a named operation that is not an HTTP request, with its message.
+    pub fn record_error(&mut self, kind: ErrorKind, message: impl FnOnce() -> String) {
+        *self.errors.entry(kind).or_insert(0) += 1;
+        self.note(message);
+    }
+
+    /// The WebSocket counters, created at the first socket.
+    pub fn ws_counts(&mut self) -> &mut WsCounts {
+        self.ws.get_or_insert_with(WsCounts::default)
     }
 
     /// Records one finished iteration.
@@ -308,6 +372,9 @@ impl Metrics {
         self.bytes_sent += other.bytes_sent;
         self.bytes_received += other.bytes_received;
         self.panics += other.panics;
+        if let Some(ws) = other.ws {
+            self.ws_counts().add(ws);
+        }
         for (name, text) in other.seen_thresholds {
             self.declare_threshold(&name, &text);
         }

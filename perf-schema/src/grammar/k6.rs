@@ -2,7 +2,18 @@
 //! `thresholds = [...]`) and at run time (`.threshold(..)` on a request):
 //! `"p(95) < 300ms"`, `"http_req_duration{name:login}: p(99) <= 1s"`,
 //! `"http_req_failed{name:login}: rate < 0.01"`, `"iteration_duration: avg < 200"` (a bare
-//! number is milliseconds, as in k6).
+//! number is milliseconds, as in k6). WebSocket trends take k6's names:
+//! `"ws_msg_latency{name:notify}: p(95) < 200ms"` (an exchange of that name),
+//! `"ws_connecting: p(95) < 50ms"` (every upgrade; `{name:..}` for one), `"ws_ping: ..."` and
+//! `"ws_session_duration: ..."`.
+
+/// The by-name row of every WebSocket upgrade's time (k6's `ws_connecting`).
+pub const WS_CONNECTING: &str = "ws_connecting";
+/// The by-name row of every WebSocket session's time, upgrade to close (k6's
+/// `ws_session_duration`).
+pub const WS_SESSION_DURATION: &str = "ws_session_duration";
+/// The by-name row of every ping's round trip (k6's `ws_ping`).
+pub const WS_PING: &str = "ws_ping";
 
 use super::duration::parse_ns;
 
@@ -98,6 +109,18 @@ pub fn parse(text: &str) -> Result<Parsed, String> {
             ))
         }
     };
+    let ws_trend = matches!(
+        metric_name.as_deref(),
+        Some(WS_CONNECTING | WS_SESSION_DURATION | WS_PING | "ws_msg_latency")
+    );
+    if ws_trend {
+        return ws_threshold(
+            metric_name.as_deref().unwrap_or_default(),
+            name,
+            condition,
+            agg,
+        );
+    }
     match (metric_name.as_deref(), &condition) {
         (None, _) => {}
         (Some("http_req_failed" | "iterations_failed"), Condition::ErrorRate(_)) => {}
@@ -108,7 +131,8 @@ pub fn parse(text: &str) -> Result<Parsed, String> {
         }
         (Some(m), _) => {
             return Err(format!(
-            "unknown metric `{m}`; valid: http_req_duration, http_req_failed, iteration_duration"
+            "unknown metric `{m}`; valid: http_req_duration, http_req_failed, iteration_duration, \
+             ws_msg_latency, ws_connecting, ws_session_duration, ws_ping"
         ))
         }
     }
@@ -125,6 +149,40 @@ pub fn parse(text: &str) -> Result<Parsed, String> {
         ));
     }
     Ok(Parsed { name, condition })
+}
+
+/// A WebSocket trend's threshold, as a threshold on its by-name row: `ws_msg_latency{name:X}`
+/// and `ws_connecting{name:X}` on row X, the bare trends on their own rows.
+fn ws_threshold(
+    metric: &str,
+    name: Option<String>,
+    condition: Condition,
+    agg: &str,
+) -> Result<Parsed, String> {
+    if matches!(condition, Condition::ErrorRate(_)) {
+        return Err(format!(
+            "`{metric}` does not take `{agg}`: it is a time (avg, med, max, p(N)); failed \
+             exchanges are counted in the errors and fail their iterations"
+        ));
+    }
+    let row = match (metric, name) {
+        ("ws_msg_latency", None) => {
+            return Err("`ws_msg_latency` needs the exchange's name, e.g. \
+                 `ws_msg_latency{name:notify}: p(95) < 200ms` for `ws.request(\"notify\", ..)`"
+                .into())
+        }
+        ("ws_msg_latency" | WS_CONNECTING, Some(n)) => n,
+        (m, Some(_)) => {
+            return Err(format!(
+                "`{m}` has no per-name rows: write `{m}: p(95) < ...` without `{{name:..}}`"
+            ))
+        }
+        (m, None) => m.to_string(),
+    };
+    Ok(Parsed {
+        name: Some(row),
+        condition,
+    })
 }
 
 /// `"metric{...}: expr"` → (Some(metric), expr); a colon inside `{...}` does not split.
@@ -144,6 +202,45 @@ fn split_metric(text: &str) -> (Option<&str>, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn websocket_trends_are_thresholds_on_their_rows() {
+        let row = |t: &str| parse(t).map(|p| (p.name, p.condition));
+        assert_eq!(
+            row("ws_msg_latency{name:notify}: p(95) < 200ms"),
+            Ok((
+                Some("notify".into()),
+                Condition::Percentile(95.0, 200_000_000)
+            ))
+        );
+        assert_eq!(
+            row("ws_connecting: p(99) < 50ms"),
+            Ok((
+                Some("ws_connecting".into()),
+                Condition::Percentile(99.0, 50_000_000)
+            ))
+        );
+        assert_eq!(
+            row("ws_connecting{name:WS /chat}: max < 1s"),
+            Ok((Some("WS /chat".into()), Condition::Max(1_000_000_000)))
+        );
+        assert_eq!(
+            row("ws_ping: avg < 5ms"),
+            Ok((Some("ws_ping".into()), Condition::Mean(5_000_000)))
+        );
+        assert_eq!(
+            row("ws_session_duration: med < 10s"),
+            Ok((
+                Some("ws_session_duration".into()),
+                Condition::Median(10_000_000_000)
+            ))
+        );
+        let err = |t: &str| parse(t).expect_err(t);
+        assert!(err("ws_msg_latency: p(95) < 1s").contains("needs the exchange's name"));
+        assert!(err("ws_ping{name:x}: p(95) < 1s").contains("no per-name rows"));
+        assert!(err("ws_msg_latency{name:x}: rate < 0.1").contains("does not take `rate`"));
+        assert!(err("ws_msgs{name:x}: p(95) < 1s").contains("ws_msg_latency, ws_connecting"));
+    }
 
     #[test]
     fn k6_expressions_parse_to_exact_bounds() {

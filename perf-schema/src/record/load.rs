@@ -233,6 +233,27 @@ pub struct LoadReport {
     /// The service's own process, when `cargo perf --service-pid` watched it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_process: Option<ServiceProcess>,
+    /// k6's WebSocket counters, when the test's users opened sockets; the times
+    /// (`ws_connecting`, `ws_session_duration`, `ws_ping`, each exchange) are by-name rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WsReport>,
+}
+
+/// What a load test's WebSockets counted, under k6's metric names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct WsReport {
+    /// Upgrades attempted.
+    pub ws_connects: u64,
+    /// Sessions opened (upgrades that succeeded).
+    pub ws_sessions: u64,
+    /// Data messages sent.
+    pub ws_msgs_sent: u64,
+    /// Data messages received.
+    pub ws_msgs_received: u64,
+    /// Data messages sent per second of the test.
+    pub ws_msgs_sent_per_s: f64,
+    /// Data messages received per second of the test.
+    pub ws_msgs_received_per_s: f64,
 }
 
 impl LoadReport {
