@@ -4,6 +4,8 @@
 //! - `GET /api/v1/media?q=night&after=CURSOR&limit=20` → a page of hits as JSON
 //! - `GET /api/v1/media/{id}` → one item, or 404
 //! - `POST /api/v1/requests` with `{"user": "ann", "media": 42}` → 201 and the request id
+//! - `GET /api/v1/notifications?user=ann` (WebSocket) → a JSON message for each request `ann`
+//!   submits, as it is queued: `{"event": "queued", "id": 7, "media": 42}`
 //!
 //! `spawn` starts it on the current tokio runtime at an ephemeral port of 127.0.0.1: what the
 //! load tests' `setup` does.
@@ -11,6 +13,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,16 +21,34 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::broadcast;
 
 use crate::{Catalogue, Priority, RequestQueue, Submitted, Target};
 
-/// What the handlers share: the catalogue (read-only) and the queue (behind a mutex).
+/// What the handlers share: the catalogue (read-only), the queue (behind a mutex) and the
+/// notifications of queued requests.
 pub struct AppState {
     /// The searchable catalogue.
     pub catalogue: Catalogue,
     /// Pending media requests.
     pub queue: Mutex<RequestQueue>,
+    /// Each queued request as (user, JSON message), for the users' notification sockets.
+    pub notifications: broadcast::Sender<(String, String)>,
 }
+
+impl AppState {
+    /// State over `catalogue` with an empty queue.
+    pub fn new(catalogue: Catalogue) -> AppState {
+        AppState {
+            catalogue,
+            queue: Mutex::new(RequestQueue::new()),
+            notifications: broadcast::channel(NOTIFICATIONS_BUFFERED).0,
+        }
+    }
+}
+
+/// Notifications a slow socket may fall behind by before it misses some.
+const NOTIFICATIONS_BUFFERED: usize = 1024;
 
 /// The API's routes over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -36,6 +57,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/media", get(search))
         .route("/api/v1/media/{id}", get(item))
         .route("/api/v1/requests", post(request))
+        .route("/api/v1/notifications", get(notifications))
         .with_state(state)
 }
 
@@ -46,10 +68,7 @@ pub fn spawn(catalogue: Catalogue) -> std::io::Result<SocketAddr> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    let app = router(Arc::new(AppState {
-        catalogue,
-        queue: Mutex::new(RequestQueue::new()),
-    }));
+    let app = router(Arc::new(AppState::new(catalogue)));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -107,5 +126,48 @@ async fn request(State(state): State<Arc<AppState>>, Json(r): Json<NewRequest>) 
         Submitted::New(id) => (StatusCode::CREATED, id),
         Submitted::Merged(id) | Submitted::Repeated(id) => (StatusCode::OK, id),
     };
+    let event = json!({ "event": "queued", "id": id.0, "media": r.media }).to_string();
+    // No socket listening is not an error: nobody is waiting for the notification.
+    let _ = state.notifications.send((r.user, event));
     (status, Json(json!({ "id": id.0 }))).into_response()
+}
+
+#[derive(Deserialize)]
+struct FeedParams {
+    user: String,
+}
+
+/// Upgrades to a WebSocket that carries `user`'s notifications until either side closes.
+async fn notifications(
+    State(state): State<Arc<AppState>>,
+    Query(p): Query<FeedParams>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let feed = state.notifications.subscribe();
+    upgrade.on_upgrade(move |socket| notify(socket, p.user, feed))
+}
+
+/// Forwards `user`'s notifications to `socket`; answers the client's close.
+async fn notify(
+    mut socket: WebSocket,
+    user: String,
+    mut feed: broadcast::Receiver<(String, String)>,
+) {
+    loop {
+        tokio::select! {
+            event = feed.recv() => match event {
+                Ok((to, message)) if to == user => {
+                    if socket.send(Message::Text(message.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
 }

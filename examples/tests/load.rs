@@ -2,8 +2,10 @@
 //! in-process on 127.0.0.1; `cargo perf --base-url http://host:port` points them at a running
 //! service instead.
 
+use std::time::{Duration, Instant};
+
 use mediashelf::{api, fixtures};
-use perf_harness::{perf_test, User};
+use perf_harness::{perf_test, User, WsError};
 
 /// Searches a visitor types, from popular to rare.
 const QUERIES: [&str; 6] = ["night", "storm", "kind:movie", "harbor", "year:2001", "red"];
@@ -104,4 +106,47 @@ async fn submit_requests(user: &mut User) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Real-time notifications: each user keeps its notification WebSocket open, submits five
+/// media requests over HTTP and waits for the notification of each; the time from submitting
+/// to being notified is `request notified` (`ws_msg_latency{name:request notified}`).
+#[perf_test(
+    users = 8,
+    duration = "3s",
+    max_error_rate = 0.0,
+    thresholds = ["ws_msg_latency{name:request notified}: p(95) < 50ms", "ws_connecting: p(95) < 100ms"],
+    setup = start
+)]
+async fn notified_of_requests(user: &mut User) -> Result<(), WsError> {
+    let who = format!("user{}", user.index());
+    let mut feed = user
+        .ws(&format!("/api/v1/notifications?user={who}"))
+        .name("notification feed")
+        .connect()
+        .await?;
+    for _ in 0..5 {
+        let media = 1 + (user.index() * 1_000 + user.iteration() * 5) % 5_000;
+        let since = Instant::now();
+        let reply = user
+            .post("/api/v1/requests")
+            .json(&serde_json::json!({ "user": who, "media": media }))
+            .name("submit request")
+            .send()
+            .await;
+        let Some(id) = reply
+            .json::<serde_json::Value>()
+            .ok()
+            .and_then(|v| v["id"].as_u64())
+        else {
+            user.check("submit answers an id", false);
+            return Ok(());
+        };
+        feed.wait_for("request notified", since, Duration::from_secs(2), |m| {
+            m.json::<serde_json::Value>()
+                .is_ok_and(|v| v["event"] == "queued" && v["id"] == id)
+        })
+        .await?;
+    }
+    feed.close().await
 }

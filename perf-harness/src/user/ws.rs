@@ -14,6 +14,7 @@ use perf_schema::grammar::k6::{WS_CONNECTING, WS_PING, WS_SESSION_DURATION};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -23,6 +24,11 @@ use super::{closed_by_the_server, fail, User};
 /// How long `connect()` waits for the upgrade unless [`WsConnect::timeout`] says otherwise
 /// (the HTTP client's connect timeout).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Each socket's read buffer. tungstenite's default (128 KiB) is zero-filled before every read
+/// and held by every idle socket: a fifth of a pinned core went to that `memset` in the
+/// exchanges/s benchmark (scripts/ws-throughput.sh). Larger frames still grow it as they need.
+pub const READ_BUFFER_BYTES: usize = 8 << 10;
 
 /// How long `close()` waits for the server's close frame.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -194,7 +200,8 @@ async fn open(
         };
         request.headers_mut().append(k, v);
     }
-    let connecting = tokio_tungstenite::connect_async_with_config(request, None, true);
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
+    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     match tokio::time::timeout(timeout, connecting).await {
         Err(_) => Err(WsError::new(
             ErrorKind::WsTimeout,
