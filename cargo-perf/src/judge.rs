@@ -703,6 +703,7 @@ mod tests {
             mean_per_call: per_call as f64,
             scaling: None,
             distinct: 1,
+            averaged: false,
             top: Vec::new(),
         });
         r

@@ -358,6 +358,11 @@ fn statements_text(q: &QueryStats, unit: &str) -> String {
         "      queries: {:.1} per {unit} (min {}, max {}), {} statements in {} {unit}s, {} distinct",
         q.mean_per_call, q.min_per_call, q.max_per_call, q.statements, q.calls, q.distinct
     );
+    if q.averaged {
+        out.push_str(
+            " (averaged over the load: they ran on the service's own threads, not in the iterations)",
+        );
+    }
     if let Some([half, full]) = q.scaling {
         let _ = write!(
             out,
@@ -416,7 +421,12 @@ pub fn verdict_text(v: &Verdict) -> String {
             }
             _ => "not measured".into(),
         },
-        |m| format!("measured {}", v.threshold.format_value(m)),
+        |m| match v.averaged {
+            true => {
+                format!("measured {m:.0} per iteration on average: the service's threads ran them")
+            }
+            false => format!("measured {}", v.threshold.format_value(m)),
+        },
     );
     let origin: Vec<String> = [
         v.budget.as_ref().map(|b| format!("budget {b}")),

@@ -102,6 +102,19 @@ struct Limit {
     limit: Option<i64>,
 }
 
+/// The same page with one lookup per row (`recent_one_by_one`): the N+1 the load test's
+/// statement count catches (`--features n-plus-one-demo`).
+async fn recent_page_one_by_one(
+    State(pool): State<PgPool>,
+    Query(q): Query<Limit>,
+) -> Result<Json<Vec<RecentRequest>>, (StatusCode, String)> {
+    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    recent_one_by_one(&pool, limit)
+        .await
+        .map(Json)
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
 async fn recent_page(
     State(pool): State<PgPool>,
     Query(q): Query<Limit>,
@@ -117,6 +130,10 @@ async fn recent_page(
 pub fn router(pool: PgPool) -> Router {
     Router::new()
         .route("/api/v1/requests/recent", get(recent_page))
+        .route(
+            "/api/v1/requests/recent/one-by-one",
+            get(recent_page_one_by_one),
+        )
         .with_state(pool)
 }
 

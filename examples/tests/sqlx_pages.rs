@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use mediashelf::pg_api;
 use perf_harness::db::postgres::database_url;
-use perf_harness::perf_test;
+use perf_harness::{perf_test, User};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::runtime::Handle;
@@ -95,4 +95,73 @@ async fn pg_sqlx_recent_requests_one_by_one(pages: &mut Option<Pages>) -> sqlx::
     let Some(p) = pages else { return Ok(()) };
     assert_eq!(pg_api::recent_one_by_one(&p.pool, 20).await?.len(), 20);
     Ok(())
+}
+
+/// Drops a load test's schema when the harness drops the service (on a thread of its own: the
+/// harness's runtime may be gone by then).
+struct DropSchema(Option<Pages>);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let Some(pages) = self.0.take() else { return };
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            match rt {
+                Ok(rt) => rt.block_on(async {
+                    let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", pages.schema);
+                    let options = PgConnectOptions::from_str(&database_url())?;
+                    let admin = PgPoolOptions::new()
+                        .max_connections(1)
+                        .connect_with(options)
+                        .await?;
+                    sqlx::raw_sql(&sql).execute(&admin).await.map(|_| ())
+                }),
+                Err(e) => Err(sqlx::Error::Io(e)),
+            }
+        });
+        if let Ok(Err(e)) = dropped.join() {
+            eprintln!("warning: could not drop a load test's schema: {e}");
+        }
+    }
+}
+
+/// The service itself, in this process: axum with the seeded pool in its state, on an
+/// ephemeral port. Without a server in a smoke run outside CI, a dead address (the smoke run
+/// then reports the prerequisite).
+fn serve_pages() -> (std::net::SocketAddr, DropSchema) {
+    let pages = pages();
+    let addr = match &pages {
+        Some(p) => pg_api::spawn(p.pool.clone()).expect("bind an ephemeral port on 127.0.0.1"),
+        None => std::net::SocketAddr::from(([127, 0, 0, 1], 9)),
+    };
+    (addr, DropSchema(pages))
+}
+
+/// The page over HTTP under load: 4 users against axum and the sqlx pool in its state. The
+/// handlers' statements run on the service's threads, so they are averaged over the
+/// iterations: one per page, which `max_queries = 1` holds.
+#[perf_test(users = 4, duration = "3s", p95 = "50ms", max_error_rate = 0.0, max_queries = 1,
+            setup = serve_pages)]
+async fn pg_sqlx_recent_page_under_load(user: &mut User) {
+    let page = user
+        .get("/api/v1/requests/recent?limit=20")
+        .name("recent page")
+        .send()
+        .await;
+    user.check("recent page is 200", page.status() == 200);
+}
+
+/// The one-by-one page over HTTP (`--features n-plus-one-demo`): 41 statements per page on
+/// average, which `max_queries = 3` catches in a load test too.
+#[cfg(feature = "n-plus-one-demo")]
+#[perf_test(users = 4, duration = "2s", max_queries = 3, setup = serve_pages)]
+async fn pg_sqlx_recent_page_one_by_one_under_load(user: &mut User) {
+    let page = user
+        .get("/api/v1/requests/recent/one-by-one?limit=20")
+        .name("recent page, one by one")
+        .send()
+        .await;
+    user.check("recent page is 200", page.status() == 200);
 }

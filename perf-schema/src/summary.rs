@@ -41,6 +41,10 @@ pub struct Verdict {
     /// limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator_lag_p99_ns: Option<f64>,
+    /// `max_queries` on a load test whose statements ran on its service's own threads:
+    /// `measured` is the mean per iteration, rounded, not the busiest iteration's count.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub averaged: bool,
 }
 
 /// How one test ended in a run.

@@ -84,6 +84,8 @@ impl Verdicts for Record {
                     },
                     (t, _) => t,
                 };
+                let averaged = matches!(threshold, Threshold::MaxQueries { .. })
+                    && self.queries.as_ref().is_some_and(|q| q.averaged);
                 Verdict {
                     threshold,
                     measured,
@@ -94,6 +96,7 @@ impl Verdicts for Record {
                     env: env.clone(),
                     scale: limit.scale,
                     generator_lag_p99_ns: None,
+                    averaged,
                 }
             })
             .chain(
@@ -119,6 +122,7 @@ impl Verdicts for Record {
                             env: env.clone(),
                             scale: None,
                             generator_lag_p99_ns: None,
+                            averaged: false,
                         }
                     }),
             )
@@ -351,6 +355,7 @@ mod tests {
             env: None,
             scale: None,
             generator_lag_p99_ns: None,
+            averaged: false,
         }
     }
 
@@ -491,6 +496,7 @@ mod tests {
             mean_per_call: 2.0,
             scaling,
             distinct: 2,
+            averaged: false,
             top: vec![],
         };
         let mut r = record(Some(stats(1.0)), Q);

@@ -308,14 +308,25 @@ fn merge_queries(parts: &[&QueryStats]) -> Option<QueryStats> {
         .unwrap_or(0)
         .max(top.len() as u64);
     top.truncate(MAX_STATEMENTS_KEPT);
+    let mean_per_call = statements as f64 / calls as f64;
+    // Averaged counts (a service's own threads) merge into the whole load's average.
+    let averaged = parts.iter().any(|q| q.averaged);
+    let (min_per_call, max_per_call) = match averaged {
+        true => (mean_per_call.round() as u64, mean_per_call.round() as u64),
+        false => (
+            parts.iter().map(|q| q.min_per_call).min().unwrap_or(0),
+            parts.iter().map(|q| q.max_per_call).max().unwrap_or(0),
+        ),
+    };
     Some(QueryStats {
         calls,
         statements,
-        min_per_call: parts.iter().map(|q| q.min_per_call).min().unwrap_or(0),
-        max_per_call: parts.iter().map(|q| q.max_per_call).max().unwrap_or(0),
-        mean_per_call: statements as f64 / calls as f64,
+        min_per_call,
+        max_per_call,
+        mean_per_call,
         scaling: None,
         distinct,
+        averaged,
         top,
     })
 }
@@ -495,6 +506,7 @@ mod tests {
             mean_per_call: 2.0,
             scaling: None,
             distinct: 2,
+            averaged: false,
             top: vec![
                 stat("SELECT ?", 10, 1_000, 120.0, 300),
                 stat("UPDATE t", 10, 500, 60.0, 90),
@@ -508,6 +520,7 @@ mod tests {
             mean_per_call: 40.0 / 30.0,
             scaling: None,
             distinct: 1,
+            averaged: false,
             top: vec![stat("SELECT ?", 40, 3_000, 100.0, 500)],
         };
         let m = merge_queries(&[&a, &b]).expect("statements");

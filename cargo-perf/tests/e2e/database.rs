@@ -76,6 +76,36 @@ fn database_tests_count_statements_and_catch_n_plus_one() {
         let naive = result(&summary, "pg_sqlx_recent_requests_one_by_one");
         assert_eq!(naive["outcome"], "fail", "{naive:#}");
         assert_eq!(naive["record"]["queries"]["max_per_call"], 41, "{naive:#}");
+        // The same pages over HTTP under load: axum and the sqlx pool in its state, the
+        // handlers' statements on the service's threads, averaged over the iterations.
+        for (name, per_page, passes) in [
+            ("pg_sqlx_recent_page_under_load", 1, true),
+            ("pg_sqlx_recent_page_one_by_one_under_load", 41, false),
+        ] {
+            let load = result(&summary, name);
+            let q = &load["record"]["queries"];
+            assert_eq!(q["averaged"], true, "{name}: {load:#}");
+            assert_eq!(q["max_per_call"], per_page, "{name}: {q:#}");
+            let iterations = load["record"]["load"]["iterations"]
+                .as_u64()
+                .expect("iterations");
+            assert!(iterations > 0, "{name}");
+            assert_eq!(q["calls"], iterations, "{name}");
+            // Only the requests in flight at the end (4 users) ran statements no iteration kept.
+            let statements = q["statements"].as_u64().expect("statements");
+            assert!(
+                statements >= per_page * iterations && statements <= per_page * (iterations + 4),
+                "{name}: {statements} statements in {iterations} iterations"
+            );
+            let verdict = load["verdicts"]
+                .as_array()
+                .expect("verdicts")
+                .iter()
+                .find(|v| v["threshold"]["metric"] == "max_queries")
+                .unwrap_or_else(|| panic!("{name}: {load:#}"));
+            assert_eq!(verdict["averaged"], true, "{name}");
+            assert_eq!(verdict["passed"], passes, "{name}: {verdict:#}");
+        }
     }
     let expected = if pg_answered { 1 } else { 2 };
     assert_eq!(out.status.code(), Some(expected), "{}", stderr(&out));

@@ -207,6 +207,7 @@ fn summarize(state: State) -> Option<QueryStats> {
         mean_per_call: statements as f64 / calls as f64,
         scaling: None,
         distinct,
+        averaged: false,
         top,
     })
 }

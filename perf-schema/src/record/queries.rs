@@ -24,6 +24,12 @@ pub struct QueryStats {
     pub scaling: Option<[u64; 2]>,
     /// Distinct statements (normalized) in the capture, including those not kept below.
     pub distinct: u64,
+    /// The statements ran outside the timed calls, on the threads of a service a load test's
+    /// `setup` started in the test process: they are counted over the whole load, so the
+    /// per-call figures are the statements divided by the iterations (`min_per_call` and
+    /// `max_per_call` that mean rounded) rather than counts of each call.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub averaged: bool,
     /// The statements with the most total time, most first (at most `MAX_STATEMENTS_KEPT`).
     pub top: Vec<StatementStats>,
 }
