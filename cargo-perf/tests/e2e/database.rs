@@ -191,9 +191,9 @@ fn an_unreachable_database_in_setup_exits_2_and_the_other_tests_still_run() {
     assert_eq!(result(&summary, "counted_queries")["outcome"], "pass");
 }
 
-/// The application's own sqlx pools (PostgreSQL and MariaDB) and diesel connection
-/// (PostgreSQL), measured unchanged: the harness hears sqlx's statement events
-/// (`perf_harness::db::sqlx::capture()` in setup) and diesel's instrumentation
+/// The application's own sqlx pools (PostgreSQL and MariaDB), diesel connection (PostgreSQL)
+/// and sea-orm entities (on sqlx, PostgreSQL), measured unchanged: the harness hears sqlx's
+/// statement events (`perf_harness::db::sqlx::capture()` in setup) and diesel's instrumentation
 /// (`perf_harness::db::diesel::capture()`), so the one-statement page counts 1 and the page
 /// written one lookup at a time counts 20, which `max_queries = 3` fails.
 #[test]
@@ -204,6 +204,8 @@ fn the_statements_of_an_applications_sqlx_pools_and_diesel_connections_are_count
             "fixture-sqlx",
             "-p",
             "fixture-diesel",
+            "-p",
+            "fixture-seaorm",
             "--no-compare",
             "--format",
             "json",
@@ -219,6 +221,9 @@ fn the_statements_of_an_applications_sqlx_pools_and_diesel_connections_are_count
         ("sqlx_mariadb_titles_one_by_one", 20, "fail"),
         ("diesel_titles_in_one_statement", 1, "pass"),
         ("diesel_titles_one_by_one", 20, "fail"),
+        // sea-orm runs on sqlx: the same capture hears its entities' queries.
+        ("seaorm_titles_in_one_query", 1, "pass"),
+        ("seaorm_titles_one_by_one", 20, "fail"),
     ] {
         let r = result(&summary, name);
         if r["outcome"] == "error" {
@@ -238,13 +243,14 @@ fn the_statements_of_an_applications_sqlx_pools_and_diesel_connections_are_count
             "{name}: {r:#}"
         );
         let top = &r["record"]["queries"]["top"][0]["sql"];
-        let (sqlx, diesel) = (
+        let expected = [
             "SELECT title FROM fixture_sqlx_media WHERE id",
             "SELECT \"fixture_diesel_media\".\"title\" FROM \"fixture_diesel_media\" WHERE",
-        );
+            "SELECT \"fixture_seaorm_media\".\"id\", \"fixture_seaorm_media\".\"title\" FROM",
+        ];
         assert!(
             top.as_str()
-                .is_some_and(|s| s.starts_with(sqlx) || s.starts_with(diesel)),
+                .is_some_and(|s| expected.iter().any(|e| s.starts_with(e))),
             "{name}: {top}"
         );
     }

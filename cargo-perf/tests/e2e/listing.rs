@@ -83,6 +83,8 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         ("fixture-pass", "suite", "sum_latency"),
         ("fixture-pass", "suite", "sum_micro"),
         ("fixture-plain", "modules", "outer::inner::deep_in_a_module"),
+        ("fixture-seaorm", "seaorm", "seaorm_titles_in_one_query"),
+        ("fixture-seaorm", "seaorm", "seaorm_titles_one_by_one"),
         (
             "fixture-sqlx",
             "sqlx",
@@ -95,6 +97,7 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         ("fixture-ws", "ws", "echo_closed"),
         ("fixture-ws", "ws", "echo_open"),
         ("fixture-ws", "ws", "echo_stages"),
+        ("fixture-ws", "ws", "echo_throughput"),
         ("fixture-ws", "ws", "echo_too_slow_for_its_threshold"),
         ("fixture-ws", "ws", "refused_upgrade"),
         ("fixture-ws", "ws", "silent_server"),
