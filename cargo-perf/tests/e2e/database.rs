@@ -257,3 +257,33 @@ fn the_statements_of_an_applications_sqlx_pools_and_diesel_connections_are_count
     let expected = if reached { 1 } else { 2 };
     assert_eq!(out.status.code(), Some(expected), "{}", stderr(&out));
 }
+
+/// SQLite through the application's own sqlx pool (in a workspace of its own: sqlx's SQLite
+/// driver and rusqlite cannot share one), counted from sqlx's events like PostgreSQL's.
+#[test]
+fn the_statements_of_an_applications_sqlx_sqlite_pool_are_counted() {
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/standalone/sqlx-sqlite/Cargo.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-perf"))
+        .arg("perf")
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .args(["--no-compare", "--format", "json"])
+        .env("CARGO_TERM_COLOR", "never")
+        // Shares the fixtures' optimized dependencies (and keeps off the workspace's lock).
+        .env("CARGO_TARGET_DIR", fixtures().join("target"))
+        .output()
+        .expect("cargo-perf runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary = json(&out);
+    for (name, statements, outcome) in [
+        ("sqlx_sqlite_titles_in_one_statement", 1, "pass"),
+        ("sqlx_sqlite_titles_one_by_one", 20, "fail"),
+    ] {
+        let r = result(&summary, name);
+        assert_eq!(r["outcome"], outcome, "{name}: {r:#}");
+        let q = &r["record"]["queries"];
+        assert_eq!(q["max_per_call"], statements, "{name}: {q:#}");
+        assert_eq!(q["statements"], 20 * statements, "20 samples: {q:#}");
+    }
+}
