@@ -550,15 +550,9 @@ pub fn load_lines(l: &LoadReport, in_process: bool) -> Vec<String> {
     out.push(resources);
     if let Some(ws) = &l.websocket {
         out.push(format!(
-            "websocket: ws_sessions {} of {} connects · ws_msgs_sent {} ({:.0}/s) · \
-             ws_msgs_received {} ({:.0}/s); times are the rows ws_connecting, \
-             ws_session_duration, ws_ping and each exchange's name",
-            ws.ws_sessions,
-            ws.ws_connects,
-            ws.ws_msgs_sent,
-            ws.ws_msgs_sent_per_s,
-            ws.ws_msgs_received,
-            ws.ws_msgs_received_per_s
+            "websocket: {}; times are the rows ws_connecting, ws_session_duration, ws_ping and \
+             each exchange's name",
+            load_md::ws_counts(ws)
         ));
     }
     match &l.service_process {

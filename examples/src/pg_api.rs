@@ -102,28 +102,32 @@ struct Limit {
     limit: Option<i64>,
 }
 
+impl Limit {
+    /// The page size asked for: 20 by default, 1 to 100.
+    fn rows(&self) -> i64 {
+        self.limit.unwrap_or(20).clamp(1, 100)
+    }
+}
+
+/// A page as JSON, or the database's error as a 500.
+type PageResponse = Result<Json<Vec<RecentRequest>>, (StatusCode, String)>;
+
+fn page(rows: sqlx::Result<Vec<RecentRequest>>) -> PageResponse {
+    rows.map(Json)
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+async fn recent_page(State(pool): State<PgPool>, Query(q): Query<Limit>) -> PageResponse {
+    page(recent(&pool, q.rows()).await)
+}
+
 /// The same page with one lookup per row (`recent_one_by_one`): the N+1 the load test's
 /// statement count catches (`--features n-plus-one-demo`).
 async fn recent_page_one_by_one(
     State(pool): State<PgPool>,
     Query(q): Query<Limit>,
-) -> Result<Json<Vec<RecentRequest>>, (StatusCode, String)> {
-    let limit = q.limit.unwrap_or(20).clamp(1, 100);
-    recent_one_by_one(&pool, limit)
-        .await
-        .map(Json)
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-}
-
-async fn recent_page(
-    State(pool): State<PgPool>,
-    Query(q): Query<Limit>,
-) -> Result<Json<Vec<RecentRequest>>, (StatusCode, String)> {
-    let limit = q.limit.unwrap_or(20).clamp(1, 100);
-    recent(&pool, limit)
-        .await
-        .map(Json)
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+) -> PageResponse {
+    page(recent_one_by_one(&pool, q.rows()).await)
 }
 
 /// The routes over `pool`, kept in axum's state.

@@ -71,17 +71,7 @@ pub fn section(summary: &Summary) -> String {
             }
         }
         if let Some(ws) = &l.websocket {
-            let _ = writeln!(
-                out,
-                "\nWebSocket: ws_sessions {} of {} connects, ws_msgs_sent {} ({:.0}/s), \
-                 ws_msgs_received {} ({:.0}/s).",
-                ws.ws_sessions,
-                ws.ws_connects,
-                ws.ws_msgs_sent,
-                ws.ws_msgs_sent_per_s,
-                ws.ws_msgs_received,
-                ws.ws_msgs_received_per_s
-            );
+            let _ = writeln!(out, "\nWebSocket: {}.", ws_counts(ws));
         }
         if !l.errors.is_empty() {
             let kinds: Vec<String> = l.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -120,6 +110,20 @@ fn row(out: &mut String, name: &str, count: u64, errors: u64, x: &Latency) {
         format_ns(x.p99_ns),
         format_ns(x.max_ns),
     );
+}
+
+/// k6's WebSocket counters in one phrase: `ws_sessions 80 of 80 connects, ws_msgs_sent 1600
+/// (810/s), ws_msgs_received 1600 (810/s)`.
+pub fn ws_counts(ws: &perf_schema::record::load::WsReport) -> String {
+    format!(
+        "ws_sessions {} of {} connects, ws_msgs_sent {} ({:.0}/s), ws_msgs_received {} ({:.0}/s)",
+        ws.ws_sessions,
+        ws.ws_connects,
+        ws.ws_msgs_sent,
+        ws.ws_msgs_sent_per_s,
+        ws.ws_msgs_received,
+        ws.ws_msgs_received_per_s
+    )
 }
 
 #[cfg(test)]

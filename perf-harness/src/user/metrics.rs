@@ -215,19 +215,12 @@ impl Metrics {
             self.failed_requests += 1;
             *self.errors.entry(kind).or_insert(0) += 1;
         }
-        let entry = match self.names.get_mut(name) {
-            Some(e) => e,
-            None => self
-                .names
-                .entry(Cow::Owned(name.to_string()))
-                .or_insert_with(NameMetrics::new),
-        };
-        entry.requests += 1;
-        entry.failed += u64::from(outcome.error.is_some());
-        entry.service.saturating_record(outcome.service_ns.max(1));
-        entry
-            .corrected
-            .saturating_record((outcome.service_ns + outcome.lag_ns).max(1));
+        self.record_named(
+            name,
+            outcome.service_ns,
+            outcome.lag_ns,
+            outcome.error.is_some(),
+        );
     }
 
     /// Records a timed operation under `name` that is not an HTTP request (a WebSocket message
