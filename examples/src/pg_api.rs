@@ -43,9 +43,14 @@ pub async fn seed(pool: &PgPool, users: i64, media: i64, requests: i64) -> sqlx:
     .bind(media)
     .execute(pool)
     .await?;
-    sqlx::raw_sql("CREATE INDEX requests_recent ON requests (created_at DESC, id DESC); ANALYZE;")
-        .execute(pool)
-        .await?;
+    // ANALYZE of these tables only: a bare ANALYZE takes every table of the database, and
+    // deadlocked against another process seeding its own schema at the same time.
+    sqlx::raw_sql(
+        "CREATE INDEX requests_recent ON requests (created_at DESC, id DESC);
+         ANALYZE users; ANALYZE media; ANALYZE requests;",
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

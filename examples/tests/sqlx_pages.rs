@@ -52,6 +52,12 @@ async fn seed(url: &str, schema: &str) -> sqlx::Result<PgPool> {
 /// outside CI.
 fn pages() -> Option<Pages> {
     perf_harness::db::sqlx::capture().unwrap_or_else(|e| panic!("{e}"));
+    // `cargo test` runs the setups at once in one process: one seed at a time is plenty, and
+    // PostgreSQL's catalog locks made concurrent ones deadlock.
+    static SEEDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = SEEDING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     static FIXTURES: AtomicU32 = AtomicU32::new(0);
     let n = FIXTURES.fetch_add(1, Ordering::Relaxed);
     let schema = format!("mediashelf_sqlx_{}_{n}", std::process::id());

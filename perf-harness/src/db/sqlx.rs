@@ -75,14 +75,24 @@ impl<S: Subscriber> Layer<S> for Statements {
     }
 }
 
-/// The statement and its time, when `event` is one of sqlx's statement events.
+/// The statement and its time, when `event` is one of sqlx's statement events. An event of
+/// that target without the statement (a sqlx version that names its fields otherwise) still
+/// counts, under a text that says what came instead: a statement count must not drop one.
 fn statement(event: &Event<'_>) -> Option<(String, Duration)> {
     if event.metadata().target() != TARGET {
         return None;
     }
     let mut fields = Fields::default();
     event.record(&mut fields);
-    fields.sql().map(|sql| (sql.to_string(), fields.elapsed))
+    let sql = match fields.sql() {
+        Some(sql) => sql.to_string(),
+        None => format!(
+            "(a {TARGET} event without `db.statement` or `summary`; its fields: {}; this sqlx \
+             version names them otherwise: report it to cargo-perf)",
+            fields.others.join(", ")
+        ),
+    };
+    Some((sql, fields.elapsed))
 }
 
 /// What one statement event carries.
@@ -91,6 +101,8 @@ struct Fields {
     statement: String,
     summary: String,
     elapsed: Duration,
+    /// The names of the other fields, to name them when the statement is missing.
+    others: Vec<&'static str>,
 }
 
 impl Fields {
@@ -112,14 +124,24 @@ impl Visit for Fields {
         match field.name() {
             "db.statement" => self.statement = value.to_string(),
             "summary" => self.summary = value.to_string(),
-            _ => {}
+            other => self.others.push(other),
         }
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         if field.name() == "elapsed_secs" && value.is_finite() && value >= 0.0 {
             self.elapsed = Duration::from_secs_f64(value);
+        } else {
+            self.others.push(field.name());
         }
+    }
+
+    fn record_u64(&mut self, field: &Field, _: u64) {
+        self.others.push(field.name());
+    }
+
+    fn record_i64(&mut self, field: &Field, _: i64) {
+        self.others.push(field.name());
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
@@ -131,7 +153,8 @@ impl Visit for Fields {
             "summary" if self.summary.is_empty() => {
                 self.summary = format!("{value:?}").trim_matches('"').to_string();
             }
-            _ => {}
+            "db.statement" | "summary" => {}
+            other => self.others.push(other),
         }
     }
 }
@@ -185,17 +208,26 @@ mod tests {
             );
             // Other targets are not statements.
             tracing::debug!(target: "sqlx::postgres::notice", summary = "SELECT 2");
+            // A sqlx that names the statement otherwise: still one statement, and it says so.
+            tracing::debug!(target: "sqlx::query", query = "SELECT 3", elapsed_secs = 0.003f64);
         });
         let seen = seen.lock().expect("lock");
         assert_eq!(
-            *seen,
-            vec![
+            seen[..2],
+            [
                 ("SELECT 1".to_string(), Duration::from_millis(2)),
                 (
                     "SELECT title FROM media WHERE id = $1".to_string(),
                     Duration::from_millis(1)
                 ),
             ]
+        );
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        let (odd, took) = &seen[2];
+        assert_eq!(*took, Duration::from_millis(3));
+        assert!(
+            odd.contains("without `db.statement` or `summary`; its fields: query;"),
+            "{odd}"
         );
     }
 }

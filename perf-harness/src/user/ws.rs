@@ -30,6 +30,12 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// exchanges/s benchmark (scripts/ws-throughput.sh). Larger frames still grow it as they need.
 pub const READ_BUFFER_BYTES: usize = 8 << 10;
 
+/// An upgrade request's headers besides its URL (host, upgrade, connection, key, version).
+const UPGRADE_REQUEST_BYTES: usize = 160;
+
+/// An answer's usual size (a 101's status line, upgrade, connection and accept key).
+const UPGRADE_ANSWER_BYTES: u64 = 130;
+
 /// How long `close()` waits for the server's close frame.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -137,13 +143,16 @@ impl<S> WsConnect<'_, S> {
         let opened = open(&url, &headers, timeout).await;
         let took_ns = start.elapsed().as_nanos() as u64;
         let mut metrics = user.metrics.borrow_mut();
+        let status = opened.as_ref().map_or_else(|e| e.status, |_| 101);
         let outcome = RequestOutcome {
-            status: opened.as_ref().map_or_else(|e| e.status, |_| 101),
+            status,
             error: opened.as_ref().err().map(|e| e.kind),
             service_ns: took_ns,
             lag_ns: user.lag_ns,
-            bytes_sent: (url.len() + 160) as u64,
-            bytes_received: 130,
+            // The upgrade request's and the 101 answer's usual sizes (tungstenite does not
+            // report them).
+            bytes_sent: (url.len() + UPGRADE_REQUEST_BYTES) as u64,
+            bytes_received: if status != 0 { UPGRADE_ANSWER_BYTES } else { 0 },
         };
         metrics.record_request(&name, outcome);
         match opened {
