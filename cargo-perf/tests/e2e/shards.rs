@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::support::{
-    cargo_perf, cargo_perf_command, cargo_perf_env, cargo_perf_in, fixtures, json, read_json,
-    result, stderr,
+    cargo_perf, cargo_perf_command, cargo_perf_env, cargo_perf_in, fixtures, json, merge_shards,
+    read_json, result, run_shard, stderr,
 };
 #[test]
 fn shards_run_their_part_and_merge_into_the_whole_load() {
@@ -21,19 +21,12 @@ fn shards_run_their_part_and_merge_into_the_whole_load() {
     let path = |i: usize| dirs[i].path().to_str().expect("utf-8").to_string();
     let mut shards = Vec::new();
     for (i, shard) in ["1/2", "2/2"].iter().enumerate() {
-        let out = cargo_perf(&[
-            "-p",
+        let out = run_shard(
             "fixture-load",
-            "--exact",
-            "passes",
-            "fails_on_5xx",
-            "--shard",
+            &["passes", "fails_on_5xx"],
             shard,
-            "--format",
-            "json",
-            "--report-dir",
-            &path(i),
-        ]);
+            dirs[i].path(),
+        );
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -53,18 +46,7 @@ fn shards_run_their_part_and_merge_into_the_whole_load() {
             .expect("requests")
     };
 
-    let merged = cargo_perf_in(
-        &fixtures(),
-        &[
-            "merge",
-            &path(0),
-            &path(1),
-            "--format",
-            "json",
-            "--report-dir",
-            &path(2),
-        ],
-    );
+    let merged = merge_shards(&[dirs[0].path(), dirs[1].path()], dirs[2].path());
     assert_eq!(
         merged.status.code(),
         Some(1),

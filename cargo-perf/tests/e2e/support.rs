@@ -95,3 +95,25 @@ pub(crate) fn processes_running(marker: &str) -> Vec<u32> {
         })
         .collect()
 }
+
+/// Runs `tests` of `package` as shard `shard` (`1/2`), its summary as JSON into `dir`.
+pub(crate) fn run_shard(package: &str, tests: &[&str], shard: &str, dir: &Path) -> Output {
+    let dir = dir.to_str().expect("utf-8");
+    let mut args = vec!["-p", package, "--exact"];
+    args.extend_from_slice(tests);
+    args.extend(["--shard", shard, "--format", "json", "--report-dir", dir]);
+    cargo_perf(&args)
+}
+
+/// `cargo perf merge` of the shards' report directories into `into`, the summary as JSON.
+pub(crate) fn merge_shards(shards: &[&Path], into: &Path) -> Output {
+    let mut args: Vec<&str> = vec!["merge"];
+    args.extend(shards.iter().map(|d| d.to_str().expect("utf-8")));
+    args.extend([
+        "--format",
+        "json",
+        "--report-dir",
+        into.to_str().expect("utf-8"),
+    ]);
+    cargo_perf_in(&fixtures(), &args)
+}

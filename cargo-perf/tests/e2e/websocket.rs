@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{cargo_perf, cargo_perf_in, fixtures, json, result, stderr};
+use crate::support::{cargo_perf, json, merge_shards, result, run_shard, stderr};
 
 /// The by-name row `name` of a test's load record.
 fn row<'a>(load: &'a Value, name: &str) -> &'a Value {
@@ -159,21 +159,9 @@ fn websocket_shards_add_up_to_the_whole_load() {
     let dirs: Vec<tempfile::TempDir> = (0..3)
         .map(|_| tempfile::tempdir().expect("tempdir"))
         .collect();
-    let path = |i: usize| dirs[i].path().to_str().expect("utf-8").to_string();
     let mut sent = 0;
     for (i, shard) in ["1/2", "2/2"].iter().enumerate() {
-        let out = cargo_perf(&[
-            "-p",
-            "fixture-ws",
-            "--exact",
-            "echo_closed",
-            "--shard",
-            shard,
-            "--format",
-            "json",
-            "--report-dir",
-            &path(i),
-        ]);
+        let out = run_shard("fixture-ws", &["echo_closed"], shard, dirs[i].path());
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let summary = json(&out);
         let load = &result(&summary, "echo_closed")["record"]["load"];
@@ -181,18 +169,7 @@ fn websocket_shards_add_up_to_the_whole_load() {
         assert_whole_sessions(shard, load);
         sent += count(&load["websocket"]["ws_msgs_sent"]);
     }
-    let merged = cargo_perf_in(
-        &fixtures(),
-        &[
-            "merge",
-            &path(0),
-            &path(1),
-            "--format",
-            "json",
-            "--report-dir",
-            &path(2),
-        ],
-    );
+    let merged = merge_shards(&[dirs[0].path(), dirs[1].path()], dirs[2].path());
     assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
     let summary = json(&merged);
     let load = &result(&summary, "echo_closed")["record"]["load"];
