@@ -328,12 +328,13 @@ impl<S> Request<'_, S> {
                         outcome.error = Some(classify(&e));
                         reply.error = Some(describe(&e));
                     }
-                    Ok(response) => {
+                    Ok(mut response) => {
                         let status = response.status().as_u16();
                         outcome.status = status;
                         reply.status = status;
-                        reply.headers = response.headers().clone();
                         let head = head_size(response.headers());
+                        // Moved, not cloned: the body is read without them.
+                        reply.headers = std::mem::take(response.headers_mut());
                         let mut body = KeptBody::new(keep_body_bytes);
                         let read = body.read(response).await;
                         outcome.bytes_received = head + body.received_bytes;
