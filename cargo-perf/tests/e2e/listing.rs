@@ -72,6 +72,7 @@ fn list_finds_every_perf_test_and_no_ordinary_test() {
         ("fixture-load", "load", "steady_work"),
         ("fixture-load", "load", "the_generator_falls_behind"),
         ("fixture-load", "load", "thresholds_in_the_body"),
+        ("fixture-load", "load", "throughput_at_base_url"),
         ("fixture-load", "load", "times_out"),
         ("fixture-pass", "custom_main", "in_harness_false_target"),
         (
