@@ -1,21 +1,32 @@
-//! `User`: one virtual user of a load test: its own HTTP client (connection pool and cookie
-//! store), the base URL, its index and iteration number, and the state its test's `setup`
-//! shares between all users (`User<S>`); requests sent through it are timed and tagged by name,
-//! status and error kind.
+//! `User`: one virtual user of a load test: its own keep-alive connection and cookie jar, the
+//! base URL, its index and iteration number, and the state its test's `setup` shares between
+//! all users (`User<S>`); requests sent through it are timed and tagged by name, status and
+//! error kind. Requests to an `http://` service go over the user's own HTTP/1.1 connection
+//! (`http1`); the rest (https, streaming bodies, unusual URLs, the hops after a redirect) through
+//! a reqwest client made at its first use.
 
+mod http1;
 pub mod metrics;
 #[cfg(feature = "ws")]
 pub mod ws;
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::HeaderMap;
+use hyper::http::uri::PathAndQuery;
+use reqwest::cookie::{CookieStore as _, Jar};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
 use reqwest::Method;
 
+use self::http1::{Connection, LeanError, Origin, SendFailure};
 use self::metrics::{ErrorKind, Metrics, RequestOutcome};
+
+/// How long a request may take, from connecting to its body's last byte, unless it sets its own
+/// [`Request::timeout`]: a stalled server cannot hang the run.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A virtual user: what a load test's `async fn` receives by `&mut`.
 ///
@@ -46,7 +57,16 @@ use self::metrics::{ErrorKind, Metrics, RequestOutcome};
 /// }
 /// ```
 pub struct User<S = ()> {
-    client: reqwest::Client,
+    /// The reqwest client, made at its first use (`client()`, or a request the lean path does
+    /// not take): a user that never needs it does not pay its memory.
+    client: OnceCell<reqwest::Client>,
+    /// The cookie jar, made when a response sets a cookie (or with the reqwest client, which
+    /// shares it).
+    jar: OnceCell<Arc<Jar>>,
+    /// The base URL's parts when the lean path can take its requests (`http://`).
+    origin: Option<Origin>,
+    /// The user's keep-alive connection, opened at its first lean request.
+    connection: Option<Connection>,
     base: Rc<str>,
     index: u64,
     iteration: u64,
@@ -59,24 +79,20 @@ pub struct User<S = ()> {
 }
 
 impl<S> User<S> {
-    /// A user with its own client; `metrics` is its worker's store, `state` the test's shared
-    /// setup value.
+    /// A user; `metrics` is its worker's store, `state` the test's shared setup value. Nothing
+    /// is connected or allocated for HTTP until the first request; the `Result` is kept for the
+    /// engine, which reports a client that cannot be made.
     pub(crate) fn new(
         index: u64,
         base: Rc<str>,
         metrics: Rc<RefCell<Metrics>>,
         state: Rc<S>,
     ) -> Result<User<S>, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .no_proxy()
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(10))
-            // Bounds a request that no `timeout` covers: a stalled server cannot hang the run.
-            .timeout(Duration::from_secs(60))
-            .build()?;
         Ok(User {
-            client,
+            client: OnceCell::new(),
+            jar: OnceCell::new(),
+            origin: Origin::parse(&base),
+            connection: None,
             base,
             index,
             iteration: 0,
@@ -123,10 +139,42 @@ impl<S> User<S> {
         }
     }
 
-    /// The user's own reqwest client: requests sent with it directly work but are not timed
-    /// or broken down by name.
+    /// The user's own reqwest client (made at the first call; it shares the user's cookies):
+    /// requests sent with it directly work but are not timed or broken down by name.
+    ///
+    /// # Panics
+    ///
+    /// If reqwest cannot make a client (its TLS backend failed to start), which a client
+    /// without TLS never does.
     pub fn client(&self) -> &reqwest::Client {
-        &self.client
+        match self.try_client() {
+            Ok(client) => client,
+            Err(e) => panic!(
+                "cannot build an HTTP client for virtual user {}: {e}",
+                self.index
+            ),
+        }
+    }
+
+    /// The reqwest client, made at the first call: cookies in the user's jar, no proxy,
+    /// `TCP_NODELAY`, a 10 s connect timeout and a 60 s timeout by default.
+    fn try_client(&self) -> Result<&reqwest::Client, reqwest::Error> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
+            .cookie_provider(Arc::clone(self.jar()))
+            .no_proxy()
+            .tcp_nodelay(true)
+            .connect_timeout(http1::CONNECT_TIMEOUT)
+            .timeout(DEFAULT_TIMEOUT)
+            .build()?;
+        Ok(self.client.get_or_init(|| client))
+    }
+
+    /// The cookie jar, made at the first call.
+    fn jar(&self) -> &Arc<Jar> {
+        self.jar.get_or_init(Arc::default)
     }
 
     /// A `GET` request to `path`, timed and tagged when sent.
@@ -161,13 +209,15 @@ impl<S> User<S> {
 
     /// A request with any method; its default name is the method and the path without query.
     pub fn request(&mut self, method: Method, path: &str) -> Request<'_, S> {
-        let builder = self.client.request(method.clone(), self.url(path));
         Request {
             user: self,
-            builder,
-            name: None,
             method,
-            path: path.split('?').next().unwrap_or(path).to_string(),
+            target: path.to_string(),
+            headers: HeaderMap::new(),
+            body: None,
+            timeout: None,
+            invalid: None,
+            name: None,
             thresholds: Vec::new(),
             keep_body_bytes: KEEP_BODY_BYTES,
         }
@@ -229,10 +279,17 @@ fn fail(failure: &Cell<Option<ErrorKind>>, kind: ErrorKind) {
 /// ```
 pub struct Request<'u, S = ()> {
     user: &'u mut User<S>,
-    builder: reqwest::RequestBuilder,
-    name: Option<Cow<'static, str>>,
     method: Method,
-    path: String,
+    /// The path as the test gave it (joined to the base URL when sent), with the query
+    /// `.query(..)` added, or an absolute URL.
+    target: String,
+    headers: HeaderMap,
+    body: Option<reqwest::Body>,
+    timeout: Option<Duration>,
+    /// Why the request cannot be sent (a bad header, a body or query that does not
+    /// serialize), in reqwest's words: the first such mistake, as its builder keeps it.
+    invalid: Option<String>,
+    name: Option<Cow<'static, str>>,
     thresholds: Vec<Cow<'static, str>>,
     keep_body_bytes: usize,
 }
@@ -259,31 +316,52 @@ impl<S> Request<'_, S> {
 
     /// Adds a header.
     pub fn header(mut self, key: &str, value: &str) -> Self {
-        self.builder = self.builder.header(key, value);
+        match (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(key), Ok(value)) => {
+                self.headers.append(key, value);
+            }
+            (Err(e), _) => self.invalid(&e),
+            (_, Err(e)) => self.invalid(&e),
+        }
         self
     }
 
     /// Sends `value` as a JSON body.
     pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
-        self.builder = self.builder.json(value);
+        match serde_json::to_vec(value) {
+            Ok(body) => {
+                self.headers
+                    .entry(reqwest::header::CONTENT_TYPE)
+                    .or_insert(HeaderValue::from_static("application/json"));
+                self.body = Some(body.into());
+            }
+            Err(e) => self.invalid(&e),
+        }
         self
     }
 
     /// Sets the body.
     pub fn body(mut self, body: impl Into<reqwest::Body>) -> Self {
-        self.builder = self.builder.body(body);
+        self.body = Some(body.into());
         self
     }
 
     /// Adds query parameters.
     pub fn query<T: serde::Serialize + ?Sized>(mut self, query: &T) -> Self {
-        self.builder = self.builder.query(query);
+        match serde_urlencoded::to_string(query) {
+            Ok(pairs) => add_query(&mut self.target, &pairs),
+            Err(e) => self.invalid(&e),
+        }
         self
     }
 
-    /// A timeout for this request alone (the client's default is 60 s).
+    /// A timeout for this request alone (the default is 60 s), from connecting to the body's
+    /// last byte.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.builder = self.builder.timeout(timeout);
+        self.timeout = Some(timeout);
         self
     }
 
@@ -295,17 +373,28 @@ impl<S> Request<'_, S> {
         self
     }
 
+    /// Keeps the first mistake in building the request, as reqwest's builder does.
+    fn invalid(&mut self, e: &dyn std::fmt::Display) {
+        if self.invalid.is_none() {
+            self.invalid = Some(format!("builder error: {e}"));
+        }
+    }
+
     /// Sends the request and reads the whole body; never panics: failures are in the `Reply`.
     pub async fn send(self) -> Reply {
         let Request {
             user,
-            builder,
-            name,
             method,
-            path,
+            target,
+            headers,
+            body,
+            timeout,
+            invalid,
+            name,
             thresholds,
             keep_body_bytes,
         } = self;
+        let path = target.split('?').next().unwrap_or(&target);
         let name: Cow<'_, str> = match &name {
             Some(n) => Cow::Borrowed(n.as_ref()),
             None => Cow::Owned(format!("{method} {path}")),
@@ -316,41 +405,19 @@ impl<S> Request<'_, S> {
         };
         let mut reply = Reply::default();
         let start = Instant::now();
-        match builder.build() {
-            Err(e) => {
-                outcome.error = Some(ErrorKind::Request);
-                reply.error = Some(e.to_string());
-            }
-            Ok(request) => {
-                outcome.bytes_sent = request_size(&request);
-                match user.client.execute(request).await {
-                    Err(e) => {
-                        outcome.error = Some(classify(&e));
-                        reply.error = Some(describe(&e));
-                    }
-                    Ok(mut response) => {
-                        let status = response.status().as_u16();
-                        outcome.status = status;
-                        reply.status = status;
-                        let head = head_size(response.headers());
-                        // Moved, not cloned: the body is read without them.
-                        reply.headers = std::mem::take(response.headers_mut());
-                        let mut body = KeptBody::new(keep_body_bytes);
-                        let read = body.read(response).await;
-                        outcome.bytes_received = head + body.received_bytes;
-                        reply.body_received_bytes = body.received_bytes;
-                        reply.body_truncated = body.truncated;
-                        reply.body = body.into_bytes();
-                        match read {
-                            Ok(()) => outcome.error = ErrorKind::of_status(status),
-                            Err(e) => {
-                                outcome.error = Some(ErrorKind::Body);
-                                reply.error = Some(describe(&e));
-                            }
-                        }
-                    }
-                }
-            }
+        let exchange = Exchange {
+            method: method.clone(),
+            target: &target,
+            headers,
+            body,
+            timeout: timeout.unwrap_or(DEFAULT_TIMEOUT),
+            keep_body_bytes,
+        };
+        if let Some(message) = invalid {
+            outcome.error = Some(ErrorKind::Request);
+            reply.error = Some(message);
+        } else {
+            user.exchange(exchange, &mut outcome, &mut reply).await;
         }
         let took = start.elapsed();
         outcome.service_ns = took.as_nanos() as u64;
@@ -384,6 +451,426 @@ impl<S> Request<'_, S> {
         drop(metrics);
         reply
     }
+}
+
+/// Appends `pairs` (already form-encoded) to `target`'s query, before any fragment, as reqwest's
+/// `.query(..)` does: `?` or `&` as needed, and an empty query dropped.
+fn add_query(target: &mut String, pairs: &str) {
+    let at = target.find('#').unwrap_or(target.len());
+    let (before, fragment) = target.split_at(at);
+    let mut joined = String::with_capacity(target.len() + pairs.len() + 1);
+    joined.push_str(before);
+    match before.find('?') {
+        _ if pairs.is_empty() => {
+            if joined.ends_with('?') {
+                joined.pop();
+            }
+        }
+        None => joined.push('?'),
+        Some(q) if q + 1 < before.len() => joined.push('&'),
+        Some(_) => {}
+    }
+    joined.push_str(pairs);
+    joined.push_str(fragment);
+    *target = joined;
+}
+
+/// What `send` hands to the user's HTTP paths.
+struct Exchange<'r> {
+    method: Method,
+    /// The path (or absolute URL) with its query.
+    target: &'r str,
+    headers: HeaderMap,
+    body: Option<reqwest::Body>,
+    timeout: Duration,
+    keep_body_bytes: usize,
+}
+
+impl<S> User<S> {
+    /// Sends `x` on the lean path when it can take it, else through reqwest; fills the outcome
+    /// (status, error, bytes) and the reply.
+    async fn exchange(
+        &mut self,
+        mut x: Exchange<'_>,
+        outcome: &mut RequestOutcome,
+        reply: &mut Reply,
+    ) {
+        let lean = self.origin.as_ref().and_then(|origin| {
+            let absolute = x.target.starts_with("http://") || x.target.starts_with("https://");
+            if absolute {
+                return None;
+            }
+            let body = match x.body.take() {
+                None => bytes::Bytes::new(),
+                Some(body) => match in_memory(body) {
+                    Ok(bytes) => bytes,
+                    Err(streaming) => {
+                        x.body = Some(streaming);
+                        return None;
+                    }
+                },
+            };
+            match origin.target(&self.base, x.target) {
+                Some(target) => Some((target, body)),
+                None => {
+                    x.body = Some(body.into());
+                    None
+                }
+            }
+        });
+        match lean {
+            Some((target, body)) => self.send_lean(x, target, body, outcome, reply).await,
+            None => {
+                let url = self.url(x.target);
+                self.send_reqwest(x, url, outcome, reply).await;
+            }
+        }
+    }
+
+    /// The lean path: the user's own connection, within the request's timeout; a redirect's
+    /// next hop goes to reqwest.
+    async fn send_lean(
+        &mut self,
+        x: Exchange<'_>,
+        target: PathAndQuery,
+        body: bytes::Bytes,
+        outcome: &mut RequestOutcome,
+        reply: &mut Reply,
+    ) {
+        let deadline = tokio::time::Instant::now() + x.timeout;
+        let url_len = self.lean_url_len(target.as_str());
+        outcome.bytes_sent =
+            request_bytes(&x.method, url_len, &x.headers, None) + body.len() as u64;
+        // What a redirect sends again (cheap: the body is shared, the headers usually none).
+        let again = Redirected {
+            method: x.method.clone(),
+            headers: x.headers.clone(),
+            body: (!body.is_empty()).then(|| body.clone().into()),
+        };
+        let request = self.lean_request(x.method, target.clone(), x.headers, body.into());
+        let Some(origin) = &self.origin else {
+            return;
+        };
+        let head = lean_head(&mut self.connection, origin, &self.base, request);
+        let mut response = match tokio::time::timeout_at(deadline, head).await {
+            Ok(Ok(response)) => response,
+            failed => {
+                self.connection = None;
+                let e = match failed {
+                    Ok(Err(e)) => e,
+                    _ => LeanError::Timeout(x.timeout),
+                };
+                outcome.error = Some(e.kind());
+                reply.error = Some(self.lean_message(&e, target.as_str()));
+                return;
+            }
+        };
+        let status = response.status().as_u16();
+        outcome.status = status;
+        reply.status = status;
+        let head = head_size(response.headers());
+        if response.headers().contains_key(SET_COOKIE) {
+            if let Some(url) = self.lean_url(target.as_str()) {
+                let mut cookies = response.headers().get_all(SET_COOKIE).iter();
+                self.jar().set_cookies(&mut cookies, &url);
+            }
+        }
+        let location = match response.headers().get(reqwest::header::LOCATION) {
+            Some(location) if (300..400).contains(&status) => {
+                location.to_str().ok().map(str::to_string)
+            }
+            _ => None,
+        };
+        // Moved, not cloned: the body is read without them.
+        reply.headers = std::mem::take(response.headers_mut());
+        let mut kept = KeptBody::new(x.keep_body_bytes);
+        let expected = hyper::body::Body::size_hint(response.body()).exact();
+        let read = match self.connection.as_mut() {
+            Some(connection) => {
+                let body = connection.read_body(response.body_mut(), |chunk| {
+                    kept.push(chunk, expected);
+                });
+                tokio::time::timeout_at(deadline, body)
+                    .await
+                    .map_err(|_| format!("operation timed out after {:?}", x.timeout))
+                    .and_then(|read| read.map_err(|e| describe(&e)))
+            }
+            None => Ok(()),
+        };
+        outcome.bytes_received = head + kept.received_bytes;
+        reply.body_received_bytes = kept.received_bytes;
+        reply.body_truncated = kept.truncated;
+        reply.body = kept.into_bytes();
+        if let Err(cause) = read {
+            self.connection = None;
+            outcome.error = Some(ErrorKind::Body);
+            reply.error = Some(format!(
+                "error reading the response body for url ({}): {cause}",
+                self.lean_url_text(target.as_str())
+            ));
+            return;
+        }
+        outcome.error = ErrorKind::of_status(status);
+        if let Some(location) = location {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            self.follow(
+                status,
+                &location,
+                target.as_str(),
+                again,
+                left,
+                x.keep_body_bytes,
+                outcome,
+                reply,
+            )
+            .await;
+        }
+    }
+
+    /// Follows a redirect the lean path received: its next hop, as reqwest would send it,
+    /// goes through reqwest (which follows any further ones); the bytes of both count.
+    #[allow(clippy::too_many_arguments)]
+    async fn follow(
+        &self,
+        status: u16,
+        location: &str,
+        target: &str,
+        mut next: Redirected,
+        left: Duration,
+        keep_body_bytes: usize,
+        outcome: &mut RequestOutcome,
+        reply: &mut Reply,
+    ) {
+        let Some(method) = http1::redirect(status, &next.method, &mut next.headers, &mut next.body)
+        else {
+            return;
+        };
+        let Some(previous) = self.lean_url(target) else {
+            return;
+        };
+        let Ok(url) = previous.join(location) else {
+            return;
+        };
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return;
+        }
+        http1::remove_credentials(&mut next.headers, &url, &previous);
+        if let Some(referer) = http1::referer(&url, &previous) {
+            next.headers.insert(reqwest::header::REFERER, referer);
+        }
+        let (sent, received) = (outcome.bytes_sent, outcome.bytes_received);
+        *outcome = RequestOutcome {
+            lag_ns: outcome.lag_ns,
+            ..RequestOutcome::default()
+        };
+        *reply = Reply::default();
+        let hop = Exchange {
+            method,
+            target: "",
+            headers: next.headers,
+            body: next.body,
+            timeout: left,
+            keep_body_bytes,
+        };
+        self.send_reqwest(hop, url.to_string(), outcome, reply)
+            .await;
+        outcome.bytes_sent += sent;
+        outcome.bytes_received += received;
+    }
+
+    /// The hyper request: the test's headers, then `Host`, `Accept: */*` and the jar's cookies
+    /// unless the test set them, as reqwest adds them.
+    fn lean_request(
+        &self,
+        method: Method,
+        target: PathAndQuery,
+        mut headers: HeaderMap,
+        body: reqwest::Body,
+    ) -> hyper::Request<reqwest::Body> {
+        if let Some(origin) = &self.origin {
+            headers
+                .entry(reqwest::header::HOST)
+                .or_insert_with(|| origin.host_header().clone());
+        }
+        headers
+            .entry(reqwest::header::ACCEPT)
+            .or_insert(HeaderValue::from_static("*/*"));
+        if let Some(jar) = self.jar.get() {
+            if !headers.contains_key(reqwest::header::COOKIE) {
+                let cookies = self
+                    .lean_url(target.as_str())
+                    .and_then(|url| jar.cookies(&url));
+                if let Some(cookies) = cookies {
+                    headers.insert(reqwest::header::COOKIE, cookies);
+                }
+            }
+        }
+        let mut request = hyper::Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = hyper::Uri::from(target);
+        *request.headers_mut() = headers;
+        request
+    }
+
+    /// The full URL of a lean request's target: the base URL's scheme and authority, then the
+    /// target (which starts with the base URL's own path).
+    fn lean_url_text(&self, target: &str) -> String {
+        format!("{}{target}", self.lean_authority())
+    }
+
+    /// The length of [`Self::lean_url_text`], without making it.
+    fn lean_url_len(&self, target: &str) -> usize {
+        self.lean_authority().len() + target.len()
+    }
+
+    /// `http://host:port` of the base URL.
+    fn lean_authority(&self) -> &str {
+        let authority_end = self.base["http://".len()..]
+            .find('/')
+            .map_or(self.base.len(), |i| i + "http://".len());
+        &self.base[..authority_end]
+    }
+
+    /// The full URL of a lean request's target, parsed (for the cookie jar and redirects).
+    fn lean_url(&self, target: &str) -> Option<reqwest::Url> {
+        reqwest::Url::parse(&self.lean_url_text(target)).ok()
+    }
+
+    /// A lean failure's message as reqwest words its own: what failed, the URL, the causes.
+    fn lean_message(&self, e: &LeanError, target: &str) -> String {
+        let what = e.to_string();
+        let all = describe(e);
+        let causes = all.get(what.len()..).unwrap_or_default();
+        format!("{what} for url ({}){causes}", self.lean_url_text(target))
+    }
+
+    /// The reqwest path: the user's reqwest client, made at its first use.
+    async fn send_reqwest(
+        &self,
+        x: Exchange<'_>,
+        url: String,
+        outcome: &mut RequestOutcome,
+        reply: &mut Reply,
+    ) {
+        let client = match self.try_client() {
+            Ok(client) => client,
+            Err(e) => {
+                outcome.error = Some(ErrorKind::Request);
+                reply.error = Some(describe(&e));
+                return;
+            }
+        };
+        let mut builder = client
+            .request(x.method, url)
+            .headers(x.headers)
+            .timeout(x.timeout);
+        if let Some(body) = x.body {
+            builder = builder.body(body);
+        }
+        let request = match builder.build() {
+            Ok(request) => request,
+            Err(e) => {
+                outcome.error = Some(ErrorKind::Request);
+                reply.error = Some(e.to_string());
+                return;
+            }
+        };
+        outcome.bytes_sent = request_bytes(
+            request.method(),
+            request.url().as_str().len(),
+            request.headers(),
+            request.body(),
+        );
+        match client.execute(request).await {
+            Err(e) => {
+                outcome.error = Some(classify(&e));
+                reply.error = Some(describe(&e));
+            }
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                outcome.status = status;
+                reply.status = status;
+                let head = head_size(response.headers());
+                // Moved, not cloned: the body is read without them.
+                reply.headers = std::mem::take(response.headers_mut());
+                let mut body = KeptBody::new(x.keep_body_bytes);
+                let read = body.read(response).await;
+                outcome.bytes_received = head + body.received_bytes;
+                reply.body_received_bytes = body.received_bytes;
+                reply.body_truncated = body.truncated;
+                reply.body = body.into_bytes();
+                match read {
+                    Ok(()) => outcome.error = ErrorKind::of_status(status),
+                    Err(e) => {
+                        outcome.error = Some(ErrorKind::Body);
+                        reply.error = Some(describe(&e));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sends `request` on the user's connection (opened, or opened again, as needed) and waits for
+/// the response head. A request that a reused connection closed before writing it is sent once
+/// more on a new connection, as reqwest's pool does.
+async fn lean_head(
+    connection: &mut Option<Connection>,
+    origin: &Origin,
+    base: &str,
+    mut request: hyper::Request<reqwest::Body>,
+) -> Result<hyper::Response<hyper::body::Incoming>, LeanError> {
+    let mut retried = false;
+    loop {
+        let reused = match connection.as_mut() {
+            Some(open) => open.reusable().await,
+            None => false,
+        };
+        if !reused {
+            *connection = None;
+        }
+        let open = match connection {
+            Some(open) => open,
+            None => connection.insert(Connection::open(origin, base).await?),
+        };
+        match open.send(request).await {
+            Ok(response) => return Ok(response),
+            Err(failure) => {
+                *connection = None;
+                match failure {
+                    SendFailure::Retry(back) if reused && !retried => {
+                        retried = true;
+                        request = *back;
+                    }
+                    SendFailure::Retry(_) => return Err(LeanError::ClosedBeforeSending),
+                    SendFailure::Failed(e) => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+/// The bytes of an in-memory body, taken out of it without a copy (reqwest's body gives its
+/// bytes as its one frame); a streaming body comes back as it was.
+fn in_memory(body: reqwest::Body) -> Result<bytes::Bytes, reqwest::Body> {
+    use hyper::body::Body as _;
+    use std::task::{Context, Poll, Waker};
+    if body.as_bytes().is_none() {
+        return Err(body);
+    }
+    let mut body = body;
+    let mut cx = Context::from_waker(Waker::noop());
+    match std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
+        Poll::Ready(Some(Ok(frame))) => Ok(frame.into_data().unwrap_or_default()),
+        _ => Ok(bytes::Bytes::new()),
+    }
+}
+
+/// The request a redirect sends next, before reqwest's changes.
+struct Redirected {
+    method: Method,
+    headers: HeaderMap,
+    body: Option<reqwest::Body>,
 }
 
 /// A finished request: status, headers and body, or what went wrong.
@@ -613,10 +1100,17 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-fn request_size(r: &reqwest::Request) -> u64 {
-    let line = r.method().as_str().len() + r.url().as_str().len() + 11;
-    let body = r.body().and_then(|b| b.as_bytes()).map_or(0, <[u8]>::len);
-    (line + head_size(r.headers()) as usize + body) as u64
+/// Bytes of a request as sent (approximate: the request line with the whole URL, the test's
+/// headers and an in-memory body).
+fn request_bytes(
+    method: &Method,
+    url_len: usize,
+    headers: &HeaderMap,
+    body: Option<&reqwest::Body>,
+) -> u64 {
+    let line = method.as_str().len() + url_len + 11;
+    let body = body.and_then(|b| b.as_bytes()).map_or(0, <[u8]>::len);
+    (line + head_size(headers) as usize + body) as u64
 }
 
 fn head_size(h: &HeaderMap) -> u64 {
@@ -650,8 +1144,23 @@ fn body_excerpt(body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{body_excerpt, closed_by_the_server, retry_after, KeptBody};
+    use super::{add_query, body_excerpt, closed_by_the_server, retry_after, KeptBody};
     use bytes::Bytes;
+
+    #[test]
+    fn queries_are_added_as_reqwest_adds_them() {
+        let added = |target: &str, pairs: &str| {
+            let mut t = target.to_string();
+            add_query(&mut t, pairs);
+            t
+        };
+        assert_eq!(added("/a", "x=1"), "/a?x=1");
+        assert_eq!(added("/a?x=1", "y=2"), "/a?x=1&y=2");
+        assert_eq!(added("/a?", "y=2"), "/a?y=2");
+        assert_eq!(added("/a#top", "y=2"), "/a?y=2#top");
+        assert_eq!(added("/a?", ""), "/a");
+        assert_eq!(added("/a?x=1", ""), "/a?x=1");
+    }
 
     #[test]
     fn a_body_in_one_chunk_is_kept_as_it_came() {
@@ -741,5 +1250,309 @@ mod tests {
             format!(", body: \"{}…\"", "x".repeat(200))
         );
         assert_eq!(body_excerpt(&[0xff, b'o', b'k']), ", body: \"\u{fffd}ok\"");
+    }
+}
+
+/// The lean path end to end, against a raw HTTP/1.1 server on 127.0.0.1 that records what it
+/// receives.
+#[cfg(test)]
+mod lean_tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::metrics::{ErrorKind, Metrics};
+    use super::User;
+
+    /// What the server saw: each request's head and body, and the connections it accepted.
+    #[derive(Default)]
+    struct Seen {
+        requests: Mutex<Vec<String>>,
+        connections: AtomicUsize,
+    }
+
+    impl Seen {
+        fn request(&self, i: usize) -> String {
+            self.requests.lock().expect("lock")[i].clone()
+        }
+    }
+
+    async fn server() -> (String, Arc<Seen>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = Arc::new(Seen::default());
+        let shared = Arc::clone(&seen);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                shared.connections.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(serve(socket, Arc::clone(&shared)));
+            }
+        });
+        (base, seen)
+    }
+
+    async fn serve(mut socket: TcpStream, seen: Arc<Seen>) {
+        let mut buf = Vec::new();
+        loop {
+            let end = loop {
+                if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break end + 4;
+                }
+                let mut chunk = [0u8; 4096];
+                match socket.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            };
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .map_or(0, |n| n.trim().parse().expect("length"));
+            while buf.len() < end + length {
+                let mut chunk = [0u8; 4096];
+                match socket.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let request = String::from_utf8_lossy(&buf[..end + length]).to_string();
+            buf.drain(..end + length);
+            seen.requests.lock().expect("lock").push(request);
+            let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let answer: &[u8] = match path.as_str() {
+                "/close" => b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                "/reset" => {
+                    let _ = socket.set_zero_linger();
+                    return;
+                }
+                "/hang" => std::future::pending().await,
+                "/login" => b"HTTP/1.1 200 OK\r\nset-cookie: sid=42; Path=/\r\ncontent-length: 0\r\n\r\n",
+                "/form" => b"HTTP/1.1 303 See Other\r\nlocation: /done\r\ncontent-length: 4\r\n\r\nmove",
+                "/chunked" => b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                "/missing" => b"HTTP/1.1 404 Not Found\r\ncontent-length: 4\r\n\r\nnope",
+                _ => b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-server: raw\r\n\r\nok",
+            };
+            if socket.write_all(answer).await.is_err() || path == "/close" {
+                return;
+            }
+        }
+    }
+
+    fn user(base: &str) -> User {
+        User::new(
+            0,
+            Rc::from(base),
+            Rc::new(RefCell::new(Metrics::default())),
+            Rc::new(()),
+        )
+        .expect("user")
+    }
+
+    #[tokio::test]
+    async fn a_lean_request_carries_host_accept_query_headers_and_body() {
+        let (base, seen) = server().await;
+        let mut user = user(&base);
+        assert!(user.origin.is_some(), "an http:// base takes the lean path");
+        let reply = user
+            .post("/echo?x=1")
+            .query(&[("y", "a b")])
+            .header("x-test", "yes")
+            .json(&serde_json::json!({"k": 1}))
+            .send()
+            .await;
+        assert_eq!(reply.status(), 200, "{:?}", reply.error());
+        assert_eq!(reply.text(), "ok");
+        assert_eq!(reply.header("x-server"), Some("raw"));
+        let request = seen.request(0);
+        let host = base.trim_start_matches("http://");
+        assert!(
+            request.starts_with("POST /echo?x=1&y=a+b HTTP/1.1\r\n"),
+            "{request}"
+        );
+        for line in [
+            "x-test: yes",
+            "content-type: application/json",
+            &format!("host: {host}"),
+            "accept: */*",
+            "content-length: 7",
+        ] {
+            assert!(
+                request.contains(&format!("{line}\r\n")),
+                "{line} in {request}"
+            );
+        }
+        assert!(request.ends_with("\r\n\r\n{\"k\":1}"), "{request}");
+
+        let again = user.get("/again").send().await;
+        assert_eq!(again.status(), 200);
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 1, "kept alive");
+        let metrics = user.metrics.borrow();
+        assert_eq!(metrics.requests, 2);
+        assert_eq!(metrics.failed_requests, 0);
+        assert!(metrics.bytes_sent > 0 && metrics.bytes_received > 0);
+        assert!(
+            metrics.names.contains_key("POST /echo"),
+            "named without the query"
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_are_kept_truncated_and_chunked_as_before() {
+        let (base, _) = server().await;
+        let mut user = user(&base);
+        let reply = user.get("/chunked").send().await;
+        assert_eq!(reply.text(), "abcde");
+        assert!(!reply.body_truncated());
+        let cut = user.get("/chunked").keep_body_bytes(2).send().await;
+        assert_eq!(cut.bytes(), b"ab");
+        assert!(cut.body_truncated());
+        assert_eq!(cut.body_received_bytes(), 5);
+        let missing = user.get("/missing").send().await;
+        assert_eq!(missing.status(), 404);
+        assert!(!missing.ok() && missing.error().is_none());
+        let metrics = user.metrics.borrow();
+        assert_eq!(metrics.errors.get(&ErrorKind::Status4xx), Some(&1));
+    }
+
+    #[tokio::test]
+    async fn cookies_a_response_sets_are_sent_back() {
+        let (base, seen) = server().await;
+        let mut user = user(&base);
+        assert!(user.jar.get().is_none(), "no jar before a cookie");
+        user.get("/login").send().await;
+        user.get("/me").send().await;
+        assert!(!seen.request(0).contains("cookie:"));
+        assert!(
+            seen.request(1).contains("cookie: sid=42\r\n"),
+            "{}",
+            seen.request(1)
+        );
+        // The reqwest client, made now, shares the jar.
+        let url = format!("{base}/client");
+        let sent = user.client().get(&url).send().await.expect("reqwest");
+        assert_eq!(sent.status(), 200);
+        assert!(
+            seen.request(2).contains("cookie: sid=42\r\n"),
+            "{}",
+            seen.request(2)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_see_other_after_a_post_is_followed_with_a_get() {
+        let (base, seen) = server().await;
+        let mut user = user(&base);
+        let reply = user.post("/form").body("a=1").send().await;
+        assert_eq!(reply.status(), 200, "{:?}", reply.error());
+        assert_eq!(reply.text(), "ok");
+        assert!(seen.request(0).starts_with("POST /form "));
+        let next = seen.request(1);
+        assert!(next.starts_with("GET /done "), "{next}");
+        assert!(
+            next.contains(&format!("referer: {base}/form\r\n")),
+            "{next}"
+        );
+        assert!(
+            !next.contains("content-length"),
+            "the body is dropped: {next}"
+        );
+        assert_eq!(
+            user.metrics.borrow().requests,
+            1,
+            "one request, redirect included"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_closed_or_reset_connection_is_opened_again() {
+        let (base, seen) = server().await;
+        let mut user = user(&base);
+        assert_eq!(user.get("/close").send().await.status(), 200);
+        assert_eq!(user.get("/ok").send().await.status(), 200);
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
+
+        let reset = user.get("/reset").send().await;
+        assert_eq!(reset.status(), 0);
+        let message = reset.error().expect("an error");
+        assert!(
+            message.contains("error sending request for url"),
+            "{message}"
+        );
+        assert_eq!(user.get("/ok").send().await.status(), 200);
+        let metrics = user.metrics.borrow();
+        assert_eq!(
+            metrics.errors.get(&ErrorKind::Closed),
+            Some(&1),
+            "{:?}",
+            metrics.errors
+        );
+        assert_eq!(metrics.failed_requests, 1);
+    }
+
+    #[tokio::test]
+    async fn a_late_answer_times_out_and_nothing_listening_is_a_connect_error() {
+        let (base, _) = server().await;
+        let mut user = user(&base);
+        let late = user
+            .get("/hang")
+            .timeout(Duration::from_millis(50))
+            .send()
+            .await;
+        assert!(
+            late.error().is_some_and(|e| e.contains("timed out")),
+            "{late:?}"
+        );
+        assert_eq!(
+            user.get("/ok").send().await.status(),
+            200,
+            "a new connection"
+        );
+
+        let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let nobody = format!("http://{}", free.local_addr().expect("addr"));
+        drop(free);
+        let mut alone = self::user(&nobody);
+        let refused = alone.get("/").send().await;
+        assert!(
+            refused
+                .error()
+                .is_some_and(|e| e.contains("error connecting for url")),
+            "{refused:?}"
+        );
+        assert_eq!(
+            user.metrics.borrow().errors.get(&ErrorKind::Timeout),
+            Some(&1)
+        );
+        assert_eq!(
+            alone.metrics.borrow().errors.get(&ErrorKind::Connect),
+            Some(&1)
+        );
+    }
+
+    #[tokio::test]
+    async fn what_the_lean_path_does_not_take_goes_through_reqwest() {
+        let (base, seen) = server().await;
+        let mut user = user(&base);
+        // A path reqwest would rewrite, and an absolute URL.
+        assert_eq!(user.get("/a/../b").send().await.status(), 200);
+        assert!(
+            seen.request(0).starts_with("GET /b "),
+            "{}",
+            seen.request(0)
+        );
+        assert!(user.client.get().is_some(), "reqwest took it");
+        let absolute = format!("{base}/abs");
+        assert_eq!(user.get(&absolute).send().await.status(), 200);
+        let bad = user.get("/x").header("bad header", "v").send().await;
+        assert!(
+            bad.error().is_some_and(|e| e.starts_with("builder error")),
+            "{bad:?}"
+        );
     }
 }
