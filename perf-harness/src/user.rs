@@ -16,12 +16,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hyper::http::uri::PathAndQuery;
 use reqwest::cookie::{CookieStore as _, Jar};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
 use reqwest::Method;
 
-use self::http1::{Connection, LeanError, Origin, SendFailure};
+use self::http1::{Connection, LeanError, Origin};
 use self::metrics::{ErrorKind, Metrics, RequestOutcome};
 
 /// How long a request may take, from connecting to its body's last byte, unless it sets its own
@@ -522,7 +521,9 @@ impl<S> User<S> {
             Some((target, body)) => self.send_lean(x, target, body, outcome, reply).await,
             None => {
                 let url = self.url(x.target);
-                self.send_reqwest(x, url, outcome, reply).await;
+                // Boxed: reqwest's future is large, and every request's future would be as
+                // large as it (a user's in-flight request is part of its memory).
+                Box::pin(self.send_reqwest(x, url, outcome, reply)).await;
             }
         }
     }
@@ -532,27 +533,49 @@ impl<S> User<S> {
     async fn send_lean(
         &mut self,
         x: Exchange<'_>,
-        target: PathAndQuery,
+        target: String,
         body: bytes::Bytes,
         outcome: &mut RequestOutcome,
         reply: &mut Reply,
     ) {
-        let deadline = tokio::time::Instant::now() + x.timeout;
-        let url_len = self.lean_url_len(target.as_str());
-        outcome.bytes_sent =
-            request_bytes(&x.method, url_len, &x.headers, None) + body.len() as u64;
-        // What a redirect sends again (cheap: the body is shared, the headers usually none).
-        let again = Redirected {
-            method: x.method.clone(),
-            headers: x.headers.clone(),
-            body: (!body.is_empty()).then(|| body.clone().into()),
-        };
-        let request = self.lean_request(x.method, target.clone(), x.headers, body.into());
         let Some(origin) = &self.origin else {
             return;
         };
-        let head = lean_head(&mut self.connection, origin, &self.base, request);
-        let mut response = match tokio::time::timeout_at(deadline, head).await {
+        let deadline = tokio::time::Instant::now() + x.timeout;
+        outcome.bytes_sent = request_bytes(&x.method, self.lean_url_len(&target), &x.headers, None)
+            + body.len() as u64;
+        let cookie = self.jar.get().and_then(|jar| {
+            if x.headers.contains_key(reqwest::header::COOKIE) {
+                return None;
+            }
+            jar.cookies(&self.lean_url(&target)?)
+        });
+        let mut head = Vec::with_capacity(HEAD_CAPACITY + body.len().min(BODY_INLINE));
+        http1::write_head(
+            &mut head,
+            &x.method,
+            &target,
+            &x.headers,
+            origin.host_header(),
+            cookie.as_ref(),
+            body.len(),
+        );
+        // A small body goes in the head's write.
+        let body_apart = if body.len() <= BODY_INLINE {
+            head.extend_from_slice(&body);
+            &[][..]
+        } else {
+            &body[..]
+        };
+        let exchange = lean_head(
+            &mut self.connection,
+            origin,
+            &self.base,
+            &head,
+            body_apart,
+            &x.method,
+        );
+        let response = match tokio::time::timeout_at(deadline, exchange).await {
             Ok(Ok(response)) => response,
             failed => {
                 self.connection = None;
@@ -561,33 +584,38 @@ impl<S> User<S> {
                     _ => LeanError::Timeout(x.timeout),
                 };
                 outcome.error = Some(e.kind());
-                reply.error = Some(self.lean_message(&e, target.as_str()));
+                reply.error = Some(self.lean_message(&e, &target));
                 return;
             }
         };
-        let status = response.status().as_u16();
+        drop(head);
+        let http1::Head {
+            status,
+            headers,
+            framing,
+            keep_alive,
+        } = response;
         outcome.status = status;
         reply.status = status;
-        let head = head_size(response.headers());
-        if response.headers().contains_key(SET_COOKIE) {
-            if let Some(url) = self.lean_url(target.as_str()) {
-                let mut cookies = response.headers().get_all(SET_COOKIE).iter();
+        let head_bytes = head_size(&headers);
+        if headers.contains_key(SET_COOKIE) {
+            if let Some(url) = self.lean_url(&target) {
+                let mut cookies = headers.get_all(SET_COOKIE).iter();
                 self.jar().set_cookies(&mut cookies, &url);
             }
         }
-        let location = match response.headers().get(reqwest::header::LOCATION) {
+        let location = match headers.get(reqwest::header::LOCATION) {
             Some(location) if (300..400).contains(&status) => {
                 location.to_str().ok().map(str::to_string)
             }
             _ => None,
         };
-        // Moved, not cloned: the body is read without them.
-        reply.headers = std::mem::take(response.headers_mut());
+        reply.headers = headers;
         let mut kept = KeptBody::new(x.keep_body_bytes);
-        let expected = hyper::body::Body::size_hint(response.body()).exact();
+        let expected = framing.exact();
         let read = match self.connection.as_mut() {
             Some(connection) => {
-                let body = connection.read_body(response.body_mut(), |chunk| {
+                let body = connection.read_body(framing, keep_alive, |chunk| {
                     kept.push(chunk, expected);
                 });
                 tokio::time::timeout_at(deadline, body)
@@ -597,7 +625,7 @@ impl<S> User<S> {
             }
             None => Ok(()),
         };
-        outcome.bytes_received = head + kept.received_bytes;
+        outcome.bytes_received = head_bytes + kept.received_bytes;
         reply.body_received_bytes = kept.received_bytes;
         reply.body_truncated = kept.truncated;
         reply.body = kept.into_bytes();
@@ -606,23 +634,29 @@ impl<S> User<S> {
             outcome.error = Some(ErrorKind::Body);
             reply.error = Some(format!(
                 "error reading the response body for url ({}): {cause}",
-                self.lean_url_text(target.as_str())
+                self.lean_url_text(&target)
             ));
             return;
         }
         outcome.error = ErrorKind::of_status(status);
         if let Some(location) = location {
+            let again = Redirected {
+                method: x.method,
+                headers: x.headers,
+                body: (!body.is_empty()).then(|| body.into()),
+            };
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            self.follow(
+            // Boxed, as the reqwest path is: it is rare and its future is large.
+            Box::pin(self.follow(
                 status,
                 &location,
-                target.as_str(),
+                &target,
                 again,
                 left,
                 x.keep_body_bytes,
                 outcome,
                 reply,
-            )
+            ))
             .await;
         }
     }
@@ -676,40 +710,6 @@ impl<S> User<S> {
             .await;
         outcome.bytes_sent += sent;
         outcome.bytes_received += received;
-    }
-
-    /// The hyper request: the test's headers, then `Host`, `Accept: */*` and the jar's cookies
-    /// unless the test set them, as reqwest adds them.
-    fn lean_request(
-        &self,
-        method: Method,
-        target: PathAndQuery,
-        mut headers: HeaderMap,
-        body: reqwest::Body,
-    ) -> hyper::Request<reqwest::Body> {
-        if let Some(origin) = &self.origin {
-            headers
-                .entry(reqwest::header::HOST)
-                .or_insert_with(|| origin.host_header().clone());
-        }
-        headers
-            .entry(reqwest::header::ACCEPT)
-            .or_insert(HeaderValue::from_static("*/*"));
-        if let Some(jar) = self.jar.get() {
-            if !headers.contains_key(reqwest::header::COOKIE) {
-                let cookies = self
-                    .lean_url(target.as_str())
-                    .and_then(|url| jar.cookies(&url));
-                if let Some(cookies) = cookies {
-                    headers.insert(reqwest::header::COOKIE, cookies);
-                }
-            }
-        }
-        let mut request = hyper::Request::new(body);
-        *request.method_mut() = method;
-        *request.uri_mut() = hyper::Uri::from(target);
-        *request.headers_mut() = headers;
-        request
     }
 
     /// The full URL of a lean request's target: the base URL's scheme and authority, then the
@@ -811,44 +811,34 @@ impl<S> User<S> {
     }
 }
 
-/// Sends `request` on the user's connection (opened, or opened again, as needed) and waits for
-/// the response head. A request that a reused connection closed before writing it is sent once
-/// more on a new connection, as reqwest's pool does.
+/// Writes a request on the user's connection (opened, or opened again, as needed) and reads
+/// the response head.
 async fn lean_head(
     connection: &mut Option<Connection>,
     origin: &Origin,
     base: &str,
-    mut request: hyper::Request<reqwest::Body>,
-) -> Result<hyper::Response<hyper::body::Incoming>, LeanError> {
-    let mut retried = false;
-    loop {
-        let reused = match connection.as_mut() {
-            Some(open) => open.reusable().await,
-            None => false,
-        };
-        if !reused {
-            *connection = None;
-        }
-        let open = match connection {
-            Some(open) => open,
-            None => connection.insert(Connection::open(origin, base).await?),
-        };
-        match open.send(request).await {
-            Ok(response) => return Ok(response),
-            Err(failure) => {
-                *connection = None;
-                match failure {
-                    SendFailure::Retry(back) if reused && !retried => {
-                        retried = true;
-                        request = *back;
-                    }
-                    SendFailure::Retry(_) => return Err(LeanError::ClosedBeforeSending),
-                    SendFailure::Failed(e) => return Err(e),
-                }
-            }
-        }
+    head: &[u8],
+    body: &[u8],
+    method: &Method,
+) -> Result<http1::Head, LeanError> {
+    if !connection.as_mut().is_some_and(Connection::reusable) {
+        *connection = None;
     }
+    let open = match connection {
+        Some(open) => open,
+        // Boxed: connecting (name resolution, its own timer) happens once per connection and
+        // its future would otherwise make every request's larger.
+        None => connection.insert(Box::pin(Connection::open(origin, base)).await?),
+    };
+    open.send(head, body).await?;
+    open.read_head(method).await
 }
+
+/// Bytes reserved for a request head (most fit).
+const HEAD_CAPACITY: usize = 256;
+
+/// A body up to this size is written with the head, in one system call.
+const BODY_INLINE: usize = 16 << 10;
 
 /// The bytes of an in-memory body, taken out of it without a copy (reqwest's body gives its
 /// bytes as its one frame); a streaming body comes back as it was.
@@ -1332,6 +1322,21 @@ mod lean_tests {
                     return;
                 }
                 "/hang" => std::future::pending().await,
+                "/half-close" => {
+                    let _ = socket.shutdown().await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    return;
+                }
+                "/reset-mid-body" => {
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nten bytes!")
+                        .await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let _ = socket.set_zero_linger();
+                    return;
+                }
+                "/continue" => b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+                "/trailers" => b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2;x=y\r\nab\r\n0\r\nx-sum: 1\r\n\r\n",
                 "/login" => b"HTTP/1.1 200 OK\r\nset-cookie: sid=42; Path=/\r\ncontent-length: 0\r\n\r\n",
                 "/form" => b"HTTP/1.1 303 See Other\r\nlocation: /done\r\ncontent-length: 4\r\n\r\nmove",
                 "/chunked" => b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
@@ -1418,6 +1423,55 @@ mod lean_tests {
         assert!(!missing.ok() && missing.error().is_none());
         let metrics = user.metrics.borrow();
         assert_eq!(metrics.errors.get(&ErrorKind::Status4xx), Some(&1));
+    }
+
+    #[test]
+    fn a_request_in_flight_stays_small() {
+        let mut user = user("http://127.0.0.1:1");
+        let size = std::mem::size_of_val(&user.get("/").send());
+        // The lean path's future without reqwest's (about 2.5 KiB unoptimized): part of every
+        // busy user's memory.
+        assert!(size < 4096, "{size} bytes");
+    }
+
+    #[tokio::test]
+    async fn faults_have_the_kinds_reqwest_gave_them() {
+        let (base, _) = server().await;
+        let mut user = user(&base);
+        let half = user.get("/half-close").send().await;
+        assert!(half.error().is_some(), "{half:?}");
+        let cut = user.get("/reset-mid-body").send().await;
+        assert_eq!(cut.status(), 200);
+        assert_eq!(cut.body_received_bytes(), 10);
+        assert!(
+            cut.error().is_some_and(|e| e.contains("response body")),
+            "{cut:?}"
+        );
+        assert_eq!(
+            user.get("/continue").send().await.text(),
+            "ok",
+            "1xx skipped"
+        );
+        assert_eq!(user.get("/trailers").send().await.text(), "ab");
+        assert_eq!(
+            user.get("/ok").send().await.status(),
+            200,
+            "reused after trailers"
+        );
+        let metrics = user.metrics.borrow();
+        assert_eq!(
+            metrics.errors.get(&ErrorKind::Closed),
+            Some(&1),
+            "{:?}",
+            metrics.errors
+        );
+        assert_eq!(
+            metrics.errors.get(&ErrorKind::Body),
+            Some(&1),
+            "{:?}",
+            metrics.errors
+        );
+        assert_eq!(metrics.failed_requests, 2);
     }
 
     #[tokio::test]

@@ -1,20 +1,17 @@
 //! The lean HTTP/1.1 path under `User`: one keep-alive connection per user, opened at its first
-//! request and again once the server closed it or a request failed on it, driven inline by the
-//! request that uses it (hyper's `client::conn::http1`: no pool, no spawned task, no per-request
-//! URL parsing, no client clone). `User` sends through it the requests to an `http://` base URL
-//! whose path is plain and whose body is in memory; everything else goes through reqwest.
+//! request and again once the server closed it or a request failed on it; the request head is
+//! written in one piece and the response parsed with httparse (hyper's parser), its header values
+//! sharing the bytes read. No pool, no spawned task, no channel, no URL parsing per request, and
+//! an idle connection holds no buffer (hyper's held three of about 8 KiB each). `User` sends
+//! through it the requests to an `http://` base URL whose path is plain and whose body is in
+//! memory; everything else goes through reqwest.
 
-use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
-use std::task::Poll;
 use std::time::Duration;
 
-use bytes::Bytes;
-use hyper::body::{Body as _, Incoming};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
-use reqwest::header::{HeaderMap, HeaderValue};
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::metrics::ErrorKind;
@@ -84,7 +81,7 @@ impl Origin {
     /// The request target (origin form) of `path` under `base`, as `User::url` joins them, or
     /// `None` when the path is one reqwest's URL parser would rewrite (dot segments, characters
     /// it percent-encodes): such requests go through reqwest, so the bytes sent never differ.
-    pub(crate) fn target(&self, base: &str, path: &str) -> Option<hyper::http::uri::PathAndQuery> {
+    pub(crate) fn target(&self, base: &str, path: &str) -> Option<String> {
         let prefix = &base[self.path_start..];
         let (path_part, query) = match path.split_once('?') {
             Some((p, q)) => (p, Some(q)),
@@ -100,7 +97,7 @@ impl Origin {
             target.push('/');
         }
         target.push_str(path);
-        hyper::http::uri::PathAndQuery::from_maybe_shared(Bytes::from(target)).ok()
+        Some(target)
     }
 
     /// The `Host` header.
@@ -128,16 +125,63 @@ fn plain_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/%".contains(&b)
 }
 
-/// A user's keep-alive connection: hyper's two halves, polled by whoever sends on it.
+/// A user's keep-alive connection. Idle, it holds only its socket: the read buffer lives
+/// while a response is read and is freed with it.
 pub(crate) struct Connection {
-    sender: http1::SendRequest<reqwest::Body>,
-    conn: http1::Connection<TokioIo<TcpStream>, reqwest::Body>,
-    /// The connection future finished: the server closed it, or it failed.
-    closed: bool,
+    stream: TcpStream,
+    /// Bytes read and not yet taken (the rest of a response being read).
+    buf: BytesMut,
     /// A request started on it and has not finished cleanly (cancelled by the iteration's
-    /// timeout, or failed): what is left on the wire is unknown, so it is never reused.
+    /// timeout, or failed), or the server asked to close: it is never reused.
     busy: bool,
 }
+
+/// The head of a response and how its body is framed.
+#[derive(Debug)]
+pub(crate) struct Head {
+    /// The status code.
+    pub(crate) status: u16,
+    /// The headers, their values sharing the bytes read.
+    pub(crate) headers: HeaderMap,
+    /// How the body ends.
+    pub(crate) framing: Framing,
+    /// Whether the connection may take another request after this response.
+    pub(crate) keep_alive: bool,
+}
+
+/// How a response body ends (RFC 9112, section 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body (a HEAD request, a 1xx, 204 or 304 response).
+    None,
+    /// `content-length` bytes.
+    Length(u64),
+    /// `transfer-encoding: chunked`.
+    Chunked,
+    /// Until the server closes the connection.
+    Close,
+}
+
+impl Framing {
+    /// The body's length when the head announces it.
+    pub(crate) fn exact(self) -> Option<u64> {
+        match self {
+            Framing::None => Some(0),
+            Framing::Length(n) => Some(n),
+            Framing::Chunked | Framing::Close => None,
+        }
+    }
+}
+
+/// The most bytes a response head may take, as hyper's default limit.
+const MAX_HEAD_BYTES: usize = 64 << 10;
+
+/// The most headers a response may have (hyper's default).
+const MAX_HEADERS: usize = 100;
+
+/// How much one read asks for: small first (most heads and bodies fit), more for a long body.
+const FIRST_READ: usize = 4 << 10;
+const BODY_READ: usize = 64 << 10;
 
 impl Connection {
     /// Opens a connection to `origin` within [`CONNECT_TIMEOUT`], with `TCP_NODELAY`.
@@ -152,102 +196,315 @@ impl Connection {
                 Ok(Ok(stream)) => stream,
             };
         let _ = stream.set_nodelay(true);
-        let (sender, conn) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(LeanError::Handshake)?;
         Ok(Connection {
-            sender,
-            conn,
-            closed: false,
+            stream,
+            buf: BytesMut::new(),
             busy: false,
         })
     }
 
-    /// Whether this connection can take a request now: not closed by the server (which it
-    /// learns by being polled), not left busy, and ready.
-    pub(crate) async fn reusable(&mut self) -> bool {
-        if self.busy {
+    /// Whether this connection can take a request now: not left busy, and not closed by the
+    /// server while idle (a read that would block; no system call when the socket has not
+    /// been readable since the last one).
+    pub(crate) fn reusable(&mut self) -> bool {
+        if self.busy || !self.buf.is_empty() {
             return false;
         }
-        poll_fn(|cx| {
-            self.poll_conn(cx);
-            if self.closed {
-                return Poll::Ready(false);
-            }
-            self.sender.poll_ready(cx).map(|ready| ready.is_ok())
-        })
-        .await
+        let mut probe = [0u8; 1];
+        matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
     }
 
-    fn poll_conn(&mut self, cx: &mut std::task::Context<'_>) {
-        if !self.closed && Pin::new(&mut self.conn).poll(cx).is_ready() {
-            self.closed = true;
-        }
-    }
-
-    /// Polls `fut` to its end while driving the connection (its reads and writes happen in
-    /// the connection future, which no task of its own polls).
-    async fn drive<F: Future>(&mut self, fut: F) -> F::Output {
-        let mut fut = pin!(fut);
-        poll_fn(|cx| {
-            self.poll_conn(cx);
-            fut.as_mut().poll(cx)
-        })
-        .await
-    }
-
-    /// Sends `request` and waits for the response head. A request the connection refused
-    /// before writing it (closed under it) comes back in `Retry`.
-    pub(crate) async fn send(
-        &mut self,
-        request: hyper::Request<reqwest::Body>,
-    ) -> Result<hyper::Response<Incoming>, SendFailure> {
+    /// Writes a request: its serialized head and its body.
+    pub(crate) async fn send(&mut self, head: &[u8], body: &[u8]) -> Result<(), LeanError> {
         self.busy = true;
-        let sent = self.sender.try_send_request(request);
-        match self.drive(sent).await {
-            Ok(response) => Ok(response),
-            Err(mut e) => match e.take_message() {
-                Some(request) => Err(SendFailure::Retry(Box::new(request))),
-                None => Err(SendFailure::Failed(LeanError::Send(e.into_error()))),
-            },
-        }
+        let written = async {
+            self.stream.write_all(head).await?;
+            if !body.is_empty() {
+                self.stream.write_all(body).await?;
+            }
+            Ok(())
+        };
+        written.await.map_err(LeanError::Write)
     }
 
-    /// Reads `body` to its end, handing each data chunk to `push`; the connection is reusable
-    /// after a whole body.
-    pub(crate) async fn read_body(
-        &mut self,
-        body: &mut Incoming,
-        mut push: impl FnMut(Bytes),
-    ) -> Result<(), hyper::Error> {
+    /// Reads the response head (skipping 1xx interim responses) to a request of `method`.
+    pub(crate) async fn read_head(&mut self, method: &Method) -> Result<Head, LeanError> {
         loop {
-            let frame = self
-                .drive(poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)))
-                .await;
-            match frame {
-                None => break,
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        push(data);
+            let head = loop {
+                if !self.buf.is_empty() {
+                    if let Some(head) = parse_head(&mut self.buf, method)? {
+                        break head;
                     }
                 }
-                Some(Err(e)) => return Err(e),
+                if self.buf.len() >= MAX_HEAD_BYTES {
+                    return Err(LeanError::Invalid(format!(
+                        "the response head is over {} KiB",
+                        MAX_HEAD_BYTES >> 10
+                    )));
+                }
+                let received = self.buf.len();
+                match self.fill(FIRST_READ).await {
+                    Ok(0) => return Err(LeanError::ClosedBeforeResponse { received }),
+                    Ok(_) => {}
+                    Err(e) => return Err(LeanError::Read(e)),
+                }
+            };
+            // 100 Continue, 103 Early Hints: the final response follows (101 ends here).
+            if (100..200).contains(&head.status) && head.status != 101 {
+                continue;
+            }
+            if !head.keep_alive {
+                // Read to its end, then never reused.
+                self.busy = true;
+            }
+            return Ok(head);
+        }
+    }
+
+    /// Reads the body framed by `head` to its end, handing each piece to `push`; the
+    /// connection is reusable after a whole body unless the response said otherwise.
+    pub(crate) async fn read_body(
+        &mut self,
+        framing: Framing,
+        keep_alive: bool,
+        mut push: impl FnMut(Bytes),
+    ) -> Result<(), BodyError> {
+        match framing {
+            Framing::None => {}
+            Framing::Length(mut left) => {
+                while left > 0 {
+                    if self.buf.is_empty() && self.fill(read_size(left)).await? == 0 {
+                        return Err(BodyError::Incomplete { left });
+                    }
+                    let n = (self.buf.len() as u64).min(left) as usize;
+                    push(self.buf.split_to(n).freeze());
+                    left -= n as u64;
+                }
+            }
+            Framing::Chunked => self.read_chunked(&mut push).await?,
+            Framing::Close => loop {
+                if !self.buf.is_empty() {
+                    push(self.buf.split().freeze());
+                }
+                if self.fill(BODY_READ).await? == 0 {
+                    break;
+                }
+            },
+        }
+        if keep_alive && framing != Framing::Close && self.buf.is_empty() {
+            self.busy = false;
+            // Idle, the connection holds no buffer.
+            self.buf = BytesMut::new();
+        }
+        Ok(())
+    }
+
+    /// A chunked body: `size[;ext]\r\n data \r\n` until a zero size, then trailers.
+    async fn read_chunked(&mut self, push: &mut impl FnMut(Bytes)) -> Result<(), BodyError> {
+        loop {
+            let line = self.line().await?;
+            let size = chunk_size(&line).ok_or(BodyError::InvalidChunk)?;
+            if size == 0 {
+                // Trailers, each a line, end with an empty one.
+                while !self.line().await?.is_empty() {}
+                return Ok(());
+            }
+            let mut left = size;
+            while left > 0 {
+                if self.buf.is_empty() && self.fill(read_size(left)).await? == 0 {
+                    return Err(BodyError::Incomplete { left });
+                }
+                let n = (self.buf.len() as u64).min(left) as usize;
+                push(self.buf.split_to(n).freeze());
+                left -= n as u64;
+            }
+            if !self.line().await?.is_empty() {
+                return Err(BodyError::InvalidChunk);
             }
         }
-        self.busy = false;
-        Ok(())
+    }
+
+    /// The next line of a chunked body, without its line end.
+    async fn line(&mut self) -> Result<BytesMut, BodyError> {
+        loop {
+            if let Some(end) = self.buf.iter().position(|&b| b == b'\n') {
+                let mut line = self.buf.split_to(end + 1);
+                line.truncate(end);
+                if line.last() == Some(&b'\r') {
+                    line.truncate(end - 1);
+                }
+                return Ok(line);
+            }
+            if self.buf.len() > MAX_HEAD_BYTES {
+                return Err(BodyError::InvalidChunk);
+            }
+            if self.fill(FIRST_READ).await? == 0 {
+                return Err(BodyError::Incomplete { left: 0 });
+            }
+        }
+    }
+
+    /// Reads what the socket has (at least one byte, or 0 at its end) after the bytes kept.
+    async fn fill(&mut self, at_most: usize) -> std::io::Result<usize> {
+        if self.buf.capacity() - self.buf.len() < at_most / 2 {
+            self.buf.reserve(at_most);
+        }
+        self.stream.read_buf(&mut self.buf).await
     }
 }
 
-/// Why `Connection::send` did not get a response head.
-pub(crate) enum SendFailure {
-    /// The connection closed before the request was written: it may be sent again on a new one.
-    Retry(Box<hyper::Request<reqwest::Body>>),
-    /// Anything else.
-    Failed(LeanError),
+/// How much to read for `left` bytes of body.
+fn read_size(left: u64) -> usize {
+    if left > FIRST_READ as u64 {
+        BODY_READ
+    } else {
+        FIRST_READ
+    }
 }
 
-/// A failure of the lean path, with the message a test's report shows.
+/// The size of a chunk from its line (`1a`, `1A;name=value`).
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let end = line.iter().position(|&b| b == b';').unwrap_or(line.len());
+    let digits = std::str::from_utf8(&line[..end])
+        .ok()?
+        .trim_matches([' ', '\t']);
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    u64::from_str_radix(digits, 16).ok()
+}
+
+/// Parses a response head at the start of `buf` and takes it out; `None` while incomplete.
+fn parse_head(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, LeanError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut slots);
+    let len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(LeanError::Invalid(format!("invalid response head: {e}"))),
+    };
+    let status = response.code.unwrap_or(0);
+    let http10 = response.version == Some(0);
+    // The header values share the head's bytes, as hyper's do.
+    let base = buf.as_ptr() as usize;
+    let ranges: Vec<(HeaderName, std::ops::Range<usize>)> = response
+        .headers
+        .iter()
+        .map(|h| {
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|e| LeanError::Invalid(format!("invalid response header name: {e}")))?;
+            let start = h.value.as_ptr() as usize - base;
+            Ok((name, start..start + h.value.len()))
+        })
+        .collect::<Result<_, LeanError>>()?;
+    let bytes = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(ranges.len());
+    for (name, range) in ranges {
+        let value = HeaderValue::from_maybe_shared(bytes.slice(range))
+            .map_err(|e| LeanError::Invalid(format!("invalid response header value: {e}")))?;
+        headers.append(name, value);
+    }
+    let framing = framing(status, method, &headers)?;
+    let connection = |token: &str| {
+        headers
+            .get_all(reqwest::header::CONNECTION)
+            .iter()
+            .any(|v| {
+                v.to_str()
+                    .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            })
+    };
+    let keep_alive = if http10 {
+        connection("keep-alive")
+    } else {
+        !connection("close")
+    };
+    Ok(Some(Head {
+        status,
+        headers,
+        framing,
+        keep_alive: keep_alive && framing != Framing::Close,
+    }))
+}
+
+/// How the body of a response to `method` with `status` and `headers` ends.
+fn framing(status: u16, method: &Method, headers: &HeaderMap) -> Result<Framing, LeanError> {
+    use reqwest::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    if *method == Method::HEAD || (100..200).contains(&status) || status == 204 || status == 304 {
+        return Ok(Framing::None);
+    }
+    if let Some(last) = headers.get_all(TRANSFER_ENCODING).iter().next_back() {
+        let chunked = last
+            .to_str()
+            .ok()
+            .and_then(|v| v.rsplit(',').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("chunked"));
+        return Ok(if chunked {
+            Framing::Chunked
+        } else {
+            Framing::Close
+        });
+    }
+    let mut length = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        for part in value.to_str().unwrap_or("x").split(',') {
+            let n: u64 = part
+                .trim()
+                .parse()
+                .map_err(|_| LeanError::Invalid(format!("invalid content-length: {value:?}")))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(LeanError::Invalid(
+                    "conflicting content-length headers".into(),
+                ));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(length.map_or(Framing::Close, Framing::Length))
+}
+
+/// Writes a request head: the request line, the test's headers, then `Host`, `Accept: */*`,
+/// the jar's `cookie` and `content-length` unless the test set them (what reqwest and hyper
+/// add), in lower case as hyper writes them.
+pub(crate) fn write_head(
+    out: &mut Vec<u8>,
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    host: &HeaderValue,
+    cookie: Option<&HeaderValue>,
+    body_len: usize,
+) {
+    use reqwest::header::{ACCEPT, CONTENT_LENGTH, COOKIE, HOST};
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    let mut line = |name: &[u8], value: &[u8]| {
+        out.extend_from_slice(name);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    };
+    for (name, value) in headers {
+        line(name.as_str().as_bytes(), value.as_bytes());
+    }
+    if !headers.contains_key(HOST) {
+        line(b"host", host.as_bytes());
+    }
+    if !headers.contains_key(ACCEPT) {
+        line(b"accept", b"*/*");
+    }
+    if let Some(cookie) = cookie.filter(|_| !headers.contains_key(COOKIE)) {
+        line(b"cookie", cookie.as_bytes());
+    }
+    if body_len > 0 && !headers.contains_key(CONTENT_LENGTH) {
+        line(b"content-length", body_len.to_string().as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A failure of the lean path before a response head, with the message a test's report shows.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum LeanError {
     /// The TCP connect failed (refused, unreachable, out of descriptors).
@@ -256,37 +513,63 @@ pub(crate) enum LeanError {
     /// The TCP connect took longer than [`CONNECT_TIMEOUT`].
     #[error("connecting timed out after {}s", CONNECT_TIMEOUT.as_secs())]
     ConnectTimeout,
-    /// hyper refused the new connection.
-    #[error("error starting the HTTP/1.1 connection")]
-    Handshake(#[source] hyper::Error),
     /// No response head within the request's timeout.
     #[error("operation timed out: no response within {0:?}")]
     Timeout(Duration),
-    /// Writing the request or reading the response head failed.
+    /// Writing the request failed.
     #[error("error sending request")]
-    Send(#[source] hyper::Error),
-    /// The server closed the connection before the request was written, twice in a row (a
-    /// reused connection, then a new one).
-    #[error("error sending request: the server closed the connection before it was written")]
-    ClosedBeforeSending,
+    Write(#[source] std::io::Error),
+    /// Reading the response head failed.
+    #[error("error sending request")]
+    Read(#[source] std::io::Error),
+    /// The server closed the connection before a whole response head.
+    #[error(
+        "error sending request: connection closed before message completed ({received} bytes \
+         of a response head received)"
+    )]
+    ClosedBeforeResponse {
+        /// Bytes of the head that did arrive.
+        received: usize,
+    },
+    /// The response is not HTTP/1.1 the client can read.
+    #[error("error reading the response: {0}")]
+    Invalid(String),
 }
 
 impl LeanError {
     /// The error kind of this failure, as `classify` gives for reqwest's errors.
     pub(crate) fn kind(&self) -> ErrorKind {
         match self {
-            LeanError::Connect(_) | LeanError::Handshake(_) => ErrorKind::Connect,
+            LeanError::Connect(_) => ErrorKind::Connect,
             LeanError::ConnectTimeout | LeanError::Timeout(_) => ErrorKind::Timeout,
-            LeanError::ClosedBeforeSending => ErrorKind::Closed,
-            LeanError::Send(e) => {
+            LeanError::ClosedBeforeResponse { .. } => ErrorKind::Closed,
+            LeanError::Write(e) | LeanError::Read(e) => {
                 if super::closed_by_the_server(e) {
                     ErrorKind::Closed
                 } else {
                     ErrorKind::Request
                 }
             }
+            LeanError::Invalid(_) => ErrorKind::Request,
         }
     }
+}
+
+/// A failure while reading a response body (always [`ErrorKind::Body`]).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyError {
+    /// The socket failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The server closed the connection before the whole body.
+    #[error("connection closed before message completed ({left} bytes of the body missing)")]
+    Incomplete {
+        /// Bytes announced and not received (0 when unknown).
+        left: u64,
+    },
+    /// A chunked body that is not.
+    #[error("invalid chunk in a chunked body")]
+    InvalidChunk,
 }
 
 /// The next request of a redirect, as reqwest (tower-http's `FollowRedirect`) makes it: 301 and
@@ -364,14 +647,170 @@ pub(crate) fn referer(next: &reqwest::Url, previous: &reqwest::Url) -> Option<He
 
 #[cfg(test)]
 mod tests {
-    use super::{plain_path, redirect, referer, remove_credentials, Origin};
-    use reqwest::header::HeaderMap;
+    use super::{
+        chunk_size, parse_head, plain_path, redirect, referer, remove_credentials, write_head,
+        Framing, Origin,
+    };
+    use bytes::BytesMut;
+    use reqwest::header::{HeaderMap, HeaderValue};
     use reqwest::Method;
 
+    fn head(text: &str, method: &Method) -> Result<Option<super::Head>, String> {
+        let mut buf = BytesMut::from(text.as_bytes());
+        parse_head(&mut buf, method).map_err(|e| e.to_string())
+    }
+
+    fn framing(text: &str) -> Framing {
+        head(text, &Method::GET)
+            .expect("valid")
+            .expect("complete")
+            .framing
+    }
+
+    #[test]
+    fn a_request_head_is_what_reqwest_and_hyper_send() {
+        let mut out = Vec::new();
+        let host = HeaderValue::from_static("127.0.0.1:8080");
+        write_head(
+            &mut out,
+            &Method::GET,
+            "/a?b=1",
+            &HeaderMap::new(),
+            &host,
+            None,
+            0,
+        );
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "GET /a?b=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\naccept: */*\r\n\r\n"
+        );
+
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        headers.insert("accept", HeaderValue::from_static("text/plain"));
+        let cookie = HeaderValue::from_static("sid=42");
+        let mut out = Vec::new();
+        write_head(
+            &mut out,
+            &Method::POST,
+            "/x",
+            &headers,
+            &host,
+            Some(&cookie),
+            7,
+        );
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "POST /x HTTP/1.1\r\ncontent-type: application/json\r\naccept: text/plain\r\n\
+             host: 127.0.0.1:8080\r\ncookie: sid=42\r\ncontent-length: 7\r\n\r\n"
+        );
+
+        headers.insert("cookie", HeaderValue::from_static("mine=1"));
+        let mut out = Vec::new();
+        write_head(
+            &mut out,
+            &Method::POST,
+            "/x",
+            &headers,
+            &host,
+            Some(&cookie),
+            0,
+        );
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(
+            text.contains("cookie: mine=1\r\n") && !text.contains("sid=42"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("content-length"),
+            "no length for an empty body, as hyper"
+        );
+    }
+
+    #[test]
+    fn a_response_head_is_parsed_and_taken_out() {
+        let text = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\nx-a: c\r\n\r\nokNEXT";
+        let mut buf = BytesMut::from(text.as_bytes());
+        let h = parse_head(&mut buf, &Method::GET)
+            .expect("valid")
+            .expect("complete");
+        assert_eq!(h.status, 200);
+        assert_eq!(h.framing, Framing::Length(2));
+        assert!(h.keep_alive);
+        assert_eq!(h.headers.get_all("x-a").iter().count(), 2);
+        assert_eq!(&buf[..], b"okNEXT", "the body stays in the buffer");
+
+        assert!(head("HTTP/1.1 200 OK\r\ncontent-le", &Method::GET)
+            .expect("valid")
+            .is_none());
+        assert!(head("NOT HTTP\r\n\r\n", &Method::GET)
+            .expect_err("invalid")
+            .contains("invalid response head"));
+        let closing = head(
+            "HTTP/1.1 200 OK\r\nconnection: Close\r\ncontent-length: 0\r\n\r\n",
+            &Method::GET,
+        )
+        .expect("valid")
+        .expect("complete");
+        assert!(!closing.keep_alive);
+        let old = head("HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n", &Method::GET)
+            .expect("valid")
+            .expect("complete");
+        assert!(!old.keep_alive, "HTTP/1.0 closes unless it says keep-alive");
+    }
+
+    #[test]
+    fn bodies_are_framed_as_hyper_frames_them() {
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"),
+            Framing::Length(5)
+        );
+        assert_eq!(
+            framing(
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\ncontent-length: 5\r\n\r\n"
+            ),
+            Framing::Chunked
+        );
+        assert_eq!(framing("HTTP/1.1 200 OK\r\n\r\n"), Framing::Close);
+        assert_eq!(framing("HTTP/1.1 204 No Content\r\n\r\n"), Framing::None);
+        assert_eq!(
+            framing("HTTP/1.1 304 Not Modified\r\ncontent-length: 9\r\n\r\n"),
+            Framing::None
+        );
+        let to_head = head(
+            "HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n",
+            &Method::HEAD,
+        )
+        .expect("valid")
+        .expect("complete");
+        assert_eq!(to_head.framing, Framing::None);
+        assert!(head(
+            "HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n",
+            &Method::GET
+        )
+        .expect_err("conflict")
+        .contains("conflicting"));
+        assert!(
+            !head("HTTP/1.1 200 OK\r\n\r\n", &Method::GET)
+                .expect("valid")
+                .expect("complete")
+                .keep_alive,
+            "a body to the end of the connection ends it"
+        );
+    }
+
+    #[test]
+    fn chunk_sizes_are_hex_with_extensions() {
+        assert_eq!(chunk_size(b"1a"), Some(26));
+        assert_eq!(chunk_size(b"1A;name=value"), Some(26));
+        assert_eq!(chunk_size(b"0"), Some(0));
+        assert_eq!(chunk_size(b""), None);
+        assert_eq!(chunk_size(b"xyz"), None);
+        assert_eq!(chunk_size(b"ffffffffffffffffff"), None);
+    }
+
     fn target(base: &str, path: &str) -> Option<String> {
-        Origin::parse(base)?
-            .target(base, path)
-            .map(|t| t.as_str().to_string())
+        Origin::parse(base)?.target(base, path)
     }
 
     #[test]
