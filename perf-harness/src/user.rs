@@ -496,7 +496,8 @@ impl<S> User<S> {
     ) {
         let lean = self.origin.as_ref().and_then(|origin| {
             let absolute = x.target.starts_with("http://") || x.target.starts_with("https://");
-            if absolute {
+            // A test that frames its own body: reqwest (hyper) writes it as the test says.
+            if absolute || x.headers.contains_key(reqwest::header::TRANSFER_ENCODING) {
                 return None;
             }
             let body = match x.body.take() {

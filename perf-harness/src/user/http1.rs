@@ -376,31 +376,29 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
 
 /// Parses a response head at the start of `buf` and takes it out; `None` while incomplete.
 fn parse_head(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, LeanError> {
+    let len = {
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        match httparse::Response::new(&mut slots).parse(buf) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(e) => return Err(LeanError::Invalid(format!("invalid response head: {e}"))),
+        }
+    };
+    // Parsed again from the head's own bytes, which the header values then share (as hyper's
+    // do): no copy of a value, no list of offsets.
+    let bytes = buf.split_to(len).freeze();
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut slots);
-    let len = match response.parse(buf) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(LeanError::Invalid(format!("invalid response head: {e}"))),
-    };
+    if let Err(e) = response.parse(&bytes) {
+        return Err(LeanError::Invalid(format!("invalid response head: {e}")));
+    }
     let status = response.code.unwrap_or(0);
     let http10 = response.version == Some(0);
-    // The header values share the head's bytes, as hyper's do.
-    let base = buf.as_ptr() as usize;
-    let ranges: Vec<(HeaderName, std::ops::Range<usize>)> = response
-        .headers
-        .iter()
-        .map(|h| {
-            let name = HeaderName::from_bytes(h.name.as_bytes())
-                .map_err(|e| LeanError::Invalid(format!("invalid response header name: {e}")))?;
-            let start = h.value.as_ptr() as usize - base;
-            Ok((name, start..start + h.value.len()))
-        })
-        .collect::<Result<_, LeanError>>()?;
-    let bytes = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(ranges.len());
-    for (name, range) in ranges {
-        let value = HeaderValue::from_maybe_shared(bytes.slice(range))
+    let mut headers = HeaderMap::with_capacity(response.headers.len());
+    for h in response.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes())
+            .map_err(|e| LeanError::Invalid(format!("invalid response header name: {e}")))?;
+        let value = HeaderValue::from_maybe_shared(bytes.slice_ref(h.value))
             .map_err(|e| LeanError::Invalid(format!("invalid response header value: {e}")))?;
         headers.append(name, value);
     }
@@ -423,7 +421,8 @@ fn parse_head(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, LeanE
         status,
         headers,
         framing,
-        keep_alive: keep_alive && framing != Framing::Close,
+        // After a 101 the connection speaks another protocol.
+        keep_alive: keep_alive && framing != Framing::Close && status != 101,
     }))
 }
 
