@@ -1318,6 +1318,13 @@ mod lean_tests {
             let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
             let answer: &[u8] = match path.as_str() {
                 "/close" => b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                "/close-quietly" => {
+                    // Answers as if it kept the connection, then closes it (an idle timeout).
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await;
+                    return;
+                }
                 "/reset" => {
                     let _ = socket.set_zero_linger();
                     return;
@@ -1531,6 +1538,13 @@ mod lean_tests {
         assert_eq!(user.get("/close").send().await.status(), 200);
         assert_eq!(user.get("/ok").send().await.status(), 200);
         assert_eq!(seen.connections.load(Ordering::SeqCst), 2);
+
+        // Closed while idle, without saying so: seen before the next request, which goes on a
+        // new connection instead of failing.
+        assert_eq!(user.get("/close-quietly").send().await.status(), 200);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(user.get("/ok").send().await.status(), 200);
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 3);
 
         let reset = user.get("/reset").send().await;
         assert_eq!(reset.status(), 0);
