@@ -405,6 +405,7 @@ impl<S> Request<'_, S> {
         let mut reply = Reply::default();
         let start = Instant::now();
         let exchange = Exchange {
+            start,
             method: method.clone(),
             target: &target,
             headers,
@@ -476,6 +477,8 @@ fn add_query(target: &mut String, pairs: &str) {
 
 /// What `send` hands to the user's HTTP paths.
 struct Exchange<'r> {
+    /// When `send` started (the request's clock and deadline).
+    start: Instant,
     method: Method,
     /// The path (or absolute URL) with its query.
     target: &'r str,
@@ -542,7 +545,7 @@ impl<S> User<S> {
         let Some(origin) = &self.origin else {
             return;
         };
-        let deadline = tokio::time::Instant::now() + x.timeout;
+        let deadline = tokio::time::Instant::from_std(x.start) + x.timeout;
         outcome.bytes_sent = request_bytes(&x.method, self.lean_url_len(&target), &x.headers, None)
             + body.len() as u64;
         let cookie = self.jar.get().and_then(|jar| {
@@ -575,6 +578,7 @@ impl<S> User<S> {
             &head,
             body_apart,
             &x.method,
+            x.start,
         );
         let response = match tokio::time::timeout_at(deadline, exchange).await {
             Ok(Ok(response)) => response,
@@ -700,6 +704,7 @@ impl<S> User<S> {
         };
         *reply = Reply::default();
         let hop = Exchange {
+            start: Instant::now(),
             method,
             target: "",
             headers: next.headers,
@@ -821,8 +826,9 @@ async fn lean_head(
     head: &[u8],
     body: &[u8],
     method: &Method,
+    now: Instant,
 ) -> Result<http1::Head, LeanError> {
-    if !connection.as_mut().is_some_and(Connection::reusable) {
+    if !connection.as_mut().is_some_and(|c| c.reusable(now)) {
         *connection = None;
     }
     let open = match connection {
@@ -831,7 +837,7 @@ async fn lean_head(
         // its future would otherwise make every request's larger.
         None => connection.insert(Box::pin(Connection::open(origin, base)).await?),
     };
-    open.send(head, body).await?;
+    open.send(head, body, now).await?;
     open.read_head(method).await
 }
 

@@ -6,7 +6,7 @@
 //! through it the requests to an `http://` base URL whose path is plain and whose body is in
 //! memory; everything else goes through reqwest.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -134,7 +134,12 @@ pub(crate) struct Connection {
     /// A request started on it and has not finished cleanly (cancelled by the iteration's
     /// timeout, or failed), or the server asked to close: it is never reused.
     busy: bool,
+    /// When its last request started.
+    used: Instant,
 }
+
+/// How recently a connection must have been used to be taken without a probe.
+const FRESH: Duration = Duration::from_millis(1);
 
 /// The head of a response and how its body is framed.
 #[derive(Debug)]
@@ -200,23 +205,34 @@ impl Connection {
             stream,
             buf: BytesMut::new(),
             busy: false,
+            used: Instant::now(),
         })
     }
 
-    /// Whether this connection can take a request now: not left busy, and not closed by the
-    /// server while idle (a read that would block; no system call when the socket has not
-    /// been readable since the last one).
-    pub(crate) fn reusable(&mut self) -> bool {
+    /// Whether this connection can take a request at `now`: not left busy, and not closed by
+    /// the server while idle. A connection used within [`FRESH`] is taken as it is (a server
+    /// closes an idle connection after seconds, and says so when it closes after a response);
+    /// an older one is probed: a read that would block (one system call).
+    pub(crate) fn reusable(&mut self, now: Instant) -> bool {
         if self.busy || !self.buf.is_empty() {
             return false;
+        }
+        if now.saturating_duration_since(self.used) < FRESH {
+            return true;
         }
         let mut probe = [0u8; 1];
         matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
     }
 
-    /// Writes a request: its serialized head and its body.
-    pub(crate) async fn send(&mut self, head: &[u8], body: &[u8]) -> Result<(), LeanError> {
+    /// Writes a request started at `now`: its serialized head and its body.
+    pub(crate) async fn send(
+        &mut self,
+        head: &[u8],
+        body: &[u8],
+        now: Instant,
+    ) -> Result<(), LeanError> {
         self.busy = true;
+        self.used = now;
         let written = async {
             self.stream.write_all(head).await?;
             if !body.is_empty() {
