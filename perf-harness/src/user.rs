@@ -396,7 +396,13 @@ impl<S> Request<'_, S> {
         let path = target.split('?').next().unwrap_or(&target);
         let name: Cow<'_, str> = match &name {
             Some(n) => Cow::Borrowed(n.as_ref()),
-            None => Cow::Owned(format!("{method} {path}")),
+            None => {
+                let mut n = String::with_capacity(method.as_str().len() + 1 + path.len());
+                n.push_str(method.as_str());
+                n.push(' ');
+                n.push_str(path);
+                Cow::Owned(n)
+            }
         };
         let mut outcome = RequestOutcome {
             lag_ns: user.lag_ns,
@@ -543,6 +549,9 @@ impl<S> User<S> {
         reply: &mut Reply,
     ) {
         let Some(origin) = &self.origin else {
+            // `exchange` takes this path only with an origin.
+            outcome.error = Some(ErrorKind::Request);
+            reply.error = Some("no http:// base URL for the request".into());
             return;
         };
         let deadline = tokio::time::Instant::from_std(x.start) + x.timeout;
@@ -599,6 +608,7 @@ impl<S> User<S> {
             headers,
             framing,
             keep_alive,
+            ..
         } = response;
         outcome.status = status;
         reply.status = status;

@@ -136,6 +136,9 @@ pub(crate) struct Connection {
     busy: bool,
     /// When its last request started.
     used: Instant,
+    /// The size of the last response (head and announced body): what the next one's first
+    /// read asks for.
+    expected: usize,
 }
 
 /// How recently a connection must have been used to be taken without a probe.
@@ -152,6 +155,8 @@ pub(crate) struct Head {
     pub(crate) framing: Framing,
     /// Whether the connection may take another request after this response.
     pub(crate) keep_alive: bool,
+    /// The bytes of the head and of the body when its length is announced (else a guess).
+    pub(crate) size: usize,
 }
 
 /// How a response body ends (RFC 9112, section 6.3).
@@ -186,6 +191,10 @@ const MAX_HEADERS: usize = 100;
 
 /// How much one read asks for: small first (most heads and bodies fit), more for a long body.
 const FIRST_READ: usize = 4 << 10;
+
+/// The least a response's first read asks for: a buffer this small comes from the allocator's
+/// per-thread cache (glibc's serves up to 1 032 bytes), a larger one from its slower bins.
+const SMALL_READ: usize = 1000;
 const BODY_READ: usize = 64 << 10;
 
 impl Connection {
@@ -206,6 +215,7 @@ impl Connection {
             buf: BytesMut::new(),
             busy: false,
             used: Instant::now(),
+            expected: FIRST_READ,
         })
     }
 
@@ -259,12 +269,14 @@ impl Connection {
                     )));
                 }
                 let received = self.buf.len();
-                match self.fill(FIRST_READ).await {
+                match self.fill(self.expected.clamp(SMALL_READ, BODY_READ)).await {
                     Ok(0) => return Err(LeanError::ClosedBeforeResponse { received }),
                     Ok(_) => {}
                     Err(e) => return Err(LeanError::Read(e)),
                 }
             };
+            // The next response's first read asks for about this one's size.
+            self.expected = head.size;
             // 100 Continue, 103 Early Hints: the final response follows (101 ends here).
             if (100..200).contains(&head.status) && head.status != 101 {
                 continue;
@@ -433,7 +445,13 @@ fn parse_head(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, LeanE
     } else {
         !connection("close")
     };
+    let size = len.saturating_add(
+        framing
+            .exact()
+            .map_or(FIRST_READ, |n| n.min(1 << 20) as usize),
+    );
     Ok(Some(Head {
+        size,
         status,
         headers,
         framing,
