@@ -1365,6 +1365,8 @@ mod lean_tests {
                 "/form" => b"HTTP/1.1 303 See Other\r\nlocation: /done\r\ncontent-length: 4\r\n\r\nmove",
                 "/chunked" => b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
                 "/missing" => b"HTTP/1.1 404 Not Found\r\ncontent-length: 4\r\n\r\nnope",
+                // The head a GET would get, without its body, as an answer to HEAD must be.
+                "/head" => b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n",
                 _ => b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-server: raw\r\n\r\nok",
             };
             if socket.write_all(answer).await.is_err() || path == "/close" {
@@ -1496,6 +1498,34 @@ mod lean_tests {
             metrics.errors
         );
         assert_eq!(metrics.failed_requests, 2);
+    }
+
+    #[tokio::test]
+    async fn a_large_body_and_a_head_request_keep_the_connection_in_step() {
+        let (base, seen) = server().await;
+        let mut user = user(&base);
+        let big = "b".repeat(40 << 10);
+        let sent = user.put("/upload").body(big.clone()).send().await;
+        assert_eq!(sent.status(), 200, "{:?}", sent.error());
+        let request = seen.request(0);
+        assert!(
+            request.contains("content-length: 40960\r\n"),
+            "{}",
+            &request[..200]
+        );
+        assert!(
+            request.ends_with(&big),
+            "the body written apart arrives whole"
+        );
+        let head = user.head("/head").send().await;
+        assert_eq!(head.status(), 200);
+        assert_eq!(head.header("content-length"), Some("5"));
+        assert!(
+            head.bytes().is_empty(),
+            "no body after HEAD, whatever its length says"
+        );
+        assert_eq!(user.get("/ok").send().await.text(), "ok", "still in step");
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
