@@ -43,7 +43,7 @@ for round in $(seq "$rounds"); do
     echo "$json" | python3 -c '
 import json, sys
 load = json.load(sys.stdin)["results"][0]["record"]["load"]
-print("round %s: %s generator threads: %.0f requests/s (test process at %.0f%% of a core), p99 %.3f ms"
+print("round %s, workers %s: %.0f requests/s (test process at %.0f%% of a core), p99 %.3f ms"
       % (sys.argv[1], load.get("workers"), load["requests_per_s"], load.get("cpu_percent") or 0,
          load["iteration"]["p99_ns"] / 1e6))' "$round"
   done
