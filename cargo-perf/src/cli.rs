@@ -185,6 +185,13 @@ pub struct Args {
           conflicts_with = "capacity")]
     pub users: Option<u64>,
 
+    /// Spread each load test's users or arrivals over N generator threads instead of its
+    /// `workers` (default: the machine's cores, less the half, at least one, that a service the
+    /// test starts in-process runs on). At most the machine's cores; a `User<S>` test always
+    /// runs on one.
+    #[arg(long, value_name = "N", value_parser = parse_workers)]
+    pub workers: Option<u64>,
+
     /// Search each selected open-model test's capacity: the highest arrival rate between LOW
     /// and HIGH (`50/s..2000/s`) at which every threshold holds. Steps of the test's
     /// `duration`: doubling from LOW until one fails, then bisecting to 2 %. Neither compares
@@ -209,6 +216,21 @@ pub struct RateRange {
     pub low_per_s: f64,
     /// The highest rate, per second.
     pub high_per_s: f64,
+}
+
+/// Parses `--workers N`: at least 1, at most this machine's cores.
+pub fn parse_workers(text: &str) -> Result<u64, String> {
+    let n: u64 = text.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+        format!("`{text}` is not a number of threads (a whole number, at least 1)")
+    })?;
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get() as u64);
+    if n > cores {
+        return Err(format!(
+            "{n} generator threads on a machine with {cores} cores would measure their own \
+             contention: give at most {cores}"
+        ));
+    }
+    Ok(n)
 }
 
 /// Parses `LOW..HIGH`, each a rate such as `50/s` or `600/m`.

@@ -29,7 +29,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::Parser;
-use perf_schema::protocol::{ENV_SERVICE_PID, ENV_SHARD, ENV_USERS};
+use perf_schema::protocol::{ENV_SERVICE_PID, ENV_SHARD, ENV_USERS, ENV_WORKERS};
 use perf_schema::record::{self, LIST_SCHEMA};
 use perf_schema::spec::Kind;
 use perf_schema::summary::{Summary, TestOutcome, TestResult};
@@ -206,6 +206,10 @@ fn run(args: &Args) -> anyhow::Result<u8> {
                     .map(|p| (ENV_SERVICE_PID.to_string(), p.to_string())),
             )
             .chain(args.users.map(|n| (ENV_USERS.to_string(), n.to_string())))
+            .chain(
+                args.workers
+                    .map(|n| (ENV_WORKERS.to_string(), n.to_string())),
+            )
             .collect(),
         base_url: args.base_url.clone(),
     };

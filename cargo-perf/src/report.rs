@@ -468,6 +468,9 @@ pub(crate) fn load_overview(l: &LoadReport) -> String {
         Model::Closed => format!("closed model, {} users", l.peak_users),
         Model::Open => format!("open model, up to {} users", l.peak_users),
     };
+    if let Some(n @ 2..) = l.workers {
+        let _ = write!(model, " on {n} generator threads");
+    }
     if let Some(part) = l.shard {
         let _ = write!(
             model,

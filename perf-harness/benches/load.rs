@@ -35,17 +35,22 @@ fn main() {
                 .iter()
                 .position(|a| a == "--stop-after")
                 .map(|i| Duration::from_secs(num(i + 1, 0)));
+            let threads = args
+                .iter()
+                .position(|a| a == "--threads")
+                .map_or(1, |i| num(i + 1, 1) as usize);
             server(
                 args.iter().any(|a| a == "--stall"),
                 stop_after,
                 num(1, 8080) as u16,
+                threads,
             )
         }
         "closed" => closed(&arg(1), num(2, 10)),
         "open" => open(&arg(1), num(2, 30)),
         "rss" => rss(&arg(1), num(2, 1000)),
         "overhead" => overhead(),
-        _ => eprintln!("usage: load (server [PORT] [--stall] [--stop-after SECS] | closed URL SECS | open URL SECS | rss URL USERS | overhead)"),
+        _ => eprintln!("usage: load (server [PORT] [--stall] [--stop-after SECS] [--threads N] | closed URL SECS | open URL SECS | rss URL USERS | overhead)"),
     }
 }
 
@@ -198,11 +203,18 @@ fn overhead() {
     );
 }
 
-fn server(stall: bool, stop_after: Option<Duration>, port: u16) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+fn server(stall: bool, stop_after: Option<Duration>, port: u16, threads: usize) {
+    let rt = match threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+    }
+    .enable_all()
+    .build()
+    .expect("runtime");
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await

@@ -90,7 +90,8 @@ fn write_json<T: serde::Serialize>(out: &std::path::Path, value: &T) -> Result<(
 
 /// The test's spec as this run measures it, and as its record says: `cargo perf --capacity`
 /// sets an open-model test's `rate` (`CARGO_PERF_RATE`, per second), `cargo perf --users` a
-/// closed-model test's `users` (`CARGO_PERF_USERS`).
+/// closed-model test's `users` (`CARGO_PERF_USERS`), `cargo perf --workers` a load test's
+/// generator threads (`CARGO_PERF_WORKERS`; other tests ignore it).
 fn as_run(spec: &Spec) -> Result<Spec, String> {
     let mut run = spec.clone();
     if let Ok(text) = std::env::var(protocol::ENV_RATE) {
@@ -113,6 +114,19 @@ fn as_run(spec: &Spec) -> Result<Spec, String> {
                     "{} = `{text}` sets the users (at least 1) of a closed-model test with a \
                      constant `users`: this one is `{spec}`",
                     protocol::ENV_USERS
+                ))
+            }
+        }
+    }
+    if let Ok(text) = std::env::var(protocol::ENV_WORKERS) {
+        match text.trim().parse::<u64>().ok().filter(|n| *n > 0) {
+            Some(n) if spec.kind == perf_schema::spec::Kind::Load => run.workers = Some(n),
+            Some(_) => {}
+            None => {
+                return Err(format!(
+                    "{} = `{text}` sets the generator threads of a load test: a whole number, at \
+                     least 1",
+                    protocol::ENV_WORKERS
                 ))
             }
         }

@@ -37,6 +37,8 @@ pub struct Args {
     pub users: Option<(u64, Span)>,
     pub rate: Option<(f64, Span)>,
     pub max_users: Option<(u64, Span)>,
+    /// `workers = N`: generator threads.
+    pub workers: Option<(u64, Span)>,
     pub iterations: Option<(u64, Span)>,
     pub iterations_per_user: Option<(u64, Span)>,
     pub stages: Option<(Vec<StageValue>, bool, Span)>,
@@ -146,6 +148,7 @@ pub fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
         }
         match key.as_str() {
             "users" => args.users = count(value, &key, 1, &mut errors).map(|n| (n, key_span)),
+            "workers" => args.workers = count(value, &key, 1, &mut errors).map(|n| (n, key_span)),
             "max_users" => {
                 args.max_users = count(value, &key, 1, &mut errors).map(|n| (n, key_span))
             }

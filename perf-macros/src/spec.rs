@@ -90,6 +90,8 @@ pub struct Load {
     pub max_queries: Option<u64>,
     /// `n_plus_one = "deny"`.
     pub n_plus_one: bool,
+    /// `workers = N`: the generator threads.
+    pub workers: Option<u64>,
     /// What `setup` returns, as the body's parameter says.
     pub setup: LoadSetup,
     /// `teardown = stop_it`, named in the spec.

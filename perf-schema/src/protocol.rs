@@ -25,6 +25,9 @@ pub const ENV_RATE: &str = "CARGO_PERF_RATE";
 /// `cargo perf --users`: the virtual users a closed-model test runs with instead of its
 /// `users` (one level of a concurrency sweep).
 pub const ENV_USERS: &str = "CARGO_PERF_USERS";
+/// `cargo perf --workers`: the generator threads a load test spreads its users or arrivals
+/// over, instead of its `workers` (or the default).
+pub const ENV_WORKERS: &str = "CARGO_PERF_WORKERS";
 /// `cargo perf --service-pid`: the process id of the service under test, whose CPU, memory,
 /// descriptors and threads a load test samples each second beside its own.
 pub const ENV_SERVICE_PID: &str = "CARGO_PERF_SERVICE_PID";

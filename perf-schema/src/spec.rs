@@ -392,6 +392,10 @@ pub struct Spec {
     /// Load tests: thresholds on the requests of one name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_thresholds: Option<Cow<'static, [NamedThreshold]>>,
+    /// Load tests: generator threads the users or arrivals are spread over (`workers = N`;
+    /// default: the machine's cores, less the half that a service started in-process runs on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u64>,
 }
 
 impl Spec {
@@ -414,6 +418,7 @@ impl Spec {
         stages: None,
         think_ns: None,
         request_thresholds: None,
+        workers: None,
     };
 
     /// Samples a latency test takes when run in full.
@@ -473,6 +478,9 @@ impl fmt::Display for Spec {
         }
         if let Some(n) = self.max_users {
             parts.push(format!("max_users = {n}"));
+        }
+        if let Some(n) = self.workers {
+            parts.push(format!("workers = {n}"));
         }
         if let Some(n) = self.iterations {
             parts.push(format!("iterations = {n}"));

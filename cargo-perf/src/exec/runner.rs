@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use perf_schema::document::parse_versioned;
 use perf_schema::protocol::{
     ENV_CRITERION_HOME, ENV_MODE, ENV_OUT, ENV_PACKAGE, ENV_PROGRESS, ENV_QUICK, ENV_RATE,
-    ENV_ROUND, ENV_SERVICE_PID, ENV_SHARD, ENV_TARGET, ENV_TEST, ENV_USERS, EXIT_PROTOCOL_ERROR,
+    ENV_ROUND, ENV_SERVICE_PID, ENV_SHARD, ENV_TARGET, ENV_TEST, ENV_USERS, ENV_WORKERS,
+    EXIT_PROTOCOL_ERROR,
 };
 use perf_schema::record::{Record, Status, RECORD_SCHEMA};
 use perf_schema::spec::Kind;
@@ -152,6 +153,7 @@ pub fn run_one(i: usize, found: &Found, config: &RunConfig) -> Ran {
         ENV_PROGRESS,
         ENV_RATE,
         ENV_USERS,
+        ENV_WORKERS,
         ENV_SERVICE_PID,
     ] {
         cmd.env_remove(inherited);

@@ -244,6 +244,7 @@ fn merge_reports(parts: &[&LoadReport]) -> Result<LoadReport, String> {
         bytes_sent: sum(|p| p.bytes_sent),
         bytes_received: sum(|p| p.bytes_received),
         peak_users: sum(|p| p.peak_users),
+        workers: parts.iter().filter_map(|p| p.workers).reduce(|a, b| a + b),
         timeline,
         cpu_percent: parts.iter().filter_map(|p| p.cpu_percent).reduce(f64::max),
         peak_rss_bytes: parts.iter().filter_map(|p| p.peak_rss_bytes).max(),
@@ -394,6 +395,7 @@ mod tests {
             bytes_sent: m.bytes_sent,
             bytes_received: m.bytes_received,
             peak_users: 2,
+            workers: Some(2),
             timeline: vec![],
             cpu_percent: Some(10.0 * f64::from(part)),
             peak_rss_bytes: Some(1000 * u64::from(part)),
@@ -446,7 +448,7 @@ mod tests {
         assert_eq!(l.errors["5xx"], 4);
         assert_eq!(l.iterations_per_s, 250.0);
         assert_eq!(l.duration_s, 4.0);
-        assert_eq!(l.peak_users, 4);
+        assert_eq!((l.peak_users, l.workers), (4, Some(4)));
         assert_eq!((l.cpu_percent, l.peak_rss_bytes), (Some(20.0), Some(2000)));
         assert_eq!(l.shard, None);
         assert_eq!(l.iteration, Latency::of(&whole.iteration));

@@ -194,6 +194,7 @@ pub(crate) mod tests {
             bytes_sent: 2048,
             bytes_received: 3 * 1024 * 1024,
             peak_users: 2,
+            workers: Some(1),
             timeline: (1..=3)
                 .map(|s| Tick {
                     t_s: s as f64,

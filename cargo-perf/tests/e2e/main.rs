@@ -20,3 +20,4 @@ mod shards;
 #[cfg(unix)]
 mod signals;
 mod websocket;
+mod workers;

@@ -1,17 +1,13 @@
 //! Shards: each shard runs its part, and merging the shards gives the whole load.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Output;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::support::{
     cargo_perf, cargo_perf_command, cargo_perf_env, cargo_perf_in, fixtures, json, merge_shards,
-    read_json, result, run_shard, stderr,
+    read_json, result, run_shard, stderr, SharedService,
 };
 #[test]
 fn shards_run_their_part_and_merge_into_the_whole_load() {
@@ -101,63 +97,6 @@ fn shards_run_their_part_and_merge_into_the_whole_load() {
     let bad = cargo_perf(&["-p", "fixture-load", "--shard", "3/2", "--list"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("--shard I/N"), "{}", stderr(&bad));
-}
-
-/// The service every shard of a recipe loads: a real HTTP/1.1 server on 127.0.0.1 (keep-alive,
-/// a thread per connection) that answers `/fail` with 500 and anything else with 200, and counts
-/// the requests it answered.
-struct SharedService {
-    url: String,
-    answered: Arc<AtomicU64>,
-}
-
-impl SharedService {
-    fn start() -> SharedService {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let answered = Arc::new(AtomicU64::new(0));
-        let count = Arc::clone(&answered);
-        std::thread::spawn(move || {
-            for socket in listener.incoming().flatten() {
-                let count = Arc::clone(&count);
-                std::thread::spawn(move || serve_connection(socket, &count));
-            }
-        });
-        SharedService { url, answered }
-    }
-}
-
-/// Answers the requests of one connection until the client closes it.
-fn serve_connection(mut socket: std::net::TcpStream, answered: &AtomicU64) {
-    let mut buf = vec![0u8; 8192];
-    let mut filled = 0;
-    loop {
-        let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") else {
-            match socket.read(&mut buf[filled..]) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => filled += n,
-            }
-            if filled == buf.len() {
-                return;
-            }
-            continue;
-        };
-        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-        buf.copy_within(end + 4..filled, 0);
-        filled -= end + 4;
-        let (status, body) = match head.split_whitespace().nth(1) {
-            Some("/fail") => ("500 Internal Server Error", "no"),
-            _ => ("200 OK", "ok"),
-        };
-        let response = format!(
-            "HTTP/1.1 {status}\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        if socket.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-        answered.fetch_add(1, Ordering::Relaxed);
-    }
 }
 
 /// docs/shards.md, whose recipes the tests below run.
@@ -281,7 +220,7 @@ fn check_recipe(
         merged_requests, requests,
         "the merge adds every shard's requests"
     );
-    let answered = service.answered.load(Ordering::Relaxed);
+    let answered = service.answered();
     assert!(
         requests > 0 && answered >= requests,
         "the shared service answered {answered} requests, the shards counted {requests}"

@@ -1,8 +1,13 @@
-//! Shared helpers: where the fixtures are, running the real `cargo perf` on them, and reading
-//! its output (stdout, stderr, JSON summaries and the result of one test).
+//! Shared helpers: where the fixtures are, running the real `cargo perf` on them, a service they
+//! can share, and reading its output (stdout, stderr, JSON summaries and the result of one test).
 
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -116,4 +121,92 @@ pub(crate) fn merge_shards(shards: &[&Path], into: &Path) -> Output {
         into.to_str().expect("utf-8"),
     ]);
     cargo_perf_in(&fixtures(), &args)
+}
+
+/// A service several `cargo perf` processes (shards) or generator threads load: a real
+/// HTTP/1.1 server on 127.0.0.1 (keep-alive, a thread per connection) that answers `/fail` with
+/// 500 and anything else with 200, and counts the requests it answered and the paths it saw.
+pub(crate) struct SharedService {
+    pub(crate) url: String,
+    seen: Arc<Seen>,
+}
+
+/// What the shared service saw.
+#[derive(Default)]
+struct Seen {
+    answered: AtomicU64,
+    paths: Mutex<BTreeSet<String>>,
+}
+
+impl SharedService {
+    pub(crate) fn start() -> SharedService {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = Arc::new(Seen::default());
+        let shared = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for socket in listener.incoming().flatten() {
+                let seen = Arc::clone(&shared);
+                std::thread::spawn(move || serve_connection(socket, &seen));
+            }
+        });
+        SharedService { url, seen }
+    }
+
+    /// Requests answered so far.
+    pub(crate) fn answered(&self) -> u64 {
+        self.seen.answered.load(Ordering::Relaxed)
+    }
+
+    /// The distinct paths requested so far.
+    pub(crate) fn paths(&self) -> BTreeSet<String> {
+        self.seen
+            .paths
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Answers the requests of one connection until the client closes it.
+fn serve_connection(mut socket: std::net::TcpStream, seen: &Seen) {
+    let mut buf = vec![0u8; 8192];
+    let mut filled = 0;
+    loop {
+        let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") else {
+            match socket.read(&mut buf[filled..]) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => filled += n,
+            }
+            if filled == buf.len() {
+                return;
+            }
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+        buf.copy_within(end + 4..filled, 0);
+        filled -= end + 4;
+        let path = head.split_whitespace().nth(1);
+        if let Some(p) = path {
+            let mut paths = seen
+                .paths
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !paths.contains(p) {
+                paths.insert(p.to_string());
+            }
+        }
+        let (status, body) = match path {
+            Some("/fail") => ("500 Internal Server Error", "no"),
+            _ => ("200 OK", "ok"),
+        };
+        let response = format!(
+            "HTTP/1.1 {status}\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if socket.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+        seen.answered.fetch_add(1, Ordering::Relaxed);
+    }
 }

@@ -1,22 +1,24 @@
-//! The load generator: resolves the service, drives users or arrivals on one thread, stops
-//! gracefully, samples CPU and memory, and turns the worker's metrics into a `LoadReport`.
+//! The load generator: resolves the service, drives users or arrivals on N generator threads
+//! (workers), stops gracefully, merges what the workers measured, and turns it into a
+//! `LoadReport`.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::io::IsTerminal;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, Sender};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
 use super::alarm::Alarm;
-use super::report::{Latency, LoadReport, Model, ProcessTick, Tick, WsReport};
-use super::resources::{Resources, Sample};
+use super::report::{Latency, LoadReport, Model, Tick, WsReport};
+use super::resources::Resources;
+use super::shard::Shard;
 use super::statements::{Iteration, StatementsPerIteration};
+use super::timeline::{self, Beat, StartLine};
 use super::{LoadBody, Plan, Scenario, Service, ENV_BASE_URL};
 use crate::db::capture::Capture;
 use crate::db::observer;
@@ -41,7 +43,8 @@ pub fn run<S: 'static>(
     let Some(setup) = set_up(test, &scenario, smoke)? else {
         return Ok(None);
     };
-    let load = generate(&plan, scenario.body, setup, smoke)?;
+    let workers = workers::<S>(test, &plan, setup.service.is_some(), smoke)?;
+    let load = generate(&plan, &scenario, setup, workers, smoke)?;
     if smoke {
         return smoke_verdict(&load.metrics, &load.driven);
     }
@@ -61,6 +64,45 @@ fn plan(test: &Subject<'_>, mode: &Mode) -> Result<Plan, Failure> {
             .map_err(Failure::Infrastructure),
         Err(_) => Ok(plan),
     }
+}
+
+/// How many generator threads drive the load: the test's `workers` (or `--workers`), else the
+/// machine's cores less the service runtime's threads when the test started its service
+/// in-process; one for a smoke run and for a `User<S>` test (its users share one `S`); never
+/// more than the plan has users or shared iterations to give each.
+fn workers<S: 'static>(
+    test: &Subject<'_>,
+    plan: &Plan,
+    in_process: bool,
+    smoke: bool,
+) -> Result<usize, Failure> {
+    if smoke || is_stateful::<S>() {
+        return Ok(1);
+    }
+    let cores = cores() as u64;
+    let asked = match test.spec.workers {
+        Some(n) if n > cores => {
+            return Err(Failure::Infrastructure(format!(
+                "`workers = {n}` asks for {n} generator threads, but this machine has {cores} \
+                 cores: lower `workers`, or pass `cargo perf --workers {cores}`"
+            )))
+        }
+        Some(n) => n,
+        None if in_process => cores.saturating_sub(service_threads() as u64).max(1),
+        None => cores,
+    };
+    Ok(asked.min(plan.most_workers()) as usize)
+}
+
+/// The cores this process may run on (its CPU affinity: `taskset -c 1` is one).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Threads of the runtime a service started in-process (and the state's connections) run on:
+/// half the cores, at least one; the generator workers get the rest by default.
+fn service_threads() -> usize {
+    (cores() / 2).max(1)
 }
 
 /// What the load runs against, made before it starts; fields drop in this order.
@@ -85,7 +127,7 @@ fn set_up<S: 'static>(
     smoke: bool,
 ) -> Result<Option<Setup<S>>, Failure> {
     let service_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(service_threads())
         .thread_name("perf-service")
         .enable_all()
         .build()
@@ -151,24 +193,48 @@ impl<S> Setup<S> {
     }
 }
 
-/// What generating the load gave: the worker's metrics and how the drive went.
+/// What generating the load gave: the workers' metrics merged, how the drive went, and the
+/// timeline with its CPU and memory samples.
 struct Generated {
     base: String,
     setup_ns: Option<u64>,
     metrics: Metrics,
     driven: Driven,
+    /// Generator threads the load ran on.
+    workers: usize,
+    /// One point per second (full runs).
+    timeline: Vec<Tick>,
+    /// CPU and memory sampled each second (full runs).
+    sampled: Option<Resources>,
     /// CPU and memory after the load.
     resources: Resources,
     /// Statements per iteration, when a database client reported any.
     queries: Option<QueryStats>,
 }
 
-/// Drives the load on this thread (see `drive`) with the statement capture around it, then
-/// tears the setup down.
+/// One generator worker's part: its plan, where its users' numbers start, and where it sends
+/// its beats (full runs).
+struct Job<'a, S: 'static> {
+    plan: Plan,
+    body: LoadBody<S>,
+    base: &'a str,
+    /// The worker's number, from 0.
+    worker: usize,
+    /// The number of its first user: users are numbered across workers.
+    first_user: u64,
+    start: &'a StartLine,
+    beats: Option<Sender<Beat>>,
+    full: bool,
+}
+
+/// Drives the load on `workers` threads (this one, with the setup's state, and `workers - 1`
+/// more, each on its own current-thread runtime; see `drive`) with the statement capture
+/// around them, merges what they measured, then tears the setup down.
 fn generate<S: 'static>(
     plan: &Plan,
-    body: LoadBody<S>,
+    scenario: &Scenario<S>,
     setup: Setup<S>,
+    workers: usize,
     smoke: bool,
 ) -> Result<Generated, Failure> {
     // One test per process under `cargo perf`: the capture sees every statement of the run.
@@ -176,32 +242,64 @@ fn generate<S: 'static>(
     if let Some(c) = &capture {
         c.begin_call();
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(runtime_error)?;
-    let local = tokio::task::LocalSet::new();
-    let metrics = Rc::new(RefCell::new(Metrics::default()));
-    let driven = local.block_on(
-        &rt,
-        drive(
-            plan,
-            body,
-            setup.base.as_str().into(),
-            metrics.clone(),
-            setup.state.clone(),
-            !smoke,
-        ),
-    );
-    drop(local);
-    drop(rt);
+    let full = !smoke;
+    let start = StartLine::new(workers + usize::from(full));
+    let jobs = jobs(plan, scenario.body, &setup.base, workers, &start, full);
+    let (results, timeline, sampled) = std::thread::scope(|scope| {
+        let (beats, received) = mpsc::channel();
+        let collector = full.then(|| {
+            let start = &start;
+            let total = plan.duration;
+            scope.spawn(move || {
+                // The first CPU reading has nothing before it: taken before the start.
+                let resources = Resources::new();
+                let t0 = start.wait();
+                timeline::collect(received, workers, t0, total, resources)
+            })
+        });
+        let mut jobs = jobs.into_iter().map(|mut job| {
+            job.beats = full.then(|| beats.clone());
+            job
+        });
+        let first = jobs.next();
+        let state_of = scenario.state;
+        let others: Vec<_> = jobs
+            .map(|job| {
+                std::thread::Builder::new()
+                    .name(format!("perf-load-{}", job.worker))
+                    .spawn_scoped(scope, move || run_worker(job, state_of().map(Rc::new)))
+            })
+            .collect();
+        drop(beats);
+        let mut results: Vec<_> = first
+            .map(|job| run_worker(job, Ok(setup.state.clone())))
+            .into_iter()
+            .collect();
+        for handle in others {
+            results.push(match handle {
+                Ok(h) => h.join().unwrap_or_else(|p| {
+                    Err(Failure::Harness(format!(
+                        "a generator thread panicked: {}",
+                        crate::outcome::panic_message(p.as_ref())
+                    )))
+                }),
+                Err(e) => Err(Failure::Harness(format!(
+                    "cannot start a generator thread: {e}"
+                ))),
+            });
+        }
+        let (timeline, sampled) = match collector.map(|c| c.join()) {
+            Some(Ok((t, r))) => (t, Some(r)),
+            _ => (Vec::new(), None),
+        };
+        (results, timeline, sampled)
+    });
     // Statements of dropping the state (a fixture's cleanup) are not the load's.
     if let Some(c) = &capture {
         c.end_call();
     }
     let (base, setup_ns, resources) = setup.tear_down();
-    let driven = driven?;
-    let metrics = std::mem::take(&mut *metrics.borrow_mut());
+    let (metrics, driven) = merged(results)?;
     let iterations = metrics.iterations;
     let queries = capture.and_then(|c| per_iteration(c.finish()?, &driven, iterations));
     Ok(Generated {
@@ -209,9 +307,89 @@ fn generate<S: 'static>(
         setup_ns,
         metrics,
         driven,
+        workers,
+        timeline,
+        sampled,
         resources,
         queries,
     })
+}
+
+/// The workers' jobs: worker `w` of `n` gets `plan.worker(w/n)`, its users numbered after the
+/// users of the workers before it.
+fn jobs<'a, S: 'static>(
+    plan: &Plan,
+    body: LoadBody<S>,
+    base: &'a str,
+    workers: usize,
+    start: &'a StartLine,
+    full: bool,
+) -> Vec<Job<'a, S>> {
+    let count = workers as u32;
+    let mut first_user = 0;
+    (0..workers)
+        .map(|worker| {
+            let part = plan.worker(Shard {
+                index: worker as u32 + 1,
+                count,
+            });
+            let job = Job {
+                first_user,
+                plan: part,
+                body,
+                base,
+                worker,
+                start,
+                beats: None,
+                full,
+            };
+            first_user += job.plan.max_users;
+            job
+        })
+        .collect()
+}
+
+/// Runs one worker on this thread: its own current-thread runtime and `LocalSet`, its users
+/// sharing its metrics through a `RefCell`. Waits at the start line even when it cannot run,
+/// so the others are not left waiting.
+fn run_worker<S: 'static>(
+    job: Job<'_, S>,
+    state: Result<Rc<S>, Failure>,
+) -> Result<(Metrics, Driven), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(runtime_error);
+    let (rt, state) = match (runtime, state) {
+        (Ok(rt), Ok(state)) => (rt, state),
+        (Err(e), _) | (_, Err(e)) => {
+            job.start.wait();
+            return Err(e);
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    let metrics = Rc::new(RefCell::new(Metrics::default()));
+    let driven = local.block_on(&rt, drive(job, metrics.clone(), state));
+    drop(local);
+    drop(rt);
+    let metrics = std::mem::take(&mut *metrics.borrow_mut());
+    Ok((metrics, driven?))
+}
+
+/// The workers' metrics and drives added up; the first worker's failure, if any.
+fn merged(results: Vec<Result<(Metrics, Driven), Failure>>) -> Result<(Metrics, Driven), Failure> {
+    let mut all: Option<(Metrics, Driven)> = None;
+    for result in results {
+        let (metrics, driven) = result?;
+        match &mut all {
+            Some((m, d)) => {
+                m.merge(metrics);
+                d.merge(driven);
+            }
+            None => all = Some((metrics, driven)),
+        }
+    }
+    all.ok_or_else(|| Failure::Harness("no generator worker ran".into()))
 }
 
 /// The captured statements counted per iteration. When no iteration ran them itself, they ran
@@ -263,25 +441,18 @@ fn smoke_verdict(m: &Metrics, driven: &Driven) -> Result<Option<Measurement>, Fa
 /// A full run's measurement: the load report, the iteration statistics, and the reason the
 /// test fails although it was measured, if any.
 fn measurement(plan: &Plan, load: Generated, started: Instant) -> Measurement {
-    let Generated {
-        base,
-        setup_ns,
-        metrics: m,
-        driven,
-        resources,
-        queries,
-    } = load;
-    let report = report(plan, &base, &m, &driven, &resources);
-    let failure = measured_failure(&m, &driven);
+    let report = report(plan, &load);
+    let failure = measured_failure(&load.metrics, &load.driven);
+    let m = load.metrics;
     let stats = crate::stats::iteration_stats(&m.iteration, report.iterations_per_s);
     Measurement {
         stats,
         samples_ns: Vec::new(),
-        histogram: m.iteration.clone(),
+        histogram: m.iteration,
         criterion: None,
-        setup_ns,
+        setup_ns: load.setup_ns,
         elapsed_ns: started.elapsed().as_nanos() as u64,
-        queries,
+        queries: load.queries,
         load: Some(report),
         failure,
     }
@@ -435,47 +606,67 @@ impl<S> Ctx<S> {
     }
 }
 
+/// How a worker's drive went (or the workers' together, once merged).
 struct Driven {
     elapsed: Duration,
     dropped: u64,
     interrupted_iterations: u64,
     interrupted: bool,
     peak_users: u64,
-    timeline: Vec<Tick>,
-    resources: Resources,
     /// Statements per finished iteration; `None` when no iteration issued one.
     statements_per_iteration: Option<StatementsPerIteration>,
+}
+
+impl Driven {
+    /// Adds another worker's drive: counts summed, the longest time, interrupted if either was.
+    fn merge(&mut self, other: Driven) {
+        self.elapsed = self.elapsed.max(other.elapsed);
+        self.dropped += other.dropped;
+        self.interrupted_iterations += other.interrupted_iterations;
+        self.interrupted |= other.interrupted;
+        self.peak_users += other.peak_users;
+        self.statements_per_iteration = match (
+            self.statements_per_iteration,
+            other.statements_per_iteration,
+        ) {
+            (Some(mut a), Some(b)) => {
+                a.merge(b);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
+    }
 }
 
 /// Resolves when the run is interrupted (Ctrl-C; full runs only).
 type Interrupt = Pin<Box<dyn Future<Output = ()>>>;
 
-/// Generates the load: starts the users (closed model) or the arrivals (open model), follows
-/// the stages until the deadline, drains the running iterations, and gathers the timeline.
+/// Generates one worker's load: starts its users (closed model) or arrivals (open model),
+/// follows the stages until the deadline, drains the running iterations, and sends its beats.
 async fn drive<S: 'static>(
-    plan: &Plan,
-    body: LoadBody<S>,
-    base: Rc<str>,
+    job: Job<'_, S>,
     metrics: Rc<RefCell<Metrics>>,
     state: Rc<S>,
-    full: bool,
 ) -> Result<Driven, Failure> {
+    let plan = &job.plan;
     let users = Users {
-        base,
+        base: job.base.into(),
         metrics: metrics.clone(),
         state,
+        first: job.first_user,
     };
     // What takes milliseconds is done before the clock starts, or the first slots would be late:
-    // the first sample of /proc, and the open model's first user (its HTTP client).
-    let resources = Resources::new();
+    // the open model's first user (its HTTP client).
     let first = match plan.model {
-        Model::Open if plan.max_users > 0 => Some(users.make(0)?),
+        Model::Open if plan.max_users > 0 => Some(users.make(0)),
         _ => None,
     };
-    let mut interrupt = interrupt(full);
-    let t0 = Instant::now();
-    let ctx = Rc::new(Ctx::new(plan, body, metrics, t0));
-    let ticker = Ticker::start(&ctx, plan, t0, full, resources);
+    let mut interrupt = interrupt(job.full);
+    // Blocks this thread until every worker is ready; nothing runs on it before the start.
+    let t0 = job.start.wait();
+    let first = first.transpose()?;
+    let ctx = Rc::new(Ctx::new(plan, job.body, metrics, t0));
+    let pulse = Pulse::start(&ctx, plan.model, t0, job.worker, job.beats);
     let mut set: JoinSet<()> = JoinSet::new();
     let (peak_users, interrupted) = match plan.model {
         Model::Closed => closed_users(plan, &ctx, &users, &mut set, &mut interrupt, t0).await?,
@@ -486,7 +677,7 @@ async fn drive<S: 'static>(
     let (interrupted, interrupted_iterations) =
         drain(plan, &ctx, &mut set, &mut interrupt, interrupted).await;
     let elapsed = t0.elapsed();
-    let (timeline, resources) = ticker.finish(&ctx, plan.model, t0, full);
+    pulse.finish(&ctx, plan.model);
     let statements = ctx.statements.get();
     let statements_per_iteration = (statements.total > 0).then_some(statements);
     Ok(Driven {
@@ -495,8 +686,6 @@ async fn drive<S: 'static>(
         interrupted_iterations,
         interrupted,
         peak_users,
-        timeline,
-        resources,
         statements_per_iteration,
     })
 }
@@ -514,19 +703,21 @@ fn interrupt(full: bool) -> Interrupt {
     }
 }
 
-/// Makes the virtual users: each with its own client, all sharing the worker's metrics and
-/// the test's state.
+/// Makes a worker's virtual users: each with its own client, all sharing the worker's metrics
+/// and the test's state.
 struct Users<S> {
     base: Rc<str>,
     metrics: Rc<RefCell<Metrics>>,
     state: Rc<S>,
+    /// The number of the worker's first user (users are numbered across workers).
+    first: u64,
 }
 
 impl<S> Users<S> {
-    /// User number `index`.
+    /// The worker's user number `index` (from 0).
     fn make(&self, index: u64) -> Result<User<S>, Failure> {
         User::new(
-            index,
+            self.first + index,
             self.base.clone(),
             self.metrics.clone(),
             self.state.clone(),
@@ -550,7 +741,7 @@ async fn closed_users<S: 'static>(
         let user = users.make(i)?;
         set.spawn_local(user_loop(
             ctx.clone(),
-            user,
+            (user, i),
             plan.think,
             plan.iterations_per_user,
         ));
@@ -653,66 +844,74 @@ async fn drain<S>(
     (interrupted, interrupted_iterations)
 }
 
-/// The once-a-second sampler of a full run: the timeline, CPU and memory, the live line.
-struct Ticker {
-    timeline: Rc<RefCell<Vec<Tick>>>,
-    /// Shared with the blocking thread that samples it (reading /proc takes ~2 ms, which must
-    /// not delay the schedule's slots on this thread).
-    resources: Arc<Mutex<Resources>>,
+/// A worker's part of the timeline (full runs): a beat every second and a last one at the end.
+struct Pulse {
+    beats: Option<Sender<Beat>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    worker: usize,
 }
 
-impl Ticker {
-    /// Starts ticking (full runs only).
+impl Pulse {
+    /// Starts beating when `beats` is given.
     fn start<S: 'static>(
         ctx: &Rc<Ctx<S>>,
-        plan: &Plan,
+        model: Model,
         t0: Instant,
-        full: bool,
-        resources: Resources,
-    ) -> Ticker {
-        let timeline = Rc::new(RefCell::new(Vec::new()));
-        let resources = Arc::new(Mutex::new(resources));
-        let task = full.then(|| {
-            tokio::task::spawn_local(tick(
-                ctx.clone(),
-                plan.model,
-                t0,
-                timeline.clone(),
-                resources.clone(),
-                plan.duration,
-            ))
-        });
-        Ticker {
-            timeline,
-            resources,
+        worker: usize,
+        beats: Option<Sender<Beat>>,
+    ) -> Pulse {
+        let task = beats
+            .clone()
+            .map(|tx| tokio::task::spawn_local(pulse(ctx.clone(), model, t0, worker, tx)));
+        Pulse {
+            beats,
             task,
+            worker,
         }
     }
 
-    /// Stops ticking, records the last point, clears the live line; gives the timeline and
-    /// the CPU and memory samples.
-    fn finish<S>(
-        self,
-        ctx: &Ctx<S>,
-        model: Model,
-        t0: Instant,
-        full: bool,
-    ) -> (Vec<Tick>, Resources) {
+    /// Stops beating and sends the last beat: what finished since the previous one.
+    fn finish<S>(self, ctx: &Ctx<S>, model: Model) {
         if let Some(t) = self.task {
             t.abort();
         }
-        // The load is over: sampling on this thread delays nothing now.
-        let mut resources = lock(&self.resources);
-        let sample = resources.sample();
-        let service = resources.sample_service();
-        record_tick(ctx, model, t0, &self.timeline, sample, service);
-        if full && std::io::stderr().is_terminal() {
-            eprint!("\r\x1b[2K");
+        if let Some(tx) = self.beats {
+            let _ = tx.send(beat(ctx, model, self.worker, true));
         }
-        let timeline = std::mem::take(&mut *self.timeline.borrow_mut());
-        let resources = std::mem::replace(&mut *resources, Resources::new());
-        (timeline, resources)
+    }
+}
+
+/// Sends a beat each second after `t0` (a channel send: no I/O on the generator's thread).
+async fn pulse<S>(ctx: Rc<Ctx<S>>, model: Model, t0: Instant, worker: usize, beats: Sender<Beat>) {
+    let mut interval =
+        tokio::time::interval_at((t0 + Duration::from_secs(1)).into(), Duration::from_secs(1));
+    loop {
+        interval.tick().await;
+        if beats.send(beat(&ctx, model, worker, false)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The worker's counts now, and the iterations finished since its previous beat (recorded
+/// apart as they finished: subtracting cumulative histograms here took up to 0.85 ms, which
+/// delayed slots).
+fn beat<S>(ctx: &Ctx<S>, model: Model, worker: usize, last: bool) -> Beat {
+    let mut m = ctx.metrics.borrow_mut();
+    let since = m.since_tick.clone();
+    m.since_tick.reset();
+    Beat {
+        worker,
+        last,
+        users: match model {
+            Model::Closed => ctx.target.get(),
+            Model::Open => ctx.in_flight.get(),
+        },
+        iterations: m.iterations,
+        requests: m.requests,
+        failed_iterations: m.failed_iterations,
+        dropped: ctx.dropped.get(),
+        since,
     }
 }
 
@@ -722,9 +921,11 @@ fn client_error(e: reqwest::Error) -> Failure {
     ))
 }
 
+/// A closed-model user's loop; `slot` is its number in its worker, which the stages' user
+/// count (this worker's part) is compared with.
 async fn user_loop<S: 'static>(
     ctx: Rc<Ctx<S>>,
-    mut user: User<S>,
+    (mut user, slot): (User<S>, u64),
     think: Option<Duration>,
     own: Option<u64>,
 ) {
@@ -737,7 +938,7 @@ async fn user_loop<S: 'static>(
         if own.is_some_and(|n| user.iteration() >= n) {
             break;
         }
-        if user.index() >= ctx.target.get() {
+        if slot >= ctx.target.get() {
             // Ramped down (or not yet up): wait for the stage to want this user again.
             tokio::time::sleep(Duration::from_millis(20)).await;
             scheduled = Instant::now();
@@ -844,136 +1045,17 @@ impl Future for CatchUnwind<'_> {
     }
 }
 
-async fn tick<S>(
-    ctx: Rc<Ctx<S>>,
-    model: Model,
-    t0: Instant,
-    timeline: Rc<RefCell<Vec<Tick>>>,
-    resources: Arc<Mutex<Resources>>,
-    total: Duration,
-) {
-    // `cargo perf` shows the line in its own progress bar (the test's stderr is a pipe there);
-    // a test binary run by hand on a terminal draws it itself.
-    let to_file =
-        std::env::var_os(perf_schema::protocol::ENV_PROGRESS).map(std::path::PathBuf::from);
-    let to_terminal = to_file.is_none() && std::io::stderr().is_terminal();
-    let mut interval =
-        tokio::time::interval_at((t0 + Duration::from_secs(1)).into(), Duration::from_secs(1));
-    loop {
-        interval.tick().await;
-        let sampling = resources.clone();
-        let (sample, service) = tokio::task::spawn_blocking(move || {
-            let mut resources = lock(&sampling);
-            (resources.sample(), resources.sample_service())
-        })
-        .await
-        .unwrap_or_default();
-        record_tick(&ctx, model, t0, &timeline, sample, service);
-        if to_file.is_none() && !to_terminal {
-            continue;
-        }
-        let Some(line) = timeline
-            .borrow()
-            .last()
-            .map(|t| progress_line(t, total, &ctx.metrics.borrow()))
-        else {
-            continue;
-        };
-        match &to_file {
-            // Best effort, off this thread and without fsync (a reader needs the rename's
-            // atomicity, not durability): file I/O here would delay the slots of the schedule.
-            Some(path) => {
-                let path = path.clone();
-                tokio::task::spawn_blocking(move || {
-                    let _ = perf_schema::document::replace(&path, line.as_bytes());
-                });
-            }
-            None => eprint!("\r\x1b[2K  {line}"),
-        }
-    }
-}
-
-/// k6-style live line: `load 12s/30s  users 20  iterations 1234 (98/s)  requests 2468
-/// (196/s)  failed 0  dropped 0  p95 3.200ms`.
-pub fn progress_line(t: &Tick, total: Duration, m: &Metrics) -> String {
-    let secs = t.t_s.max(1e-9);
-    let p95 = if m.iteration.is_empty() {
-        "-".to_string()
-    } else {
-        format_ns(m.iteration.value_at_quantile(0.95) as f64)
-    };
-    format!(
-        "load {:.0}s/{}  users {}  iterations {} ({:.0}/s)  requests {} ({:.0}/s)  failed {}  \
-         dropped {}  p95 {p95}",
-        t.t_s,
-        if total >= super::MAX_DURATION {
-            "-".to_string()
-        } else {
-            format!("{:.0}s", total.as_secs_f64())
-        },
-        t.users,
-        t.iterations,
-        t.iterations as f64 / secs,
-        t.requests,
-        t.requests as f64 / secs,
-        t.failed_iterations,
-        t.dropped,
-    )
-}
-
-fn record_tick<S>(
-    ctx: &Ctx<S>,
-    model: Model,
-    t0: Instant,
-    timeline: &RefCell<Vec<Tick>>,
-    sample: Sample,
-    service: Option<Option<ProcessTick>>,
-) {
-    let mut m = ctx.metrics.borrow_mut();
-    // The iterations completed since the previous point, recorded apart as they finished:
-    // subtracting cumulative histograms here took up to 0.85 ms, which delayed slots.
-    let (p50_ns, p95_ns) = {
-        let fresh = !m.since_tick.is_empty();
-        let q = |p: f64| fresh.then(|| m.since_tick.value_at_quantile(p) as f64);
-        let quantiles = (q(0.50), q(0.95));
-        m.since_tick.reset();
-        quantiles
-    };
-    timeline.borrow_mut().push(Tick {
-        t_s: t0.elapsed().as_secs_f64(),
-        users: match model {
-            Model::Closed => ctx.target.get(),
-            Model::Open => ctx.in_flight.get(),
-        },
-        iterations: m.iterations,
-        requests: m.requests,
-        failed_iterations: m.failed_iterations,
-        dropped: ctx.dropped.get(),
-        cpu_percent: sample.cpu_percent,
-        rss_bytes: sample.rss_bytes,
-        open_fds: sample.open_fds,
-        threads: sample.threads,
-        p50_ns,
-        p95_ns,
-        service: service.flatten(),
-    });
-}
-
-/// The resources, also after a sampling thread panicked (a sample is then simply missing).
-fn lock(resources: &Mutex<Resources>) -> std::sync::MutexGuard<'_, Resources> {
-    resources
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> LoadReport {
+/// The load report of a full run.
+fn report(plan: &Plan, load: &Generated) -> LoadReport {
+    let (m, d, end) = (&load.metrics, &load.driven, &load.resources);
     let secs = d.elapsed.as_secs_f64().max(1e-9);
     let open = plan.model == Model::Open;
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let cpu = &d.resources.cpu;
+    let sampled = load.sampled.as_ref();
+    let cpu = sampled.map_or(&[][..], |r| &r.cpu[..]);
     LoadReport {
         model: plan.model,
-        base_url: base.to_string(),
+        base_url: load.base.clone(),
         duration_s: d.elapsed.as_secs_f64(),
         iterations: m.iterations,
         failed_iterations: m.failed_iterations,
@@ -1004,10 +1086,11 @@ fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> 
         bytes_sent: m.bytes_sent,
         bytes_received: m.bytes_received,
         peak_users: d.peak_users,
-        timeline: d.timeline.clone(),
+        workers: Some(load.workers as u64),
+        timeline: load.timeline.clone(),
         // Skip the first reading (no interval behind it) when there are others.
         cpu_percent: (!cpu.is_empty()).then(|| cpu.iter().sum::<f64>() / cpu.len() as f64),
-        peak_rss_bytes: match (d.resources.peak_rss, end.peak_rss) {
+        peak_rss_bytes: match (sampled.and_then(|r| r.peak_rss), end.peak_rss) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         },
@@ -1015,8 +1098,8 @@ fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> 
         interrupted: d.interrupted,
         shard: plan.shard,
         request_thresholds: m.request_thresholds.clone(),
-        service_process: d.resources.service_summary().map(|mut s| {
-            s.exited_after_s = d
+        service_process: sampled.and_then(Resources::service_summary).map(|mut s| {
+            s.exited_after_s = load
                 .timeline
                 .iter()
                 .find(|t| t.service.is_none())
@@ -1031,41 +1114,5 @@ fn report(plan: &Plan, base: &str, m: &Metrics, d: &Driven, end: &Resources) -> 
             ws_msgs_sent_per_s: ws.msgs_sent as f64 / secs,
             ws_msgs_received_per_s: ws.msgs_received as f64 / secs,
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_live_line_reads_like_k6() {
-        let mut m = Metrics::default();
-        for ms in 1..=100u64 {
-            let ns = ms * 1_000_000;
-            let times = IterationTimes {
-                corrected_ns: ns,
-                service_ns: ns,
-                lag_ns: 0,
-            };
-            m.record_iteration(times, false);
-        }
-        let t = Tick {
-            t_s: 2.0,
-            users: 20,
-            iterations: 100,
-            requests: 300,
-            failed_iterations: 1,
-            ..Tick::default()
-        };
-        assert_eq!(
-            progress_line(&t, Duration::from_secs(30), &m),
-            "load 2s/30s  users 20  iterations 100 (50/s)  requests 300 (150/s)  failed 1  \
-             dropped 0  p95 95.03ms" // HDR, 3 digits: the bucket of 95ms
-        );
-        assert!(
-            progress_line(&t, super::super::MAX_DURATION, &Metrics::default())
-                .starts_with("load 2s/-  users 20")
-        );
     }
 }

@@ -1,9 +1,11 @@
 //! Load tests: virtual users (closed model) or an arrival rate (open model), optionally in
 //! stages, driving an async body against an HTTP service; HDR histograms per request name.
 //!
-//! The engine runs every user on one generator thread (a current-thread tokio runtime and a
-//! `LocalSet`), so users share their worker's metrics through a `RefCell`: no lock and no
-//! channel message per request. The service a `setup` starts runs on its own runtime.
+//! The engine spreads the users or arrivals over N generator threads (workers), each a
+//! current-thread tokio runtime and a `LocalSet` whose users share the worker's metrics through
+//! a `RefCell`: no lock and no channel message per request. The workers' metrics are merged
+//! exactly at the end, their per-second beats into one timeline. The service a `setup` starts
+//! runs on its own runtime.
 
 #[cfg(feature = "load")]
 mod alarm;
@@ -13,6 +15,8 @@ pub use crate::record::load as report;
 use crate::record::shard;
 pub mod schedule;
 pub mod statements;
+#[cfg(feature = "load")]
+mod timeline;
 
 #[cfg(feature = "load")]
 use std::any::Any;
@@ -240,6 +244,8 @@ pub struct Plan {
     pub shard: Option<shard::ShardPart>,
     /// Open model: offset of the first arrival, so the shards' schedules interleave.
     pub phase_ns: u64,
+    /// The generator worker this plan is for, `w/N`: its part of this process's load.
+    pub worker: Option<shard::Shard>,
 }
 
 #[cfg(feature = "load")]
@@ -264,6 +270,7 @@ impl Plan {
                 iterations_per_user: None,
                 shard: None,
                 phase_ns: 0,
+                worker: None,
             };
         }
         let quick = matches!(mode, Mode::Full { quick: true, .. });
@@ -307,6 +314,7 @@ impl Plan {
             iterations_per_user: spec.iterations_per_user,
             shard: None,
             phase_ns: 0,
+            worker: None,
         }
     }
 
@@ -351,12 +359,46 @@ impl Plan {
         Ok(self)
     }
 
-    /// Closed model: users wanted at `t_ns`, this shard's part when sharded.
+    /// Generator worker `worker`'s part of this process's plan: its users, rate, `max_users`
+    /// and shared `iterations`, split as `shard` splits them between processes (the caller
+    /// runs no more workers than there are users or iterations). Open model: worker `w`
+    /// starts `(w-1)/rate` after the first, so the workers' schedules interleave into this
+    /// process's.
+    pub fn worker(&self, worker: shard::Shard) -> Plan {
+        let mut plan = self.clone();
+        plan.worker = Some(worker);
+        plan.max_users = worker.split_count(self.max_users).max(1);
+        if self.model == Model::Open {
+            let rate = self.profile.peak();
+            plan.profile = self.profile.scaled(1.0 / f64::from(worker.count));
+            if rate > 0.0 && self.profile.is_constant() {
+                plan.phase_ns += (f64::from(worker.index - 1) / rate * 1e9) as u64;
+            }
+        }
+        plan.iterations = self.iterations.map(|n| worker.split_count(n));
+        plan
+    }
+
+    /// Most generator workers that each get a part of this plan: at most its users (closed
+    /// model) and its shared `iterations`.
+    pub fn most_workers(&self) -> u64 {
+        let users = match self.model {
+            Model::Closed => self.max_users,
+            Model::Open => u64::MAX,
+        };
+        users.min(self.iterations.unwrap_or(u64::MAX)).max(1)
+    }
+
+    /// Closed model: users wanted at `t_ns`, this shard's and this worker's part.
     pub fn users_at(&self, t_ns: u64) -> u64 {
         let total = self.profile.users_at(t_ns);
-        match self.shard {
+        let process = match self.shard {
             Some(part) => part.shard.split_count(total),
             None => total,
+        };
+        match self.worker {
+            Some(worker) => worker.split_count(process),
+            None => process,
         }
     }
 }
@@ -527,6 +569,63 @@ mod tests {
         assert_eq!(second.max_users, 2);
         assert_eq!(second.phase_ns, 10_000_000, "1/100 s after shard 1");
         assert_eq!(second.shard.map(|p| p.share), Some(0.25));
+    }
+
+    #[test]
+    fn workers_split_a_shard_again_and_together_give_its_whole_load() {
+        use shard::Shard;
+        let closed = Spec {
+            kind: Kind::Load,
+            users: Some(5),
+            iterations: Some(11),
+            ..Spec::MICRO
+        };
+        let shard = Plan::new(&closed, &full(false))
+            .shard(Shard { index: 1, count: 2 })
+            .expect("part");
+        assert_eq!((shard.max_users, shard.most_workers()), (3, 3));
+        let workers: Vec<Plan> = (1..=2)
+            .map(|index| shard.worker(Shard { index, count: 2 }))
+            .collect();
+        let of = |f: fn(&Plan) -> u64| (f(&workers[0]), f(&workers[1]));
+        assert_eq!(of(|w| w.max_users), (2, 1));
+        assert_eq!(of(|w| w.users_at(0)), (2, 1));
+        assert_eq!(of(|w| w.iterations.unwrap_or(0)), (3, 3));
+        assert_eq!(workers[1].shard, shard.shard, "the report keeps the shard");
+
+        let open = Spec {
+            kind: Kind::Load,
+            rate: Some(300.0),
+            max_users: Some(10),
+            ..Spec::MICRO
+        };
+        let plan = Plan::new(&open, &full(false));
+        assert_eq!(plan.most_workers(), u64::MAX);
+        let workers: Vec<Plan> = (1..=3)
+            .map(|index| plan.worker(Shard { index, count: 3 }))
+            .collect();
+        assert_eq!(workers[2].profile.peak(), 100.0);
+        assert_eq!(of3(&workers, |w| w.max_users), [4, 3, 3]);
+        assert_eq!(of3(&workers, |w| w.phase_ns), [0, 3_333_333, 6_666_666]);
+        // The workers' slots interleave into the whole schedule's, to the nanosecond.
+        let second = 1_000_000_000;
+        let mut union: Vec<u64> = workers
+            .iter()
+            .flat_map(|w| w.profile.arrivals().map(move |o| o + w.phase_ns))
+            .filter(|o| *o < second)
+            .collect();
+        union.sort_unstable();
+        let whole: Vec<u64> = plan
+            .profile
+            .arrivals()
+            .take_while(|o| *o < second)
+            .collect();
+        assert_eq!(union.len(), whole.len());
+        assert!(union.iter().zip(&whole).all(|(a, b)| a.abs_diff(*b) <= 1));
+    }
+
+    fn of3(plans: &[Plan], f: fn(&Plan) -> u64) -> [u64; 3] {
+        [f(&plans[0]), f(&plans[1]), f(&plans[2])]
     }
 
     #[test]

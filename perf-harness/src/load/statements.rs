@@ -117,6 +117,21 @@ impl StatementsPerIteration {
         self.total += statements;
         self.iterations += 1;
     }
+
+    /// Adds another worker's counts.
+    pub(crate) fn merge(&mut self, other: StatementsPerIteration) {
+        if other.iterations == 0 {
+            return;
+        }
+        self.min = if self.iterations == 0 {
+            other.min
+        } else {
+            self.min.min(other.min)
+        };
+        self.max = self.max.max(other.max);
+        self.total += other.total;
+        self.iterations += other.iterations;
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +154,22 @@ mod tests {
                 max: 5
             }
         );
+    }
+
+    #[test]
+    fn workers_counts_merge_into_the_whole_runs() {
+        let mut whole = super::StatementsPerIteration::default();
+        let (mut a, mut b) = (whole, whole);
+        for (i, n) in [3, 1, 4, 1, 5, 9, 2].into_iter().enumerate() {
+            let part = if i % 2 == 0 { &mut a } else { &mut b };
+            part.add(n);
+            whole.add(n);
+        }
+        a.merge(b);
+        assert_eq!(a, whole);
+        let mut empty = super::StatementsPerIteration::default();
+        empty.merge(whole);
+        assert_eq!(empty, whole);
     }
 
     #[test]

@@ -333,8 +333,8 @@ impl Metrics {
         for (name, m) in other.names {
             match self.names.get_mut(&name) {
                 Some(e) => {
-                    add(&mut e.service, &m.service);
-                    add(&mut e.corrected, &m.corrected);
+                    add_histogram(&mut e.service, &m.service);
+                    add_histogram(&mut e.corrected, &m.corrected);
                     e.requests += m.requests;
                     e.failed += m.failed;
                 }
@@ -343,10 +343,10 @@ impl Metrics {
                 }
             }
         }
-        add(&mut self.iteration, &other.iteration);
-        add(&mut self.iteration_ok, &other.iteration_ok);
-        add(&mut self.iteration_service, &other.iteration_service);
-        add(&mut self.schedule_lag, &other.schedule_lag);
+        add_histogram(&mut self.iteration, &other.iteration);
+        add_histogram(&mut self.iteration_ok, &other.iteration_ok);
+        add_histogram(&mut self.iteration_service, &other.iteration_service);
+        add_histogram(&mut self.schedule_lag, &other.schedule_lag);
         self.iterations += other.iterations;
         self.failed_iterations += other.failed_iterations;
         self.requests += other.requests;
@@ -458,7 +458,8 @@ pub struct RequestOutcome {
     pub bytes_received: u64,
 }
 
-fn add(into: &mut Histogram<u64>, from: &Histogram<u64>) {
+/// Adds `from` into `into`.
+pub(crate) fn add_histogram(into: &mut Histogram<u64>, from: &Histogram<u64>) {
     // Both auto-resize with the same precision, so `add` cannot fail on range; saturate anyway.
     if into.add(from).is_err() {
         for v in from.iter_recorded() {

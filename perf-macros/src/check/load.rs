@@ -38,6 +38,17 @@ pub fn check(model: Model, args: Args, sig: &Signature, mut errors: Errors) -> s
     recovery(&args, &mut errors);
     latency_keys(&args, &mut errors);
     let state = body(&args, sig, &mut errors);
+    if let (Some(state), Some((n @ 2.., span))) = (&state, args.workers) {
+        errors.push(
+            span,
+            format!(
+                "`workers = {n}` spreads the users over {n} threads, but the users of a \
+                 `User<{}>` test share one value on one thread: remove `workers` (such a test \
+                 runs on one generator thread)",
+                show(state)
+            ),
+        );
+    }
     errors.finish()?;
     let setup = match (args.setup.clone(), state) {
         (Some(setup), Some(state)) => LoadSetup::State {
@@ -287,6 +298,7 @@ fn spec(model: Model, args: Args, setup: LoadSetup) -> Load {
         load_thresholds: args.load_thresholds.into_iter().map(|(t, _)| t).collect(),
         named: args.named,
         max_queries: args.max_queries.map(|(n, _)| n),
+        workers: args.workers.map(|(n, _)| n),
         n_plus_one: args.n_plus_one.is_some(),
         setup,
         teardown: args.teardown,

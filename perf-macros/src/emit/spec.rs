@@ -246,6 +246,7 @@ fn model_fields(load: &Load, p: &Tokens) -> Tokens {
             ));
         }
     }
+    out.extend(field("workers", count(load.workers)));
     if !load.named.is_empty() {
         let named = load.named.iter().map(|(name, t)| {
             let t = load_threshold(p, t);

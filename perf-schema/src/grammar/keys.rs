@@ -2,11 +2,12 @@
 //! percentiles (`p95` ↔ 95.0), shared by the macro and the records' threshold keys.
 
 /// Keys that make a test a load test, or belong only to one.
-pub const LOAD_KEYS: [&str; 14] = [
+pub const LOAD_KEYS: [&str; 15] = [
     "users",
     "rate",
     "stages",
     "max_users",
+    "workers",
     "think",
     "iterations",
     "iterations_per_user",
@@ -20,7 +21,7 @@ pub const LOAD_KEYS: [&str; 14] = [
 ];
 
 /// Every key of the attribute contract, supported or not.
-pub const ALL_KEYS: [&str; 31] = [
+pub const ALL_KEYS: [&str; 32] = [
     "mean",
     "median",
     "p50",
@@ -45,6 +46,7 @@ pub const ALL_KEYS: [&str; 31] = [
     "setup",
     "teardown",
     "max_users",
+    "workers",
     "max_rss",
     "max_rss_growth",
     "max_cpu",

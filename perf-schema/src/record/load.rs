@@ -208,6 +208,10 @@ pub struct LoadReport {
     pub bytes_received: u64,
     /// Most virtual users that existed at once.
     pub peak_users: u64,
+    /// Generator threads the users or arrivals were spread over (summed over merged shards);
+    /// absent in records made before there could be more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u64>,
     /// Per-second time series.
     #[serde(default)]
     pub timeline: Vec<Tick>,
