@@ -494,6 +494,13 @@ struct Exchange<'r> {
     keep_body_bytes: usize,
 }
 
+impl Exchange<'_> {
+    /// When the request must be done: its start plus its timeout.
+    fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.start) + self.timeout
+    }
+}
+
 impl<S> User<S> {
     /// Sends `x` on the lean path when it can take it, else through reqwest; fills the outcome
     /// (status, error, bytes) and the reply.
@@ -554,32 +561,16 @@ impl<S> User<S> {
             reply.error = Some("no http:// base URL for the request".into());
             return;
         };
-        let deadline = tokio::time::Instant::from_std(x.start) + x.timeout;
         outcome.bytes_sent = request_bytes(&x.method, self.lean_url_len(&target), &x.headers, None)
             + body.len() as u64;
-        let cookie = self.jar.get().and_then(|jar| {
-            if x.headers.contains_key(reqwest::header::COOKIE) {
-                return None;
-            }
-            jar.cookies(&self.lean_url(&target)?)
-        });
-        let mut head = Vec::with_capacity(HEAD_CAPACITY + body.len().min(BODY_INLINE));
-        http1::write_head(
-            &mut head,
-            &x.method,
-            &target,
-            &x.headers,
-            origin.host_header(),
-            cookie.as_ref(),
-            body.len(),
-        );
-        // A small body goes in the head's write.
-        let body_apart = if body.len() <= BODY_INLINE {
-            head.extend_from_slice(&body);
-            &[][..]
-        } else {
+        let head = self.lean_head_bytes(origin, &x, &target, &body);
+        // A small body went with the head, in its write.
+        let body_apart = if body.len() > BODY_INLINE {
             &body[..]
+        } else {
+            &[][..]
         };
+        let deadline = x.deadline();
         let exchange = lean_head(
             &mut self.connection,
             origin,
@@ -603,18 +594,87 @@ impl<S> User<S> {
             }
         };
         drop(head);
+        let status = response.status;
+        let Some(location) = self
+            .read_lean_response(&x, response, &target, outcome, reply)
+            .await
+        else {
+            return;
+        };
+        let again = Redirected {
+            method: x.method,
+            headers: x.headers,
+            body: (!body.is_empty()).then(|| body.into()),
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        // Boxed, as the reqwest path is: it is rare and its future is large.
+        Box::pin(self.follow(
+            status,
+            &location,
+            &target,
+            again,
+            left,
+            x.keep_body_bytes,
+            outcome,
+            reply,
+        ))
+        .await;
+    }
+
+    /// The bytes a lean request writes first: its head, with the jar's cookies, and its body
+    /// when that is small.
+    fn lean_head_bytes(
+        &self,
+        origin: &Origin,
+        x: &Exchange<'_>,
+        target: &str,
+        body: &[u8],
+    ) -> Vec<u8> {
+        let cookie = self.jar.get().and_then(|jar| {
+            if x.headers.contains_key(reqwest::header::COOKIE) {
+                return None;
+            }
+            jar.cookies(&self.lean_url(target)?)
+        });
+        let mut head = Vec::with_capacity(HEAD_CAPACITY + body.len().min(BODY_INLINE));
+        http1::write_head(
+            &mut head,
+            &x.method,
+            target,
+            &x.headers,
+            origin.host_header(),
+            cookie.as_ref(),
+            body.len(),
+        );
+        if body.len() <= BODY_INLINE {
+            head.extend_from_slice(body);
+        }
+        head
+    }
+
+    /// Takes a lean response into the outcome and the reply: status, cookies, headers, and the
+    /// body read to its end within the request's deadline. Returns where a redirect points
+    /// when the response was whole.
+    async fn read_lean_response(
+        &mut self,
+        x: &Exchange<'_>,
+        head: http1::Head,
+        target: &str,
+        outcome: &mut RequestOutcome,
+        reply: &mut Reply,
+    ) -> Option<String> {
         let http1::Head {
             status,
             headers,
             framing,
             keep_alive,
             ..
-        } = response;
+        } = head;
         outcome.status = status;
         reply.status = status;
         let head_bytes = head_size(&headers);
         if headers.contains_key(SET_COOKIE) {
-            if let Some(url) = self.lean_url(&target) {
+            if let Some(url) = self.lean_url(target) {
                 let mut cookies = headers.get_all(SET_COOKIE).iter();
                 self.jar().set_cookies(&mut cookies, &url);
             }
@@ -633,7 +693,7 @@ impl<S> User<S> {
                 let body = connection.read_body(framing, keep_alive, |chunk| {
                     kept.push(chunk, expected);
                 });
-                tokio::time::timeout_at(deadline, body)
+                tokio::time::timeout_at(x.deadline(), body)
                     .await
                     .map_err(|_| format!("operation timed out after {:?}", x.timeout))
                     .and_then(|read| read.map_err(|e| describe(&e)))
@@ -649,31 +709,12 @@ impl<S> User<S> {
             outcome.error = Some(ErrorKind::Body);
             reply.error = Some(format!(
                 "error reading the response body for url ({}): {cause}",
-                self.lean_url_text(&target)
+                self.lean_url_text(target)
             ));
-            return;
+            return None;
         }
         outcome.error = ErrorKind::of_status(status);
-        if let Some(location) = location {
-            let again = Redirected {
-                method: x.method,
-                headers: x.headers,
-                body: (!body.is_empty()).then(|| body.into()),
-            };
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            // Boxed, as the reqwest path is: it is rare and its future is large.
-            Box::pin(self.follow(
-                status,
-                &location,
-                &target,
-                again,
-                left,
-                x.keep_body_bytes,
-                outcome,
-                reply,
-            ))
-            .await;
-        }
+        location
     }
 
     /// Follows a redirect the lean path received: its next hop, as reqwest would send it,
