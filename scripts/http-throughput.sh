@@ -10,6 +10,7 @@ secs="${1:-5}" rounds="${2:-3}"
 fixtures=tests/fixtures
 cargo build -q --release -p cargo-perf
 cargo_perf="$PWD/target/release/cargo-perf"
+if [ -n "${CARGO_TARGET_DIR:-}" ]; then cargo_perf="$CARGO_TARGET_DIR/release/cargo-perf"; fi
 bin="$(cargo bench -p perf-harness --bench load --no-run --message-format=json 2>/dev/null \
   | grep -o '"executable":"[^"]*load-[^"]*"' | tail -1 | cut -d'"' -f4)"
 port=18095
