@@ -8,7 +8,7 @@ build_tools() {
   bin="$(cargo bench --manifest-path "$repo/Cargo.toml" -p perf-harness --bench load --no-run \
     --message-format=json 2>/dev/null | grep -o '"executable":"[^"]*load-[^"]*"' | tail -1 \
     | cut -d'"' -f4)"
-  cargo_perf="$repo/target/release/cargo-perf"
+  cargo_perf="${CARGO_TARGET_DIR:-$repo/target}/release/cargo-perf"
 }
 
 # new_crate DIR: a package named after DIR's last part, depending on this perf-harness, with an
