@@ -1525,20 +1525,16 @@ mod lean_tests {
             200,
             "reused after trailers"
         );
+        assert_errors(&user, &[(ErrorKind::Closed, 1), (ErrorKind::Body, 1)], 2);
+    }
+
+    /// The user counted exactly these failures by kind, and `failed` failed requests.
+    fn assert_errors(user: &User, kinds: &[(ErrorKind, u64)], failed: u64) {
         let metrics = user.metrics.borrow();
-        assert_eq!(
-            metrics.errors.get(&ErrorKind::Closed),
-            Some(&1),
-            "{:?}",
-            metrics.errors
-        );
-        assert_eq!(
-            metrics.errors.get(&ErrorKind::Body),
-            Some(&1),
-            "{:?}",
-            metrics.errors
-        );
-        assert_eq!(metrics.failed_requests, 2);
+        for (kind, n) in kinds {
+            assert_eq!(metrics.errors.get(kind), Some(n), "{:?}", metrics.errors);
+        }
+        assert_eq!(metrics.failed_requests, failed);
     }
 
     #[tokio::test]
@@ -1641,14 +1637,7 @@ mod lean_tests {
             "{message}"
         );
         assert_eq!(user.get("/ok").send().await.status(), 200);
-        let metrics = user.metrics.borrow();
-        assert_eq!(
-            metrics.errors.get(&ErrorKind::Closed),
-            Some(&1),
-            "{:?}",
-            metrics.errors
-        );
-        assert_eq!(metrics.failed_requests, 1);
+        assert_errors(&user, &[(ErrorKind::Closed, 1)], 1);
     }
 
     #[tokio::test]

@@ -2,29 +2,42 @@
 //! users, shared iterations and arrivals exactly and merging what they measured.
 
 use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
 
 use crate::support::{cargo_perf, json, result, stderr, SharedService};
 
-#[test]
-fn workers_split_users_iterations_and_arrivals_exactly() {
-    let service = SharedService::start();
-    let report = tempfile::tempdir().expect("tempdir");
-    let out = cargo_perf(&[
-        "-p",
-        "fixture-load",
-        "--exact",
-        "numbered_users_share_iterations",
-        "arrivals_at_base_url",
-        "--workers",
-        "2",
+/// `cargo perf -p fixture-load --exact TESTS... --base-url SERVICE`, JSON, reports in `report`.
+fn run_at(service: &SharedService, tests: &[&str], report: &Path) -> Output {
+    let mut args = vec!["-p", "fixture-load", "--exact"];
+    args.extend_from_slice(tests);
+    let report = report.to_str().expect("utf-8");
+    args.extend([
         "--base-url",
         &service.url,
         "--no-compare",
         "--format",
         "json",
         "--report-dir",
-        report.path().to_str().expect("utf-8"),
+        report,
     ]);
+    cargo_perf(&args)
+}
+
+#[test]
+fn workers_split_users_iterations_and_arrivals_exactly() {
+    let service = SharedService::start();
+    let report = tempfile::tempdir().expect("tempdir");
+    let out = run_at(
+        &service,
+        &[
+            "numbered_users_share_iterations",
+            "arrivals_at_base_url",
+            "--workers",
+            "2",
+        ],
+        report.path(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let summary = json(&out);
 
@@ -81,19 +94,7 @@ fn more_workers_than_cores_is_refused_with_the_fix() {
 
     let service = SharedService::start();
     let report = tempfile::tempdir().expect("tempdir");
-    let out = cargo_perf(&[
-        "-p",
-        "fixture-load",
-        "--exact",
-        "more_workers_than_cores",
-        "--base-url",
-        &service.url,
-        "--no-compare",
-        "--format",
-        "json",
-        "--report-dir",
-        report.path().to_str().expect("utf-8"),
-    ]);
+    let out = run_at(&service, &["more_workers_than_cores"], report.path());
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let message = result(&json(&out), "more_workers_than_cores")["record"]["message"]
         .as_str()
